@@ -1,0 +1,75 @@
+export { type Clock, systemClock } from './clock.js';
+export {
+  AuthError,
+  ConflictError,
+  type LimitType,
+  MailboxError,
+  MailroomError,
+  type MailroomErrorCode,
+  NotFoundError,
+  ProtocolError,
+  QueueFullError,
+  type RateLimitDetails,
+  RateLimitedError,
+  StoppedError,
+  TaskFailedError,
+  TaskTimeoutError,
+  ValidationError,
+  type ValidationIssue,
+} from './errors.js';
+export { LocalMailbox } from './local-mailbox.js';
+export {
+  Account,
+  Address,
+  AgentId,
+  InboxPage,
+  InboxQuery,
+  type InboxQueryParsed,
+  MAX_BODY_BYTES,
+  Message,
+  QuotaWindow,
+  RateLimitBody,
+  RegisterRequest,
+  Registration,
+  SendRequest,
+  SendResult,
+  SentPage,
+  SentQuery,
+  Thread,
+  ValidationErrorBody,
+} from './mail/model.js';
+export { parseOrThrow } from './mail/parse.js';
+export {
+  assertQuota,
+  countSend,
+  currentUsage,
+  DAY_MS,
+  emptyUsage,
+  HOUR_MS,
+  type QuotaLimits,
+  type QuotaUsage,
+  rateLimits,
+} from './mail/quota.js';
+export { SkipList } from './mail/skip-list.js';
+export type { Mailbox } from './mailbox.js';
+export { MemoryPostOffice, type MemoryPostOfficeOptions } from './memory-post-office.js';
+export type { PostOffice } from './post-office.js';
+export { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody, TaskState } from './protocol/bodies.js';
+export { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
+export {
+  Escalation,
+  type EscalationInput,
+  formatEscalationBody,
+  parseEscalationBody,
+} from './protocol/escalation.js';
+export {
+  formatCollabSubject,
+  formatEscalationSubject,
+  formatReplySubject,
+  formatTaskMailSubject,
+  formatTaskSubject,
+  type ParsedSubject,
+  parseSubject,
+  TASK_ID,
+  type TaskMailKind,
+} from './protocol/subject.js';

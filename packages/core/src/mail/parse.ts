@@ -1,0 +1,9 @@
+import type { z } from 'zod';
+import { ValidationError } from '../errors.js';
+
+/** Parses `input` with `schema`, or throws a `ValidationError` naming `what` was invalid. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw ValidationError.fromZod(what, result.error);
+  return result.data;
+}

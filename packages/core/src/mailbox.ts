@@ -1,0 +1,24 @@
+import type { Observable } from 'rxjs';
+import type { Account, InboxPage, InboxQuery, Message, SendRequest, SendResult, Thread } from './mail/model.js';
+
+/**
+ * One agent's view of its account: exactly the calls of the Agent Email API. `LocalMailbox`
+ * serves it in process; `HttpMailbox` (`@mailroom/http`) over the network.
+ */
+export interface Mailbox {
+  /** This mailbox's own address. */
+  readonly address: string;
+  send(request: SendRequest): Promise<SendResult>;
+  inbox(query?: InboxQuery): Promise<InboxPage>;
+  /** Reads one message (marks an inbound message read). */
+  message(messageId: string): Promise<Message>;
+  /** Marks messages read (or unread again with `{ unread: true }`). */
+  markRead(messageIds: readonly string[], options?: { unread?: boolean }): Promise<number>;
+  thread(threadId: string): Promise<Thread>;
+  account(): Promise<Account>;
+  /**
+   * Optional: emits when new mail may have arrived, so an inbox stream polls at once. A mailbox
+   * without it is polled with back-off only.
+   */
+  wakeups?(): Observable<void>;
+}

@@ -1,0 +1,504 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type Observable, Subject } from 'rxjs';
+import { type Clock, systemClock } from './clock.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import {
+  type Account,
+  type InboxPage,
+  InboxQuery,
+  type Message,
+  RegisterRequest,
+  type Registration,
+  SendRequest,
+  type SendResult,
+  type SentPage,
+  SentQuery,
+  type Thread,
+} from './mail/model.js';
+import { parseOrThrow } from './mail/parse.js';
+import { assertQuota, countSend, emptyUsage, type QuotaLimits, type QuotaUsage, rateLimits } from './mail/quota.js';
+import { SkipList } from './mail/skip-list.js';
+import type { PostOffice } from './post-office.js';
+
+/** Options of {@link MemoryPostOffice}. */
+export type MemoryPostOfficeOptions = {
+  /** Domain of the addresses. @default 'agents.localhost' */
+  domain?: string;
+  /** Where time comes from (quota windows, timestamps). @default the wall clock */
+  clock?: Clock;
+  /** Send quotas of every new account. @default { hourly: 10000, daily: 100000 } */
+  limits?: Partial<QuotaLimits>;
+};
+
+type Stored = {
+  id: string;
+  threadId: string;
+  from: string;
+  fromAgentId: string;
+  to: string[];
+  cc: string[];
+  subject: string;
+  bodyText: string | null;
+  bodyHtml: string | null;
+  inReplyTo: string | null;
+  createdAt: string;
+};
+
+type Entry = {
+  stored: Stored;
+  direction: 'inbound' | 'outbound';
+  readAt: string | null;
+  starred: boolean;
+  deleted: boolean;
+  /** Positions in the lists that hold this entry, to hide it there. */
+  pos: number;
+  senderPos: number;
+};
+
+type Box = {
+  address: string;
+  agentId: string;
+  createdAt: string;
+  limits: QuotaLimits;
+  usage: QuotaUsage;
+  totalSent: number;
+  totalReceived: number;
+  unread: number;
+  inbox: SkipList<Entry>;
+  unreadInbox: SkipList<Entry>;
+  bySender: Map<string, { all: SkipList<Entry>; unread: SkipList<Entry> }>;
+  sent: SkipList<Entry>;
+  inbound: Map<string, Entry>;
+  outbound: Map<string, Entry>;
+  idempotency: Map<string, SendResult>;
+};
+
+type ThreadState = {
+  subject: string;
+  messages: Stored[];
+  /** Senders, to and cc: seen by every participant. */
+  participants: Set<string>;
+  /** Bcc recipients: participants who appear only in their own view. */
+  hidden: Set<string>;
+};
+
+const shown = (e: Entry) => !e.deleted;
+const unreadShown = (e: Entry) => !e.deleted && e.readAt === null;
+
+/**
+ * The embedded post office: every account in memory, no I/O, instant wake-ups. Inbox pages cost
+ * O(page) through per-address indexes. Mail is lost when the process ends (use the SQLite post
+ * office of `@mailroom/server` to keep it).
+ */
+export class MemoryPostOffice implements PostOffice {
+  readonly domain: string;
+  private readonly clock: Clock;
+  private readonly defaultLimits: QuotaLimits;
+  private readonly boxes = new Map<string, Box>();
+  private readonly keys = new Map<string, string>();
+  private readonly threads = new Map<string, ThreadState>();
+  private readonly messages = new Map<string, Stored>();
+  private readonly wake = new Map<string, Subject<void>>();
+  private readonly idPrefix = randomBytes(4).toString('hex');
+  private seq = 0;
+
+  constructor(options: MemoryPostOfficeOptions = {}) {
+    this.domain = options.domain ?? 'agents.localhost';
+    this.clock = options.clock ?? systemClock;
+    this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
+  }
+
+  async register(request: RegisterRequest): Promise<Registration> {
+    const { agent_id } = parseOrThrow(RegisterRequest, request, 'registration');
+    const address = `${agent_id}@${this.domain}`;
+    if (this.boxes.has(address)) throw new ConflictError(`agent id ${agent_id} is taken`);
+    const apiKey = `mr_${randomBytes(24).toString('base64url')}`;
+    const createdAt = this.isoNow();
+    this.boxes.set(address, {
+      address,
+      agentId: agent_id,
+      createdAt,
+      limits: { ...this.defaultLimits },
+      usage: emptyUsage(),
+      totalSent: 0,
+      totalReceived: 0,
+      unread: 0,
+      inbox: new SkipList(shown),
+      unreadInbox: new SkipList(unreadShown),
+      bySender: new Map(),
+      sent: new SkipList(shown),
+      inbound: new Map(),
+      outbound: new Map(),
+      idempotency: new Map(),
+    });
+    this.keys.set(hashKey(apiKey), address);
+    return { agent_id, api_key: apiKey, status: 'active', created_at: createdAt, email_address: address };
+  }
+
+  async authenticate(apiKey: string): Promise<string | undefined> {
+    return this.keys.get(hashKey(apiKey));
+  }
+
+  /** Sets an account's send quotas (the server takes them as configuration). */
+  setLimits(address: string, limits: Partial<QuotaLimits>): void {
+    const box = this.box(address);
+    box.limits = { ...box.limits, ...limits };
+  }
+
+  async send(from: string, request: SendRequest): Promise<SendResult> {
+    const req = parseOrThrow(SendRequest, request, 'send request');
+    const sender = this.box(from);
+    if (req.idempotency_key !== undefined) {
+      const first = sender.idempotency.get(req.idempotency_key);
+      if (first) return first;
+    }
+    const to = dedupe(req.to);
+    const cc = dedupe(req.cc ?? []).filter((a) => !to.includes(a));
+    const bcc = dedupe(req.bcc ?? []).filter((a) => !to.includes(a) && !cc.includes(a));
+    const recipients = [...to, ...cc, ...bcc].map((address) => this.recipient(address));
+    let parent: Stored | undefined;
+    if (req.in_reply_to != null) {
+      parent = this.visible(from, req.in_reply_to);
+      if (!parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
+    }
+    const now = this.clock.now();
+    assertQuota(sender.usage, sender.limits, now);
+
+    // Every check passed: from here on nothing throws, so nothing is stored half-way.
+    countSend(sender.usage, now);
+    const createdAt = new Date(now).toISOString();
+    const id = this.nextId('msg');
+    const threadId = parent ? parent.threadId : this.nextId('thr');
+    const stored: Stored = {
+      id,
+      threadId,
+      from,
+      fromAgentId: sender.agentId,
+      to,
+      cc,
+      subject: req.subject,
+      bodyText: req.body_text ?? null,
+      bodyHtml: req.body_html ?? null,
+      inReplyTo: parent ? parent.id : null,
+      createdAt,
+    };
+    this.messages.set(id, stored);
+    let thread = this.threads.get(threadId);
+    if (!thread) {
+      thread = { subject: req.subject, messages: [], participants: new Set(), hidden: new Set() };
+      this.threads.set(threadId, thread);
+    }
+    thread.messages.push(stored);
+    thread.participants.add(from);
+    for (const a of to) thread.participants.add(a);
+    for (const a of cc) thread.participants.add(a);
+    for (const a of bcc) thread.hidden.add(a);
+
+    const out: Entry = {
+      stored,
+      direction: 'outbound',
+      readAt: null,
+      starred: false,
+      deleted: false,
+      pos: 0,
+      senderPos: -1,
+    };
+    out.pos = sender.sent.push(out);
+    sender.outbound.set(id, out);
+    sender.totalSent += 1;
+    for (const box of recipients) this.deliver(box, stored);
+    const result: SendResult = {
+      message_id: id,
+      thread_id: threadId,
+      status: 'delivered',
+      delivery_type: 'internal',
+      message: this.view(out, from),
+    };
+    if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
+    for (const box of recipients) this.wake.get(box.address)?.next();
+    return result;
+  }
+
+  async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
+    const q = parseOrThrow(InboxQuery, query, 'inbox query');
+    const box = this.box(address);
+    let list: SkipList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
+    let mode = q.unread_only ? 'u' : 'a';
+    if (q.from_address !== undefined) {
+      const lists = box.bySender.get(q.from_address);
+      mode += `:${createHash('sha256').update(q.from_address).digest('base64url').slice(0, 12)}`;
+      if (!lists) {
+        if (q.cursor !== undefined) decodeCursor(q.cursor, mode);
+        return { messages: [], total: 0, unread_count: box.unread, has_more: false, cursor: null };
+      }
+      list = q.unread_only ? lists.unread : lists.all;
+    }
+    const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
+    const page = list.page(start, q.limit);
+    const messages = page.items.map((e) => this.view(e, address));
+    return {
+      messages,
+      total: messages.length,
+      unread_count: box.unread,
+      has_more: page.hasMore,
+      cursor: page.hasMore ? encodeCursor(mode, page.next) : null,
+    };
+  }
+
+  async message(address: string, messageId: string): Promise<Message> {
+    const box = this.box(address);
+    const entry = box.inbound.get(messageId) ?? box.outbound.get(messageId);
+    if (entry && !entry.deleted) {
+      if (entry.direction === 'inbound' && entry.readAt === null) this.setRead(box, entry, true);
+      return this.view(entry, address);
+    }
+    const stored = this.visible(address, messageId);
+    if (!stored || entry?.deleted) throw new NotFoundError(`message ${messageId} not found`);
+    return this.synthesize(stored, address);
+  }
+
+  async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
+    const box = this.box(address);
+    if (!Array.isArray(messageIds) || messageIds.length === 0 || messageIds.length > 100) {
+      throw ValidationError.single(['message_ids'], 'must list 1..100 message ids');
+    }
+    const entries: Entry[] = [];
+    for (const id of messageIds) {
+      const entry = typeof id === 'string' ? (box.inbound.get(id) ?? box.outbound.get(id)) : undefined;
+      if (!entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
+      entries.push(entry);
+    }
+    const read = options.unread !== true;
+    let changed = 0;
+    for (const entry of entries) {
+      if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
+      this.setRead(box, entry, read);
+      changed += 1;
+    }
+    return changed;
+  }
+
+  async star(address: string, messageId: string): Promise<{ starred: boolean }> {
+    const entry = this.ownEntry(address, messageId);
+    entry.starred = !entry.starred;
+    return { starred: entry.starred };
+  }
+
+  async delete(address: string, messageId: string): Promise<void> {
+    const box = this.box(address);
+    const entries = [box.inbound.get(messageId), box.outbound.get(messageId)].filter(
+      (e): e is Entry => e !== undefined && !e.deleted,
+    );
+    if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
+    for (const entry of entries) {
+      if (entry.direction === 'inbound') {
+        if (entry.readAt === null) box.unread -= 1;
+        entry.deleted = true;
+        box.inbox.hide(entry.pos);
+        box.unreadInbox.hide(entry.pos);
+        const lists = box.bySender.get(entry.stored.from);
+        lists?.all.hide(entry.senderPos);
+        lists?.unread.hide(entry.senderPos);
+      } else {
+        entry.deleted = true;
+        box.sent.hide(entry.pos);
+      }
+    }
+  }
+
+  async thread(address: string, threadId: string): Promise<Thread> {
+    this.box(address);
+    const thread = this.threads.get(threadId);
+    if (!thread || !(thread.participants.has(address) || thread.hidden.has(address))) {
+      throw new NotFoundError(`thread ${threadId} not found`);
+    }
+    const participants = [...thread.participants];
+    if (!thread.participants.has(address)) participants.push(address);
+    return {
+      thread_id: threadId,
+      subject: thread.subject,
+      participant_addresses: participants,
+      messages: thread.messages.map((m) => this.synthesize(m, address)),
+    };
+  }
+
+  async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
+    const q = parseOrThrow(SentQuery, query, 'sent query');
+    const box = this.box(address);
+    const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
+    const page = box.sent.page(start, q.limit);
+    const messages = page.items.map((e) => this.view(e, address));
+    return {
+      messages,
+      total: messages.length,
+      has_more: page.hasMore,
+      cursor: page.hasMore ? encodeCursor('s', page.next) : null,
+    };
+  }
+
+  async account(address: string): Promise<Account> {
+    const box = this.box(address);
+    return {
+      email_address: address,
+      status: 'active',
+      send_tier: 'active',
+      reputation_score: 1,
+      total_sent: box.totalSent,
+      total_received: box.totalReceived,
+      total_bounced: 0,
+      total_spam_complaints: 0,
+      sending_frozen: false,
+      frozen_reason: null,
+      rate_limits: rateLimits(box.usage, box.limits, this.clock.now()),
+      created_at: box.createdAt,
+    };
+  }
+
+  wakeups(address: string): Observable<void> {
+    let subject = this.wake.get(address);
+    if (!subject) {
+      subject = new Subject<void>();
+      this.wake.set(address, subject);
+    }
+    return subject.asObservable();
+  }
+
+  private box(address: string): Box {
+    const box = typeof address === 'string' ? this.boxes.get(address) : undefined;
+    if (!box) throw new NotFoundError(`no account ${String(address)}`);
+    return box;
+  }
+
+  private recipient(address: string): Box {
+    const at = address.lastIndexOf('@');
+    if (address.slice(at + 1).toLowerCase() !== this.domain) {
+      throw ValidationError.single(
+        ['to'],
+        `${address} is outside ${this.domain}: external delivery is not supported here`,
+      );
+    }
+    const box = this.boxes.get(address);
+    if (!box) throw new NotFoundError(`recipient ${address} is not registered`);
+    return box;
+  }
+
+  private deliver(box: Box, stored: Stored): void {
+    const entry: Entry = {
+      stored,
+      direction: 'inbound',
+      readAt: null,
+      starred: false,
+      deleted: false,
+      pos: 0,
+      senderPos: 0,
+    };
+    entry.pos = box.inbox.push(entry);
+    box.unreadInbox.push(entry);
+    let lists = box.bySender.get(stored.from);
+    if (!lists) {
+      lists = { all: new SkipList(shown), unread: new SkipList(unreadShown) };
+      box.bySender.set(stored.from, lists);
+    }
+    entry.senderPos = lists.all.push(entry);
+    lists.unread.push(entry);
+    box.inbound.set(stored.id, entry);
+    box.unread += 1;
+    box.totalReceived += 1;
+  }
+
+  private setRead(box: Box, entry: Entry, read: boolean): void {
+    const lists = box.bySender.get(entry.stored.from);
+    if (read) {
+      entry.readAt = this.isoNow();
+      box.unread -= 1;
+      box.unreadInbox.hide(entry.pos);
+      lists?.unread.hide(entry.senderPos);
+    } else {
+      entry.readAt = null;
+      box.unread += 1;
+      box.unreadInbox.rebuild();
+      lists?.unread.rebuild();
+    }
+  }
+
+  private ownEntry(address: string, messageId: string): Entry {
+    const box = this.box(address);
+    const entry = box.inbound.get(messageId) ?? box.outbound.get(messageId);
+    if (!entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
+    return entry;
+  }
+
+  /** A message that `address` may see: its own, or one of a thread it takes part in. */
+  private visible(address: string, messageId: string): Stored | undefined {
+    const stored = this.messages.get(messageId);
+    if (!stored) return undefined;
+    const thread = this.threads.get(stored.threadId);
+    return thread && (thread.participants.has(address) || thread.hidden.has(address)) ? stored : undefined;
+  }
+
+  private synthesize(stored: Stored, viewer: string): Message {
+    const box = this.boxes.get(viewer);
+    const own = box?.inbound.get(stored.id) ?? box?.outbound.get(stored.id);
+    if (own) return this.view(own, viewer);
+    const direction = stored.from === viewer ? 'outbound' : 'inbound';
+    return this.view(
+      { stored, direction, readAt: null, starred: false, deleted: false, pos: -1, senderPos: -1 },
+      viewer,
+    );
+  }
+
+  private view(entry: Entry, _viewer: string): Message {
+    const m = entry.stored;
+    return {
+      message_id: m.id,
+      thread_id: m.threadId,
+      from_address: m.from,
+      from_agent_id: m.fromAgentId,
+      to_addresses: [...m.to],
+      cc_addresses: [...m.cc],
+      subject: m.subject,
+      body_text: m.bodyText,
+      body_html: m.bodyHtml,
+      direction: entry.direction,
+      delivery_type: 'internal',
+      status: 'delivered',
+      has_attachments: false,
+      attachments: [],
+      in_reply_to: m.inReplyTo,
+      read_at: entry.readAt,
+      starred: entry.starred,
+      created_at: m.createdAt,
+      delivered_at: m.createdAt,
+    };
+  }
+
+  private nextId(kind: string): string {
+    this.seq += 1;
+    return `${kind}_${this.idPrefix}${this.seq.toString(36).padStart(6, '0')}`;
+  }
+
+  private isoNow(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}
+
+function hashKey(apiKey: string): string {
+  return createHash('sha256').update(String(apiKey)).digest('hex');
+}
+
+function dedupe(addresses: readonly string[]): string[] {
+  return [...new Set(addresses)];
+}
+
+function encodeCursor(mode: string, pos: number): string {
+  return Buffer.from(`${mode}|${pos}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string, mode: string): number {
+  const [m, pos] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const n = Number(pos);
+  if (m !== mode || !Number.isSafeInteger(n) || n < 0) {
+    throw ValidationError.single(['cursor'], 'unknown cursor, or one made with other filters');
+  }
+  return n;
+}
