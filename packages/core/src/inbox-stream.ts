@@ -1,0 +1,179 @@
+import type { Logger } from 'pino';
+import { Observable, type SchedulerLike } from 'rxjs';
+import { InFlight } from './in-flight.js';
+import type { Message } from './mail/model.js';
+import type { Mailbox } from './mailbox.js';
+import { immediateScheduler, SharedTimer } from './scheduling.js';
+
+/** Options of {@link inboxStream}. */
+export type InboxStreamOptions = {
+  /** Page size of each poll (1..100). @default 50 */
+  limit?: number;
+  /** First idle delay when the mailbox gives no wake-ups; doubles while the inbox stays empty. @default 50 */
+  minBackoffMs?: number;
+  /** Longest idle delay when the mailbox gives no wake-ups. @default 5000 */
+  maxBackoffMs?: number;
+  /** Idle re-poll interval of a mailbox that does give wake-ups (a safety net only). @default 30000 */
+  heartbeatMs?: number;
+  /** First retry delay after a failed poll; doubles per failure. @default 100 */
+  retryMinMs?: number;
+  /** Longest retry delay after failed polls. @default 30000 */
+  retryMaxMs?: number;
+  /** Jitter of retry delays, as a fraction (0..1). @default 0.2 */
+  jitter?: number;
+  /** Stops polling while this many messages are in flight (back-pressure). @default 1000 */
+  maxInFlight?: number;
+  /** Seconds of server-side long poll per idle request, for mailboxes that support it (`wait`). @default 0 */
+  longPollSeconds?: number;
+  /** The ids handed out and not yet settled; the consumer settles them. @default a new InFlight */
+  inFlight?: InFlight;
+  /** Time source for every delay. @default setImmediate/setTimeout */
+  scheduler?: SchedulerLike;
+  /** A shared clock for idle delays (one timer for many streams). @default one per stream */
+  timer?: SharedTimer;
+  /** Random source for jitter. @default Math.random */
+  random?: () => number;
+  /** Where poll failures are logged. */
+  logger?: Logger;
+};
+
+type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
+
+/**
+ * A cold stream of a mailbox's unread mail, in pages (oldest first). It polls
+ * `inbox({ unread_only: true })`, re-polls at once after a full page, backs off while the inbox is
+ * empty, polls at once on a wake-up, retries failures with backoff and jitter (never erroring),
+ * never re-emits a message still in flight, and stops cleanly on unsubscribe.
+ */
+export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
+  const limit = Math.min(100, Math.max(1, options.limit ?? 50));
+  const minBackoff = options.minBackoffMs ?? 50;
+  const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? 5000);
+  const heartbeat = options.heartbeatMs ?? 30_000;
+  const retryMin = options.retryMinMs ?? 100;
+  const retryMax = Math.max(retryMin, options.retryMaxMs ?? 30_000);
+  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
+  const maxInFlight = options.maxInFlight ?? 1000;
+  const longPoll = options.longPollSeconds ?? 0;
+  const scheduler = options.scheduler ?? immediateScheduler;
+  const random = options.random ?? Math.random;
+
+  return new Observable<Message[]>((subscriber) => {
+    const inFlight = options.inFlight ?? new InFlight();
+    const timer = options.timer ?? new SharedTimer(scheduler);
+    const wakeups = mailbox.wakeups?.();
+    let phase: Phase = 'waiting';
+    let cancelWait: (() => void) | undefined;
+    let idleDelay = 0;
+    let retryDelay = 0;
+    let cursor: string | undefined;
+    let again = false;
+
+    const wait = (delayMs: number) => {
+      phase = 'waiting';
+      cancelWait?.();
+      if (delayMs <= 0) {
+        const sub = scheduler.schedule(poll, 0);
+        cancelWait = () => sub.unsubscribe();
+      } else {
+        cancelWait = timer.after(delayMs, poll);
+      }
+    };
+
+    const idle = () => {
+      if (wakeups) return heartbeat;
+      idleDelay = idleDelay === 0 ? minBackoff : Math.min(maxBackoff, idleDelay * 2);
+      return idleDelay;
+    };
+
+    function poll(): void {
+      if (phase === 'closed') return;
+      cancelWait = undefined;
+      if (inFlight.size >= maxInFlight) {
+        phase = 'paused';
+        return;
+      }
+      phase = 'polling';
+      again = false;
+      const query = {
+        unread_only: true,
+        limit,
+        ...(cursor !== undefined ? { cursor } : {}),
+        ...(longPoll > 0 && cursor === undefined && idleDelay > 0 ? { wait: longPoll } : {}),
+      };
+      mailbox.inbox(query).then(onPage, onError);
+    }
+
+    function onPage(page: { messages: Message[]; has_more: boolean; cursor: string | null }): void {
+      if (phase === 'closed') return;
+      retryDelay = 0;
+      const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
+      const fresh: Message[] = [];
+      for (const m of messages) {
+        if (inFlight.has(m.message_id)) continue;
+        inFlight.add(m.message_id);
+        fresh.push(m);
+      }
+      const nextCursor = page.has_more && page.cursor ? page.cursor : undefined;
+      const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
+      cursor = nextCursor;
+      if (fresh.length > 0) subscriber.next(fresh);
+      if (phase === 'closed') return;
+      const full = page.has_more || page.messages.length >= limit;
+      if ((full && progressed) || again) {
+        idleDelay = 0;
+        if (!full) cursor = undefined;
+        wait(0);
+      } else if (fresh.length > 0) {
+        idleDelay = 0;
+        wait(wakeups ? heartbeat : minBackoff);
+      } else {
+        cursor = undefined;
+        wait(idle());
+      }
+    }
+
+    function onError(error: unknown): void {
+      if (phase === 'closed') return;
+      cursor = undefined;
+      retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
+      const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
+      options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'inbox poll failed; retrying');
+      wait(delay);
+    }
+
+    const wake = () => {
+      if (phase === 'polling') again = true;
+      else if (phase === 'waiting') wait(0);
+    };
+    const wakeSub = wakeups?.subscribe(wake);
+    const settledSub = inFlight.settled$.subscribe(({ redeliver }) => {
+      if (phase === 'paused' && inFlight.size < maxInFlight) wait(0);
+      else if (redeliver) wake();
+    });
+    wait(0);
+
+    return () => {
+      phase = 'closed';
+      cancelWait?.();
+      wakeSub?.unsubscribe();
+      settledSub.unsubscribe();
+    };
+  });
+}
+
+/** Oldest first by `created_at`; ties keep the order received. */
+function sortByArrival(messages: Message[]): Message[] {
+  let sorted = true;
+  for (let i = 1; i < messages.length; i++) {
+    if ((messages[i - 1] as Message).created_at > (messages[i] as Message).created_at) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return messages;
+  return messages
+    .map((m, i) => ({ m, i, t: Date.parse(m.created_at) }))
+    .sort((x, y) => x.t - y.t || x.i - y.i)
+    .map((x) => x.m);
+}

@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../errors.js';
+import type { Message } from '../mail/model.js';
+import { decodeMessage, isDecodeFailure } from './codec.js';
+import { formatEscalationBody, parseEscalationBody } from './escalation.js';
+import {
+  formatCollabSubject,
+  formatEscalationSubject,
+  formatReplySubject,
+  formatTaskMailSubject,
+  formatTaskSubject,
+  parseSubject,
+} from './subject.js';
+
+const mail = (subject: string, body: string | null): Message => ({
+  message_id: 'm1',
+  thread_id: 't1',
+  from_address: 'a@x.test',
+  from_agent_id: 'a',
+  to_addresses: ['b@x.test'],
+  cc_addresses: [],
+  subject,
+  body_text: body,
+  body_html: null,
+  direction: 'inbound',
+  delivery_type: 'internal',
+  status: 'delivered',
+  has_attachments: false,
+  attachments: [],
+  in_reply_to: null,
+  read_at: null,
+  starred: false,
+  created_at: '2026-01-01T00:00:00.000Z',
+  delivered_at: null,
+});
+
+describe('subject codec', () => {
+  it('formats and parses every kind of subject', () => {
+    expect(parseSubject(formatTaskSubject('t-1', 'search the web'))).toEqual({
+      kind: 'task',
+      taskId: 't-1',
+      name: 'search the web',
+      reply: false,
+    });
+    for (const kind of ['ack', 'status', 'result', 'error', 'cancel'] as const) {
+      expect(parseSubject(formatTaskMailSubject(kind, 'abc'))).toEqual({ kind, taskId: 'abc', reply: false });
+    }
+    expect(parseSubject(formatEscalationSubject(2, 'TimeoutError'))).toEqual({
+      kind: 'escalation',
+      level: 2,
+      errorType: 'TimeoutError',
+      reply: false,
+    });
+    expect(parseSubject(formatCollabSubject('launch plan'))).toEqual({
+      kind: 'collab',
+      topic: 'launch plan',
+      reply: false,
+    });
+    expect(parseSubject('Re: RE: re:RESULT:abc')).toEqual({ kind: 'result', taskId: 'abc', reply: true });
+    expect(formatReplySubject('Re: hello')).toBe('Re: hello');
+    expect(formatReplySubject('hello')).toBe('Re: hello');
+  });
+
+  it('accepts the seed’s dash variants in a TASK subject', () => {
+    expect(parseSubject('TASK:t1 - plain dash')).toMatchObject({ kind: 'task', name: 'plain dash' });
+    expect(parseSubject('TASK:t1 – en dash')).toMatchObject({ kind: 'task', name: 'en dash' });
+  });
+
+  it('returns foreign subjects as other, and malformed protocol subjects as a ProtocolError value', () => {
+    expect(parseSubject('lunch?')).toEqual({ kind: 'other', subject: 'lunch?', reply: false });
+    expect(parseSubject('RESULT:')).toBeInstanceOf(ProtocolError);
+    expect(parseSubject('RESULT:abc trailing')).toBeInstanceOf(ProtocolError);
+    expect(parseSubject('TASK:bad/id — x')).toBeInstanceOf(ProtocolError);
+    expect(parseSubject(42)).toBeInstanceOf(ProtocolError);
+    expect(() => formatTaskSubject('bad id', 'x')).toThrow(ProtocolError);
+  });
+
+  it('never throws on any string', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        const r = parseSubject(s);
+        expect(r instanceof ProtocolError || typeof r.kind === 'string').toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('message codec', () => {
+  it('decodes a TASK with its typed body', () => {
+    const body = { task_id: 't1', description: 'find papers', input: { q: 'actors' } };
+    const decoded = decodeMessage(mail('TASK:t1 — search', JSON.stringify(body)));
+    expect(decoded).toMatchObject({ kind: 'task', taskId: 't1', name: 'search', body });
+  });
+
+  it('reports a body that is not JSON, fails its schema, or names another task', () => {
+    const notJson = decodeMessage(mail('RESULT:t1', '{oops'));
+    expect(isDecodeFailure(notJson) && notJson.error.message).toMatch(/not valid JSON/);
+    expect(isDecodeFailure(notJson) && notJson.taskId).toBe('t1');
+    const bad = decodeMessage(mail('ERROR:t1', JSON.stringify({ task_id: 't1', error: 'flat' })));
+    expect(isDecodeFailure(bad) && bad.error.message).toMatch(/fails its schema at error/);
+    const other = decodeMessage(mail('ACK:t1', JSON.stringify({ task_id: 't2' })));
+    expect(isDecodeFailure(other) && other.error.message).toMatch(/does not match/);
+    expect(isDecodeFailure(decodeMessage(mail('STATUS:t1', null)))).toBe(true);
+  });
+
+  it('never throws on random subjects and bodies', () => {
+    const subjects = fc.oneof(
+      fc.string(),
+      fc.constantFrom('TASK:t1 — x', 'RESULT:t1', 'ERROR:t1', '[ESCALATION L1] E', '[COLLAB] x', 'CANCEL:t1'),
+    );
+    const bodies = fc.oneof(fc.string(), fc.json(), fc.constant(null));
+    fc.assert(
+      fc.property(subjects, bodies, (s, b) => {
+        const r = decodeMessage(mail(s, b));
+        expect(isDecodeFailure(r) ? r.error : r.kind).toBeTruthy();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('escalation body', () => {
+  it('is readable by a person and parses back', () => {
+    const text = formatEscalationBody({
+      type: 'TimeoutError',
+      message: 'search took too long',
+      level: 1,
+      from: 'supervisor@x.test',
+      context: { task_id: 't1', attempts: 3 },
+    });
+    expect(text).toContain('Type: TimeoutError\nMessage: search took too long\nLevel: L1');
+    expect(parseEscalationBody(text)).toEqual({
+      type: 'TimeoutError',
+      message: 'search took too long',
+      level: 1,
+      from: 'supervisor@x.test',
+      context: { task_id: 't1', attempts: 3 },
+    });
+    expect(parseEscalationBody('hello')).toBeInstanceOf(ProtocolError);
+    expect(parseEscalationBody('Type: X\nLevel: L1\nContext:\n{bad')).toBeInstanceOf(ProtocolError);
+  });
+});
