@@ -118,7 +118,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
       cursor = nextCursor;
       if (fresh.length > 0) subscriber.next(fresh);
-      if (phase === 'closed') return;
+      if ((phase as Phase) === 'closed') return;
       const full = page.has_more || page.messages.length >= limit;
       if ((full && progressed) || again) {
         idleDelay = 0;

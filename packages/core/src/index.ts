@@ -1,3 +1,14 @@
+export {
+  Agent,
+  type AgentActions,
+  type AgentContext,
+  type DelegateOptions,
+  type SendOptions,
+  type Task,
+  type TaskMail,
+  type TaskSpec,
+} from './agent.js';
+export type { AgentOptions, DeadLetter } from './agent-host.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   AuthError,
@@ -17,6 +28,8 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export { InFlight } from './in-flight.js';
+export { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
 export { LocalMailbox } from './local-mailbox.js';
 export {
   Account,
@@ -73,3 +86,6 @@ export {
   TASK_ID,
   type TaskMailKind,
 } from './protocol/subject.js';
+export { type AgentRef, createRuntime, type Runtime, type RuntimeOptions, type SpawnOptions } from './runtime.js';
+export { ImmediateScheduler, immediateScheduler, SharedTimer } from './scheduling.js';
+export { isFinal, type TaskOutcome, type TaskRecord, TaskRegistry, type TaskRole } from './task-registry.js';

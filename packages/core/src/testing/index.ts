@@ -1,2 +1,3 @@
 export { ManualClock, type PostOfficeFactoryOptions, postOfficeConformance } from './post-office-conformance.js';
+export { Recorder, type Seen } from './recorder.js';
 export { drain, VirtualTime } from './virtual-time.js';

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SchedulerLike } from 'rxjs';
+import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+import { MailroomError } from './errors.js';
+import type { Message, SendResult, Thread } from './mail/model.js';
+import type { Mailbox } from './mailbox.js';
+import type { TaskBody } from './protocol/bodies.js';
+import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from './protocol/subject.js';
+import type { TaskOutcome, TaskRegistry } from './task-registry.js';
+
+/** A fresh task id. */
+export const newTaskId = (): string => `t-${randomBytes(6).toString('hex')}`;
+
+const encode = (body: string | object): string => (typeof body === 'string' ? body : JSON.stringify(body));
+
+/** The actions of one agent, shared by its handler contexts and its AgentRef. */
+export class Actions implements AgentActions {
+  readonly address: string;
+  readonly mailbox: Mailbox;
+  readonly tasks: TaskRegistry;
+  private readonly scheduler: SchedulerLike;
+  /** Aborted when the agent stops. */
+  readonly stopped: AbortSignal;
+
+  constructor(mailbox: Mailbox, tasks: TaskRegistry, scheduler: SchedulerLike, stopped: AbortSignal) {
+    this.address = mailbox.address;
+    this.mailbox = mailbox;
+    this.tasks = tasks;
+    this.scheduler = scheduler;
+    this.stopped = stopped;
+  }
+
+  send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
+    return this.mailbox.send({
+      to: Array.isArray(to) ? to : [to],
+      subject,
+      body_text: encode(body),
+      ...(options.cc ? { cc: options.cc } : {}),
+      ...(options.bcc ? { bcc: options.bcc } : {}),
+      ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
+      ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
+    });
+  }
+
+  delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message) {
+    return this.delegateIn(to, task, options.inThread ? current : undefined);
+  }
+
+  async delegateIn(to: string, task: TaskSpec, parent: Message | undefined) {
+    const taskId = task.taskId ?? newTaskId();
+    const body: TaskBody = {
+      task_id: taskId,
+      description: task.description,
+      ...(task.input !== undefined ? { input: task.input } : {}),
+      ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
+      ...(task.callback !== undefined ? { callback: task.callback } : {}),
+      ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
+    };
+    const sent = await this.send(to, formatTaskSubject(taskId, task.name), body, {
+      ...(parent ? { inReplyTo: parent.message_id } : {}),
+      idempotencyKey: `task:${taskId}`,
+    });
+    this.tasks.open({
+      taskId,
+      role: 'sent',
+      name: task.name,
+      peer: to,
+      threadId: sent.thread_id,
+      messageId: sent.message_id,
+    });
+    return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
+  }
+
+  collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
+    return this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
+  }
+
+  thread(threadId: string): Promise<Thread> {
+    return this.mailbox.thread(threadId);
+  }
+}
+
+/** The context of one handled message: the agent's actions plus the message's own. */
+export function createContext(
+  actions: Actions,
+  message: Message,
+  signal: AbortSignal,
+  logger: Logger,
+  taskId: string | undefined,
+): AgentContext {
+  let log: Logger | undefined;
+  return {
+    address: actions.address,
+    mailbox: actions.mailbox,
+    tasks: actions.tasks,
+    message,
+    signal,
+    get log() {
+      log ??= logger.child({ thread_id: message.thread_id, ...(taskId ? { task_id: taskId } : {}) });
+      return log;
+    },
+    send: (to, subject, body, options) => actions.send(to, subject, body, options),
+    delegate: (to, task, options) => actions.delegate(to, task, options, message),
+    collect: (ids, options) => actions.collect(ids, options),
+    thread: (id) => actions.thread(id),
+    reply: (body, options = {}) =>
+      actions.send(options.to ?? [message.from_address], options.subject ?? formatReplySubject(message.subject), body, {
+        inReplyTo: message.message_id,
+      }),
+    status: (state, options = {}) => {
+      const id = options.taskId ?? taskId;
+      const record = id === undefined ? undefined : actions.tasks.get(id, 'received');
+      if (id === undefined || !record) {
+        return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
+      }
+      return actions.send(
+        record.peer,
+        formatTaskMailSubject('status', id),
+        {
+          task_id: id,
+          state,
+          ...(options.progress !== undefined ? { progress: options.progress } : {}),
+          ...(options.note !== undefined ? { note: options.note } : {}),
+        },
+        { inReplyTo: record.messageId },
+      );
+    },
+  };
+}

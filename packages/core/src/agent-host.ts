@@ -1,0 +1,383 @@
+import { type ActorSystemRef, dispatch, type Ref, spawn, stop } from 'nact';
+import type { Logger } from 'pino';
+import type { SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { Agent, Task } from './agent.js';
+import { Actions, createContext } from './agent-actions.js';
+import { RateLimitedError, TaskFailedError } from './errors.js';
+import { InFlight } from './in-flight.js';
+import { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
+import type { Message, SendRequest } from './mail/model.js';
+import type { Mailbox } from './mailbox.js';
+import { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
+import { formatTaskMailSubject, TASK_ID } from './protocol/subject.js';
+import { RecentIds } from './recent-ids.js';
+import type { SharedTimer } from './scheduling.js';
+import { TaskRegistry } from './task-registry.js';
+
+/** Options of one agent. */
+export type AgentOptions = {
+  /** Handler runs before a message is dead-lettered. @default 3 */
+  maxAttempts?: number;
+  /** Send `ACK:{task_id}` when a task is taken. @default true */
+  ack?: boolean;
+  /** How many handled message ids are remembered to drop duplicates. @default 100000 */
+  dedupeWindow?: number;
+  /** How many task records are kept (oldest finished go first). @default 10000 */
+  maxTasks?: number;
+  /** Inbox polling. */
+  inbox?: Omit<InboxStreamOptions, 'scheduler' | 'timer' | 'inFlight' | 'logger'>;
+};
+
+/** A message that could not be handled: marked read, answered with `ERROR:`, and reported here. */
+export type DeadLetter = {
+  agent: string;
+  message: Message;
+  error: { type: string; message: string };
+  attempts: number;
+};
+
+type Item = { message: Message; decoded: ProtocolMessage | DecodeFailure };
+type Outcome = 'ack' | 'release' | { releaseAfterMs: number };
+
+/** What the runtime lends each agent. */
+export type HostEnv = {
+  system: ActorSystemRef;
+  logger: Logger;
+  scheduler: SchedulerLike;
+  timer: SharedTimer;
+  deadLetters: Subject<DeadLetter>;
+  name: string;
+};
+
+const errorInfo = (e: unknown) => ({
+  type: e instanceof TaskFailedError ? e.type : e instanceof Error ? e.name : 'Error',
+  message: e instanceof Error ? e.message : String(e),
+});
+
+/** Runs one agent: its inbox stream feeds its nact actor, under the delivery rules. @internal */
+export class AgentHost {
+  readonly actions: Actions;
+  readonly tasks: TaskRegistry;
+  private readonly agent: Agent;
+  private readonly mailbox: Mailbox;
+  private readonly env: HostEnv;
+  private readonly log: Logger;
+  private readonly inFlight = new InFlight();
+  private readonly handled: RecentIds;
+  private readonly attempts = new Map<string, number>();
+  /** Replies computed but not yet sent (a retry sends them without running the handler again). */
+  private readonly outbox = new Map<string, SendRequest>();
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly stopController = new AbortController();
+  private readonly maxAttempts: number;
+  private readonly ack: boolean;
+  private readonly options: AgentOptions;
+  private actor: Ref<Item[]> | undefined;
+  private subscription: Subscription | undefined;
+  private outstanding = 0;
+  private stopping = false;
+  private idle: (() => void) | undefined;
+
+  constructor(agent: Agent, mailbox: Mailbox, env: HostEnv, options: AgentOptions = {}) {
+    this.agent = agent;
+    this.mailbox = mailbox;
+    this.env = env;
+    this.options = options;
+    this.log = env.logger.child({ agent: mailbox.address });
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.ack = options.ack ?? true;
+    this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
+    this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
+    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal);
+  }
+
+  start(): void {
+    this.actor = spawn(
+      this.env.system,
+      (state: undefined, items: Item[]) => this.handleBatch(items).then(() => state),
+      this.env.name,
+      {
+        onCrash: (_msg, err, ctx) => {
+          this.log.error({ err }, 'agent actor crashed; resuming');
+          return ctx.resume;
+        },
+      },
+    );
+    this.subscription = inboxStream(this.mailbox, {
+      ...this.options.inbox,
+      scheduler: this.env.scheduler,
+      timer: this.env.timer,
+      inFlight: this.inFlight,
+      logger: this.log,
+    }).subscribe((messages) => this.onBatch(messages));
+  }
+
+  /** Stops polling, lets the handler in progress finish within `deadlineMs`, then stops the actor. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.subscription?.unsubscribe();
+    if (this.outstanding > 0) {
+      await new Promise<void>((resolve) => {
+        const timeout = this.env.scheduler.schedule(() => {
+          this.log.warn({ deadlineMs }, 'handlers still running at the stop deadline; aborting them');
+          finish();
+        }, deadlineMs);
+        const finish = () => {
+          timeout.unsubscribe();
+          this.idle = undefined;
+          resolve();
+        };
+        this.idle = finish;
+      });
+    }
+    this.stopController.abort();
+    for (const c of this.controllers.values()) c.abort();
+    if (this.actor) stop(this.actor);
+  }
+
+  private onBatch(messages: Message[]): void {
+    const items: Item[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
+    for (const item of items) if (!isDecodeFailure(item.decoded)) this.preRoute(item.decoded);
+    this.outstanding += 1;
+    if (this.actor) dispatch(this.actor, items);
+  }
+
+  /** Bookkeeping that must not wait behind a busy handler: task states (for collect) and CANCEL. */
+  private preRoute(d: ProtocolMessage): void {
+    const from = d.message.from_address;
+    switch (d.kind) {
+      case 'task':
+        this.tasks.open({
+          taskId: d.taskId,
+          role: 'received',
+          name: d.name,
+          peer: from,
+          threadId: d.message.thread_id,
+          messageId: d.message.message_id,
+        });
+        break;
+      case 'ack':
+        this.tasks.update(d.taskId, 'sent', 'accepted');
+        break;
+      case 'status':
+        this.tasks.update(d.taskId, 'sent', 'working', {
+          ...(d.body.note !== undefined ? { note: d.body.note } : {}),
+          ...(d.body.progress !== undefined ? { progress: d.body.progress } : {}),
+        });
+        break;
+      case 'result':
+        this.tasks.update(d.taskId, 'sent', 'completed', { result: d.body.result, answeredBy: from });
+        break;
+      case 'error':
+        this.tasks.update(d.taskId, 'sent', 'failed', { error: d.body.error, answeredBy: from });
+        break;
+      case 'cancel':
+        if (this.tasks.update(d.taskId, 'received', 'canceled'))
+          this.controllers.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
+        break;
+    }
+  }
+
+  private async handleBatch(items: Item[]): Promise<void> {
+    const acks: string[] = [];
+    const released: string[] = [];
+    for (const item of items) {
+      const id = item.message.message_id;
+      if (this.stopping) {
+        released.push(id);
+        continue;
+      }
+      const outcome = await this.handle(item);
+      if (outcome === 'ack') acks.push(id);
+      else if (outcome === 'release') released.push(id);
+      else this.env.timer.after(outcome.releaseAfterMs, () => this.inFlight.settle([id], true));
+    }
+    if (acks.length > 0) {
+      try {
+        await this.mailbox.markRead(acks);
+      } catch (err) {
+        this.log.warn({ err, count: acks.length }, 'could not mark handled mail read; it will be acknowledged again');
+      }
+    }
+    this.inFlight.settle(acks.concat(released), released.length > 0);
+    this.outstanding -= 1;
+    if (this.outstanding === 0) this.idle?.();
+  }
+
+  private async handle(item: Item): Promise<Outcome> {
+    const id = item.message.message_id;
+    if (this.handled.has(id)) return 'ack';
+    const pending = this.outbox.get(id);
+    if (pending) return this.flush(id, pending);
+    const attempt = (this.attempts.get(id) ?? 0) + 1;
+    try {
+      const reply = await this.run(item, attempt);
+      // Past the stop deadline the handler was aborted: whatever it returned, the mail stays unread.
+      if (this.stopController.signal.aborted) return 'release';
+      this.attempts.delete(id);
+      if (reply) return this.flush(id, reply);
+      this.handled.add(id);
+      return 'ack';
+    } catch (err) {
+      if (this.stopController.signal.aborted) return 'release';
+      const final = err instanceof TaskFailedError || attempt >= this.maxAttempts;
+      if (!final) {
+        this.attempts.set(id, attempt);
+        this.log.warn({ err, message_id: id, attempt }, 'handler failed; the message will be delivered again');
+        return 'release';
+      }
+      this.attempts.delete(id);
+      const d = item.decoded;
+      const taskId = !isDecodeFailure(d) && 'taskId' in d ? d.taskId : undefined;
+      const info = errorInfo(err);
+      if (d.kind === 'task' && taskId) this.tasks.update(taskId, 'received', 'failed', { error: info });
+      if (!(err instanceof TaskFailedError && d.kind === 'task')) {
+        this.log.error({ err, message_id: id, attempts: attempt }, 'message dead-lettered');
+        this.env.deadLetters.next({
+          agent: this.mailbox.address,
+          message: item.message,
+          error: info,
+          attempts: attempt,
+        });
+      }
+      // Never answer an ERROR with an ERROR: two agents would bounce it forever.
+      if (d.kind === 'error') return this.done(id);
+      const callback = !isDecodeFailure(d) && d.kind === 'task' ? d.body.callback : undefined;
+      return this.flush(id, this.errorReply(item.message, taskId, info, callback));
+    }
+  }
+
+  /** Runs the agent's handler; returns the reply to send, if any. */
+  private async run(item: Item, attempt: number): Promise<SendRequest | undefined> {
+    const { message, decoded: d } = item;
+    if (isDecodeFailure(d)) {
+      this.log.warn({ message_id: message.message_id, subject: message.subject, err: d.error }, 'undecodable message');
+      if (d.kind === 'error') return undefined;
+      return this.errorReply(message, d.taskId, { type: 'ProtocolError', message: d.error.message }, undefined);
+    }
+    const signal = this.stopController.signal;
+    const ctxFor = (taskId?: string, s: AbortSignal = signal) =>
+      createContext(this.actions, message, s, this.log, taskId);
+    const mail = <B>(x: { taskId: string; body: B }) => ({
+      taskId: x.taskId,
+      body: x.body,
+      from: message.from_address,
+      message,
+    });
+    switch (d.kind) {
+      case 'task':
+        return this.runTask(d, attempt);
+      case 'result':
+        await this.agent.onResult(mail(d), ctxFor(d.taskId));
+        return undefined;
+      case 'error':
+        await this.agent.onError(mail(d), ctxFor(d.taskId));
+        return undefined;
+      case 'status':
+        await this.agent.onStatus(mail(d), ctxFor(d.taskId));
+        return undefined;
+      case 'ack':
+        await this.agent.onAck(mail(d), ctxFor(d.taskId));
+        return undefined;
+      case 'cancel':
+        await this.agent.onCancel(mail(d), ctxFor(d.taskId));
+        return undefined;
+      case 'escalation':
+        await this.agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctxFor());
+        return undefined;
+      default:
+        await this.agent.onMessage(message, ctxFor());
+        return undefined;
+    }
+  }
+
+  private async runTask(
+    d: Extract<ProtocolMessage, { kind: 'task' }>,
+    attempt: number,
+  ): Promise<SendRequest | undefined> {
+    const { message, taskId, body } = d;
+    if (this.tasks.get(taskId, 'received')?.state === 'canceled') return undefined;
+    const controller = new AbortController();
+    const onStop = () => controller.abort('runtime stopping');
+    this.stopController.signal.addEventListener('abort', onStop, { once: true });
+    this.controllers.set(taskId, controller);
+    try {
+      if (this.ack && attempt === 1) {
+        await this.mailbox.send({
+          to: [message.from_address],
+          subject: formatTaskMailSubject('ack', taskId),
+          body_text: JSON.stringify({ task_id: taskId }),
+          in_reply_to: message.message_id,
+          idempotency_key: `ack:${message.message_id}`,
+        });
+        this.tasks.update(taskId, 'received', 'accepted');
+      }
+      this.tasks.update(taskId, 'received', 'working');
+      const task: Task = {
+        id: taskId,
+        name: d.name,
+        description: body.description,
+        input: body.input,
+        deadline: body.deadline,
+        callback: body.callback,
+        callbackSubject: body.callback_subject,
+        from: message.from_address,
+        message,
+      };
+      const ctx = createContext(this.actions, message, controller.signal, this.log, taskId);
+      let result: unknown;
+      try {
+        result = await this.agent.onTask(task, ctx);
+      } catch (err) {
+        if (this.tasks.get(taskId, 'received')?.state === 'canceled') return undefined;
+        throw err;
+      }
+      if (this.tasks.get(taskId, 'received')?.state === 'canceled') return undefined;
+      this.tasks.update(taskId, 'received', 'completed', { result });
+      return {
+        to: [body.callback ?? message.from_address],
+        subject: formatTaskMailSubject('result', taskId),
+        body_text: JSON.stringify({ task_id: taskId, result: result ?? null }),
+        in_reply_to: message.message_id,
+      };
+    } finally {
+      this.controllers.delete(taskId);
+      this.stopController.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  private errorReply(
+    message: Message,
+    taskId: string | undefined,
+    error: { type: string; message: string },
+    callback: string | undefined,
+  ): SendRequest {
+    const id = taskId && TASK_ID.test(taskId) ? taskId : 'unknown';
+    return {
+      to: [callback ?? message.from_address],
+      subject: formatTaskMailSubject('error', id),
+      body_text: JSON.stringify({ task_id: id, error }),
+      in_reply_to: message.message_id,
+    };
+  }
+
+  /** Sends a computed reply (idempotent per handled message); on failure keeps it for the retry. */
+  private async flush(id: string, reply: SendRequest): Promise<Outcome> {
+    this.outbox.set(id, reply);
+    try {
+      await this.mailbox.send({ ...reply, idempotency_key: `reply:${id}` });
+    } catch (err) {
+      this.log.warn({ err, message_id: id }, 'could not send the reply; it will be sent again');
+      if (err instanceof RateLimitedError) return { releaseAfterMs: err.retryAfterMs };
+      return 'release';
+    }
+    this.outbox.delete(id);
+    return this.done(id);
+  }
+
+  private done(id: string): Outcome {
+    this.handled.add(id);
+    return 'ack';
+  }
+}

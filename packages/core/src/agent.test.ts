@@ -1,0 +1,226 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent, type AgentContext, type Task } from './agent.js';
+import { TaskFailedError, TaskTimeoutError } from './errors.js';
+import { MemoryPostOffice } from './memory-post-office.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { Recorder, VirtualTime } from './testing/index.js';
+
+const runtimes: Runtime[] = [];
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((r) => r.stop()));
+});
+
+function logCapture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+async function setup(options: Parameters<typeof createRuntime>[0] = {}) {
+  const postOffice = new MemoryPostOffice();
+  const runtime = createRuntime({ postOffice, ...options });
+  runtimes.push(runtime);
+  const user = new Recorder();
+  const userRef = await runtime.spawn(user, { id: 'user' });
+  return { postOffice, runtime, user, userRef };
+}
+
+class Echo extends Agent {
+  override onTask(task: Task) {
+    return { echoed: task.input };
+  }
+}
+
+describe('Agent tasks', () => {
+  it('answers a task with ACK, then RESULT in the same thread', async () => {
+    const { runtime, user, userRef } = await setup();
+    const echo = await runtime.spawn(new Echo(), { id: 'echo' });
+    const { taskId, threadId } = await userRef.delegate(echo.address, {
+      name: 'echo',
+      description: 'say it back',
+      input: 42,
+    });
+    const [outcome] = await userRef.collect([taskId], { timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ state: 'completed', result: { echoed: 42 }, from: echo.address });
+    await user.next((s) => s.kind === 'result');
+    const thread = await userRef.thread(threadId);
+    expect(thread.messages.map((m) => m.subject)).toEqual([
+      `TASK:${taskId} — echo`,
+      `ACK:${taskId}`,
+      `RESULT:${taskId}`,
+    ]);
+    expect(user.seen.map((s) => s.kind)).toEqual(['ack', 'result']);
+    expect(userRef.tasks.get(taskId)?.history.map((h) => h.state)).toEqual(['submitted', 'accepted', 'completed']);
+  });
+
+  it('sends no ACK when told not to, and honours the callback address', async () => {
+    const { runtime, userRef } = await setup();
+    const echo = await runtime.spawn(new Echo(), { id: 'echo', ack: false });
+    const sink = new Recorder();
+    const sinkRef = await runtime.spawn(sink, { id: 'sink' });
+    await userRef.delegate(echo.address, { name: 'echo', description: 'x', input: 'hi', callback: sinkRef.address });
+    const got = await sink.next((s) => s.kind === 'result');
+    expect(got.kind === 'result' && got.mail.body.result).toEqual({ echoed: 'hi' });
+    const sent = await echo.mailbox.account();
+    expect(sent.total_sent).toBe(1);
+  });
+
+  it('answers ERROR with type and message when the handler throws TaskFailedError', async () => {
+    const { runtime, userRef } = await setup();
+    class Picky extends Agent {
+      override onTask(): never {
+        throw new TaskFailedError('BadInput', 'no thanks');
+      }
+    }
+    const picky = await runtime.spawn(new Picky(), { id: 'picky' });
+    const { taskId } = await userRef.delegate(picky.address, { name: 'x', description: 'x' });
+    const [outcome] = await userRef.collect([taskId], { timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ state: 'failed', error: { type: 'BadInput', message: 'no thanks' } });
+  });
+
+  it('collects results while the collecting handler is itself busy (no deadlock)', async () => {
+    const { runtime, userRef } = await setup();
+    await runtime.spawn(new Echo(), { id: 'one' });
+    await runtime.spawn(new Echo(), { id: 'two' });
+    class Hub extends Agent {
+      override async onTask(task: Task, ctx: AgentContext) {
+        const ids = await Promise.all(
+          ['one', 'two'].map((id) =>
+            ctx.delegate(`${id}@agents.localhost`, { name: 'echo', description: 'x', input: id }),
+          ),
+        );
+        const outcomes = await ctx.collect(
+          ids.map((i) => i.taskId),
+          { timeoutMs: 5000 },
+        );
+        return { from: task.from, results: outcomes.map((o) => (o.state === 'completed' ? o.result : null)) };
+      }
+    }
+    const hub = await runtime.spawn(new Hub(), { id: 'hub' });
+    const { taskId } = await userRef.delegate(hub.address, { name: 'fan', description: 'x' });
+    const [outcome] = await userRef.collect([taskId], { timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ result: { results: [{ echoed: 'one' }, { echoed: 'two' }] } });
+  });
+
+  it('rejects collect with TaskTimeoutError naming the tasks that did not answer (virtual time)', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1));
+    const { runtime, userRef } = await setup({ scheduler: vt.scheduler });
+    class Silent extends Agent {
+      override onTask() {
+        return new Promise(() => {});
+      }
+    }
+    await runtime.spawn(new Echo(), { id: 'fast' });
+    await runtime.spawn(new Silent(), { id: 'slow' });
+    const fast = await userRef.delegate('fast@agents.localhost', { name: 'a', description: 'a' });
+    const slow = await userRef.delegate('slow@agents.localhost', { name: 'b', description: 'b' });
+    let settled: unknown;
+    userRef.collect([fast.taskId, slow.taskId], { timeoutMs: 1000 }).then(
+      (v) => (settled = v),
+      (e) => (settled = e),
+    );
+    await vt.advance(999);
+    expect(settled).toBeUndefined();
+    expect(userRef.tasks.get(fast.taskId)?.state).toBe('completed');
+    await vt.advance(1);
+    expect(settled).toBeInstanceOf(TaskTimeoutError);
+    expect((settled as TaskTimeoutError).missing).toEqual([slow.taskId]);
+    expect(userRef.tasks.get(slow.taskId)?.state).toBe('timed_out');
+    // The silent handler never ends: stop() waits out its deadline in virtual time, then aborts it.
+    const stopping = runtime.stop();
+    await vt.advance(10_000);
+    await stopping;
+  });
+
+  it('reports progress with status(), seen by the requester as a working task with a note', async () => {
+    const { runtime, user, userRef } = await setup();
+    class Worker extends Agent {
+      override async onTask(_task: Task, ctx: AgentContext) {
+        await ctx.status('working', { note: 'halfway', progress: 0.5 });
+        return 'done';
+      }
+    }
+    const worker = await runtime.spawn(new Worker(), { id: 'worker' });
+    const { taskId } = await userRef.delegate(worker.address, { name: 'w', description: 'w' });
+    const status = await user.next((s) => s.kind === 'status');
+    expect(status.kind === 'status' && status.mail.body).toEqual({
+      task_id: taskId,
+      state: 'working',
+      progress: 0.5,
+      note: 'halfway',
+    });
+    await userRef.collect([taskId], { timeoutMs: 5000 });
+    expect(userRef.tasks.get(taskId)?.history.map((h) => h.state)).toEqual([
+      'submitted',
+      'accepted',
+      'working',
+      'completed',
+    ]);
+  });
+
+  it('aborts the handler’s signal on CANCEL and answers nothing more', async () => {
+    const { runtime, user, userRef } = await setup();
+    let aborted: unknown;
+    let cancelHandled!: () => void;
+    const onCancelRan = new Promise<void>((resolve) => (cancelHandled = resolve));
+    class Long extends Agent {
+      override onCancel() {
+        cancelHandled();
+      }
+      override onTask(_task: Task, ctx: AgentContext) {
+        return new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted = ctx.signal.reason;
+            reject(new Error('aborted'));
+          }),
+        );
+      }
+    }
+    const long = await runtime.spawn(new Long(), { id: 'long' });
+    const { taskId, messageId } = await userRef.delegate(long.address, { name: 'l', description: 'l' });
+    await user.next((s) => s.kind === 'ack');
+    await userRef.send(
+      long.address,
+      `CANCEL:${taskId}`,
+      { task_id: taskId, reason: 'changed my mind' },
+      { inReplyTo: messageId },
+    );
+    const cancelSeen = new Promise<void>((resolve) => {
+      const check = () => (long.tasks.get(taskId, 'received')?.state === 'canceled' ? resolve() : undefined);
+      long.tasks.changes$.subscribe(check);
+      check();
+    });
+    await cancelSeen;
+    expect(aborted).toBe('changed my mind');
+    await onCancelRan;
+    await long.stop();
+    expect((await long.mailbox.account()).total_sent).toBe(1); // the ACK only: no RESULT, no ERROR
+    expect((await long.mailbox.inbox({ unread_only: true })).messages).toEqual([]);
+  });
+
+  it('logs through a pino child that names the agent, thread and task', async () => {
+    const { logger, lines } = logCapture();
+    const { runtime, userRef } = await setup({ logger });
+    class Chatty extends Agent {
+      override onTask(_task: Task, ctx: AgentContext) {
+        ctx.log.info('working on it');
+        return 1;
+      }
+    }
+    const chatty = await runtime.spawn(new Chatty(), { id: 'chatty' });
+    const { taskId, threadId } = await userRef.delegate(chatty.address, { name: 'c', description: 'c' });
+    await userRef.collect([taskId], { timeoutMs: 5000 });
+    expect(lines.find((l) => l.msg === 'working on it')).toMatchObject({
+      agent: chatty.address,
+      thread_id: threadId,
+      task_id: taskId,
+    });
+  });
+});

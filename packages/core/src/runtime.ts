@@ -1,0 +1,142 @@
+import { start, stop as stopActor } from 'nact';
+import { type Logger, pino } from 'pino';
+import { type Observable, type SchedulerLike, Subject } from 'rxjs';
+import type { Agent, AgentActions } from './agent.js';
+import { AgentHost, type AgentOptions, type DeadLetter } from './agent-host.js';
+import { ConflictError, StoppedError, ValidationError } from './errors.js';
+import { LocalMailbox } from './local-mailbox.js';
+import type { Mailbox } from './mailbox.js';
+import type { PostOffice } from './post-office.js';
+import { immediateScheduler, SharedTimer } from './scheduling.js';
+
+/** Options of {@link createRuntime}. Give a `postOffice` (embedded) or a `mailboxFactory` (e.g. HTTP). */
+export type RuntimeOptions = {
+  /** Agents spawned by id get a LocalMailbox here (registered on first use). */
+  postOffice?: PostOffice;
+  /** Makes the mailbox of an agent id (for example an HttpMailbox). Takes precedence over `postOffice`. */
+  mailboxFactory?: (agentId: string) => Mailbox | Promise<Mailbox>;
+  /** Where everything is logged. @default a silent pino logger */
+  logger?: Logger;
+  /** Time source of every delay (polling, timeouts). @default setImmediate/setTimeout */
+  scheduler?: SchedulerLike;
+  /** Aborting it stops the runtime. */
+  signal?: AbortSignal;
+  /** How long `stop()` lets handlers in progress finish. @default 10000 */
+  stopTimeoutMs?: number;
+  /** Defaults for every agent's options. */
+  agentDefaults?: AgentOptions;
+};
+
+/** Options of {@link Runtime.spawn}. */
+export type SpawnOptions = AgentOptions & {
+  /** The agent id (`<id>@<domain>`); needed unless `mailbox` is given. */
+  id?: string;
+  /** Use this mailbox instead of making one. */
+  mailbox?: Mailbox;
+};
+
+/** A running agent, as the program that spawned it holds it. */
+export interface AgentRef extends AgentActions {
+  readonly agent: Agent;
+  /** Stops this agent alone (graceful). */
+  stop(): Promise<void>;
+}
+
+/** One nact system, its agents, and their shared clock. */
+export interface Runtime {
+  readonly logger: Logger;
+  readonly scheduler: SchedulerLike;
+  /** Messages that could not be handled, from every agent. */
+  readonly deadLetters$: Observable<DeadLetter>;
+  /** The agents running now. */
+  readonly agents: readonly AgentRef[];
+  /** Starts an agent. */
+  spawn(agent: Agent, options: SpawnOptions): Promise<AgentRef>;
+  /**
+   * Graceful stop: stops polling, lets handlers in progress finish within `stopTimeoutMs` (then
+   * aborts their signal), stops the actors. Mail not acknowledged stays unread for next time.
+   */
+  stop(): Promise<void>;
+}
+
+/** Creates a runtime. Runtimes share nothing: two in one process never see each other. */
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const scheduler = options.scheduler ?? immediateScheduler;
+  const timer = new SharedTimer(scheduler);
+  const system = start();
+  const deadLetters = new Subject<DeadLetter>();
+  const hosts = new Map<AgentRef, AgentHost>();
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  let stopped: Promise<void> | undefined;
+  let seq = 0;
+
+  const mailboxFor = async (spawnOptions: SpawnOptions): Promise<Mailbox> => {
+    if (spawnOptions.mailbox) return spawnOptions.mailbox;
+    const id = spawnOptions.id;
+    if (!id) throw ValidationError.single(['id'], 'spawn needs an agent id or a mailbox');
+    if (options.mailboxFactory) return options.mailboxFactory(id);
+    const po = options.postOffice;
+    if (!po) throw ValidationError.single(['postOffice'], 'the runtime has neither a postOffice nor a mailboxFactory');
+    try {
+      await po.register({ agent_id: id });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+    return new LocalMailbox(po, `${id}@${po.domain}`);
+  };
+
+  const runtime: Runtime = {
+    logger,
+    scheduler,
+    deadLetters$: deadLetters.asObservable(),
+    get agents() {
+      return [...hosts.keys()];
+    },
+    async spawn(agent, spawnOptions) {
+      if (stopped) throw new StoppedError('the runtime is stopped');
+      const mailbox = await mailboxFor(spawnOptions);
+      const { id: _id, mailbox: _mb, ...agentOptions } = spawnOptions;
+      const host = new AgentHost(
+        agent,
+        mailbox,
+        { system, logger, scheduler, timer, deadLetters, name: `agent-${++seq}` },
+        { ...options.agentDefaults, ...agentOptions },
+      );
+      const a = host.actions;
+      const ref: AgentRef = {
+        agent,
+        address: a.address,
+        mailbox: a.mailbox,
+        tasks: a.tasks,
+        send: (to, subject, body, o) => a.send(to, subject, body, o),
+        delegate: (to, task) => a.delegate(to, task),
+        collect: (ids, o) => a.collect(ids, o),
+        thread: (id) => a.thread(id),
+        stop: async () => {
+          hosts.delete(ref);
+          await host.stop(stopTimeoutMs);
+        },
+      };
+      hosts.set(ref, host);
+      host.start();
+      logger.debug({ agent: a.address }, 'agent spawned');
+      return ref;
+    },
+    stop() {
+      stopped ??= (async () => {
+        await Promise.all([...hosts.values()].map((h) => h.stop(stopTimeoutMs)));
+        hosts.clear();
+        stopActor(system);
+        deadLetters.complete();
+        logger.debug('runtime stopped');
+      })();
+      return stopped;
+    },
+  };
+  if (options.signal) {
+    if (options.signal.aborted) void runtime.stop();
+    else options.signal.addEventListener('abort', () => void runtime.stop(), { once: true });
+  }
+  return runtime;
+}

@@ -1,0 +1,174 @@
+import { type Observable, type SchedulerLike, Subject } from 'rxjs';
+import type { Clock } from './clock.js';
+import { StoppedError, TaskTimeoutError } from './errors.js';
+import type { TaskState } from './protocol/bodies.js';
+
+/** Which side of a task an agent is on. */
+export type TaskRole = 'sent' | 'received';
+
+/** What an agent knows of one task. */
+export type TaskRecord = {
+  taskId: string;
+  role: TaskRole;
+  name: string;
+  /** The other side: the assignee of a sent task, the requester of a received one. */
+  peer: string;
+  threadId: string;
+  /** The TASK message. */
+  messageId: string;
+  state: TaskState;
+  result?: unknown;
+  error?: { type: string; message: string };
+  note?: string;
+  progress?: number;
+  /** Who answered last (a RESULT may come from a callback address's sender). */
+  answeredBy?: string;
+  history: { state: TaskState; at: number }[];
+};
+
+/** How a collected task ended. */
+export type TaskOutcome =
+  | { taskId: string; state: 'completed'; result: unknown; from: string | undefined }
+  | { taskId: string; state: 'failed'; error: { type: string; message: string }; from: string | undefined }
+  | { taskId: string; state: 'canceled'; from: string | undefined };
+
+const FINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled']);
+
+/** Task states an agent can still move out of (a timed-out task may still complete late). */
+export const isFinal = (state: TaskState): boolean => FINAL.has(state);
+
+/**
+ * The lifecycle of every task an agent sent or received: submitted → accepted → working →
+ * completed | failed | canceled (or timed_out while waited for). Bounded: the oldest finished
+ * records go first.
+ */
+export class TaskRegistry {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly changes = new Subject<TaskRecord>();
+  private readonly waiters = new Set<() => void>();
+  private readonly clock: Clock;
+  private readonly maxRecords: number;
+
+  /** Emits a record after each change. */
+  readonly changes$: Observable<TaskRecord> = this.changes.asObservable();
+
+  constructor(clock: Clock, maxRecords = 10_000) {
+    this.clock = clock;
+    this.maxRecords = maxRecords;
+  }
+
+  get(taskId: string, role: TaskRole = 'sent'): TaskRecord | undefined {
+    return this.records.get(`${role}:${taskId}`);
+  }
+
+  list(filter: { role?: TaskRole; state?: TaskState } = {}): TaskRecord[] {
+    return [...this.records.values()].filter(
+      (r) =>
+        (filter.role === undefined || r.role === filter.role) &&
+        (filter.state === undefined || r.state === filter.state),
+    );
+  }
+
+  /** Records a task when first seen; returns the existing record otherwise. */
+  open(record: Omit<TaskRecord, 'state' | 'history'>): TaskRecord {
+    const key = `${record.role}:${record.taskId}`;
+    const existing = this.records.get(key);
+    if (existing) return existing;
+    const full: TaskRecord = { ...record, state: 'submitted', history: [{ state: 'submitted', at: this.clock.now() }] };
+    this.records.set(key, full);
+    this.evict();
+    this.emit(full);
+    return full;
+  }
+
+  /**
+   * Moves a task to `state` with extra fields. A final state is never left; a move to an earlier
+   * state (a late ACK after a RESULT) is ignored. Returns false when nothing changed.
+   */
+  update(taskId: string, role: TaskRole, state: TaskState, patch: Partial<TaskRecord> = {}): boolean {
+    const record = this.records.get(`${role}:${taskId}`);
+    if (!record || isFinal(record.state)) return false;
+    const order: TaskState[] = ['submitted', 'accepted', 'working'];
+    if (order.indexOf(state) >= 0 && order.indexOf(state) < order.indexOf(record.state)) return false;
+    Object.assign(record, patch);
+    if (record.state !== state || patch.note !== undefined || patch.progress !== undefined) {
+      if (record.state !== state) record.history.push({ state, at: this.clock.now() });
+      record.state = state;
+      this.emit(record);
+    }
+    return true;
+  }
+
+  /**
+   * Resolves with the outcome of each sent task once all have ended, or rejects with
+   * `TaskTimeoutError` naming the missing ones after `timeoutMs` (they are marked `timed_out`).
+   */
+  collect(
+    taskIds: readonly string[],
+    timeoutMs: number,
+    scheduler: SchedulerLike,
+    stopped: AbortSignal,
+  ): Promise<TaskOutcome[]> {
+    return new Promise((resolve, reject) => {
+      const outcomes = (): TaskOutcome[] | undefined => {
+        const out: TaskOutcome[] = [];
+        for (const id of taskIds) {
+          const r = this.get(id, 'sent');
+          if (!r || !isFinal(r.state)) return undefined;
+          out.push(outcomeOf(r));
+        }
+        return out;
+      };
+      const done = outcomes();
+      if (done) return resolve(done);
+      const check = () => {
+        const out = outcomes();
+        if (out) finish(() => resolve(out));
+      };
+      const onStop = () => finish(() => reject(new StoppedError('the agent stopped while collecting')));
+      const timeout = scheduler.schedule(() => {
+        const missing = taskIds.filter((id) => {
+          const r = this.get(id, 'sent');
+          return !r || !isFinal(r.state);
+        });
+        for (const id of missing) this.update(id, 'sent', 'timed_out');
+        finish(() => reject(new TaskTimeoutError(missing, timeoutMs)));
+      }, timeoutMs);
+      const finish = (settle: () => void) => {
+        this.waiters.delete(check);
+        timeout.unsubscribe();
+        stopped.removeEventListener('abort', onStop);
+        settle();
+      };
+      this.waiters.add(check);
+      if (stopped.aborted) onStop();
+      else stopped.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  private emit(record: TaskRecord): void {
+    this.changes.next(record);
+    for (const w of [...this.waiters]) w();
+  }
+
+  private evict(): void {
+    if (this.records.size <= this.maxRecords) return;
+    for (const [key, r] of this.records) {
+      if (this.records.size <= this.maxRecords) break;
+      if (isFinal(r.state) || r.state === 'timed_out') this.records.delete(key);
+    }
+  }
+}
+
+function outcomeOf(r: TaskRecord): TaskOutcome {
+  if (r.state === 'completed') return { taskId: r.taskId, state: 'completed', result: r.result, from: r.answeredBy };
+  if (r.state === 'failed') {
+    return {
+      taskId: r.taskId,
+      state: 'failed',
+      error: r.error ?? { type: 'Error', message: 'failed' },
+      from: r.answeredBy,
+    };
+  }
+  return { taskId: r.taskId, state: 'canceled', from: r.answeredBy };
+}
