@@ -82,49 +82,80 @@ export class Actions implements AgentActions {
 }
 
 /** The context of one handled message: the agent's actions plus the message's own. */
-export function createContext(
-  actions: Actions,
-  message: Message,
-  signal: AbortSignal,
-  logger: Logger,
-  taskId: string | undefined,
-): AgentContext {
-  let log: Logger | undefined;
-  return {
-    address: actions.address,
-    mailbox: actions.mailbox,
-    tasks: actions.tasks,
-    message,
-    signal,
-    get log() {
-      log ??= logger.child({ thread_id: message.thread_id, ...(taskId ? { task_id: taskId } : {}) });
-      return log;
-    },
-    send: (to, subject, body, options) => actions.send(to, subject, body, options),
-    delegate: (to, task, options) => actions.delegate(to, task, options, message),
-    collect: (ids, options) => actions.collect(ids, options),
-    thread: (id) => actions.thread(id),
-    reply: (body, options = {}) =>
-      actions.send(options.to ?? [message.from_address], options.subject ?? formatReplySubject(message.subject), body, {
-        inReplyTo: message.message_id,
-      }),
-    status: (state, options = {}) => {
-      const id = options.taskId ?? taskId;
-      const record = id === undefined ? undefined : actions.tasks.get(id, 'received');
-      if (id === undefined || !record) {
-        return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
-      }
-      return actions.send(
-        record.peer,
-        formatTaskMailSubject('status', id),
-        {
-          task_id: id,
-          state,
-          ...(options.progress !== undefined ? { progress: options.progress } : {}),
-          ...(options.note !== undefined ? { note: options.note } : {}),
-        },
-        { inReplyTo: record.messageId },
-      );
-    },
-  };
+export class MessageContext implements AgentContext {
+  readonly message: Message;
+  readonly signal: AbortSignal;
+  private readonly actions: Actions;
+  private readonly logs: { readonly log: Logger };
+  private readonly taskId: string | undefined;
+  private childLog: Logger | undefined;
+
+  /** @param logs where the agent's logger comes from (made on first use). */
+  constructor(
+    actions: Actions,
+    message: Message,
+    signal: AbortSignal,
+    logs: { readonly log: Logger },
+    taskId: string | undefined,
+  ) {
+    this.actions = actions;
+    this.message = message;
+    this.signal = signal;
+    this.logs = logs;
+    this.taskId = taskId;
+  }
+
+  get address(): string {
+    return this.actions.address;
+  }
+  get mailbox(): Mailbox {
+    return this.actions.mailbox;
+  }
+  get tasks(): TaskRegistry {
+    return this.actions.tasks;
+  }
+  get log(): Logger {
+    this.childLog ??= this.logs.log.child({
+      thread_id: this.message.thread_id,
+      ...(this.taskId ? { task_id: this.taskId } : {}),
+    });
+    return this.childLog;
+  }
+
+  send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult> {
+    return this.actions.send(to, subject, body, options);
+  }
+  delegate(to: string, task: TaskSpec, options?: DelegateOptions) {
+    return this.actions.delegate(to, task, options, this.message);
+  }
+  collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
+    return this.actions.collect(taskIds, options);
+  }
+  thread(threadId: string): Promise<Thread> {
+    return this.actions.thread(threadId);
+  }
+  reply(body: string | object, options: { subject?: string; to?: string[] } = {}): Promise<SendResult> {
+    const m = this.message;
+    return this.actions.send(options.to ?? [m.from_address], options.subject ?? formatReplySubject(m.subject), body, {
+      inReplyTo: m.message_id,
+    });
+  }
+  status(state: string, options: { note?: string; progress?: number; taskId?: string } = {}): Promise<SendResult> {
+    const id = options.taskId ?? this.taskId;
+    const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
+    if (id === undefined || !record) {
+      return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
+    }
+    return this.actions.send(
+      record.peer,
+      formatTaskMailSubject('status', id),
+      {
+        task_id: id,
+        state,
+        ...(options.progress !== undefined ? { progress: options.progress } : {}),
+        ...(options.note !== undefined ? { note: options.note } : {}),
+      },
+      { inReplyTo: record.messageId },
+    );
+  }
 }

@@ -2,7 +2,7 @@ import { type ActorSystemRef, dispatch, type Ref, spawn, stop } from 'nact';
 import type { Logger } from 'pino';
 import type { SchedulerLike, Subject, Subscription } from 'rxjs';
 import type { Agent, Task } from './agent.js';
-import { Actions, createContext } from './agent-actions.js';
+import { Actions, MessageContext } from './agent-actions.js';
 import { RateLimitedError, TaskFailedError } from './errors.js';
 import { InFlight } from './in-flight.js';
 import { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
@@ -61,13 +61,14 @@ export class AgentHost {
   private readonly agent: Agent;
   private readonly mailbox: Mailbox;
   private readonly env: HostEnv;
-  private readonly log: Logger;
+  private logger: Logger | undefined;
   private readonly inFlight = new InFlight();
   private readonly handled: RecentIds;
-  private readonly attempts = new Map<string, number>();
+  // Made on first use: ten thousand idle agents should cost little.
+  private attemptsMap: Map<string, number> | undefined;
   /** Replies computed but not yet sent (a retry sends them without running the handler again). */
-  private readonly outbox = new Map<string, SendRequest>();
-  private readonly controllers = new Map<string, AbortController>();
+  private outboxMap: Map<string, SendRequest> | undefined;
+  private controllersMap: Map<string, AbortController> | undefined;
   private readonly stopController = new AbortController();
   private readonly maxAttempts: number;
   private readonly ack: boolean;
@@ -83,12 +84,32 @@ export class AgentHost {
     this.mailbox = mailbox;
     this.env = env;
     this.options = options;
-    this.log = env.logger.child({ agent: mailbox.address });
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.ack = options.ack ?? true;
     this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
     this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
     this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal);
+  }
+
+  /** The agent's pino child, made on first use. */
+  get log(): Logger {
+    this.logger ??= this.env.logger.child({ agent: this.mailbox.address });
+    return this.logger;
+  }
+
+  private get attempts(): Map<string, number> {
+    this.attemptsMap ??= new Map();
+    return this.attemptsMap;
+  }
+
+  private get outbox(): Map<string, SendRequest> {
+    this.outboxMap ??= new Map();
+    return this.outboxMap;
+  }
+
+  private get controllers(): Map<string, AbortController> {
+    this.controllersMap ??= new Map();
+    return this.controllersMap;
   }
 
   start(): void {
@@ -108,7 +129,7 @@ export class AgentHost {
       scheduler: this.env.scheduler,
       timer: this.env.timer,
       inFlight: this.inFlight,
-      logger: this.log,
+      logger: this.env.logger,
     }).subscribe((messages) => this.onBatch(messages));
   }
 
@@ -132,7 +153,7 @@ export class AgentHost {
       });
     }
     this.stopController.abort();
-    for (const c of this.controllers.values()) c.abort();
+    for (const c of this.controllersMap?.values() ?? []) c.abort();
     if (this.actor) stop(this.actor);
   }
 
@@ -174,7 +195,7 @@ export class AgentHost {
         break;
       case 'cancel':
         if (this.tasks.update(d.taskId, 'received', 'canceled'))
-          this.controllers.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
+          this.controllersMap?.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
         break;
     }
   }
@@ -208,14 +229,14 @@ export class AgentHost {
   private async handle(item: Item): Promise<Outcome> {
     const id = item.message.message_id;
     if (this.handled.has(id)) return 'ack';
-    const pending = this.outbox.get(id);
+    const pending = this.outboxMap?.get(id);
     if (pending) return this.flush(id, pending);
-    const attempt = (this.attempts.get(id) ?? 0) + 1;
+    const attempt = (this.attemptsMap?.get(id) ?? 0) + 1;
     try {
       const reply = await this.run(item, attempt);
       // Past the stop deadline the handler was aborted: whatever it returned, the mail stays unread.
       if (this.stopController.signal.aborted) return 'release';
-      this.attempts.delete(id);
+      this.attemptsMap?.delete(id);
       if (reply) return this.flush(id, reply);
       this.handled.add(id);
       return 'ack';
@@ -256,38 +277,36 @@ export class AgentHost {
       if (d.kind === 'error') return undefined;
       return this.errorReply(message, d.taskId, { type: 'ProtocolError', message: d.error.message }, undefined);
     }
-    const signal = this.stopController.signal;
-    const ctxFor = (taskId?: string, s: AbortSignal = signal) =>
-      createContext(this.actions, message, s, this.log, taskId);
-    const mail = <B>(x: { taskId: string; body: B }) => ({
-      taskId: x.taskId,
-      body: x.body,
-      from: message.from_address,
+    if (d.kind === 'task') return this.runTask(d, attempt);
+    const ctx = new MessageContext(
+      this.actions,
       message,
-    });
+      this.stopController.signal,
+      this,
+      'taskId' in d ? d.taskId : undefined,
+    );
+    const from = message.from_address;
     switch (d.kind) {
-      case 'task':
-        return this.runTask(d, attempt);
       case 'result':
-        await this.agent.onResult(mail(d), ctxFor(d.taskId));
+        await this.agent.onResult({ taskId: d.taskId, body: d.body, from, message }, ctx);
         return undefined;
       case 'error':
-        await this.agent.onError(mail(d), ctxFor(d.taskId));
+        await this.agent.onError({ taskId: d.taskId, body: d.body, from, message }, ctx);
         return undefined;
       case 'status':
-        await this.agent.onStatus(mail(d), ctxFor(d.taskId));
+        await this.agent.onStatus({ taskId: d.taskId, body: d.body, from, message }, ctx);
         return undefined;
       case 'ack':
-        await this.agent.onAck(mail(d), ctxFor(d.taskId));
+        await this.agent.onAck({ taskId: d.taskId, body: d.body, from, message }, ctx);
         return undefined;
       case 'cancel':
-        await this.agent.onCancel(mail(d), ctxFor(d.taskId));
+        await this.agent.onCancel({ taskId: d.taskId, body: d.body, from, message }, ctx);
         return undefined;
       case 'escalation':
-        await this.agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctxFor());
+        await this.agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctx);
         return undefined;
       default:
-        await this.agent.onMessage(message, ctxFor());
+        await this.agent.onMessage(message, ctx);
         return undefined;
     }
   }
@@ -325,7 +344,7 @@ export class AgentHost {
         from: message.from_address,
         message,
       };
-      const ctx = createContext(this.actions, message, controller.signal, this.log, taskId);
+      const ctx = new MessageContext(this.actions, message, controller.signal, this, taskId);
       let result: unknown;
       try {
         result = await this.agent.onTask(task, ctx);
@@ -372,7 +391,7 @@ export class AgentHost {
       if (err instanceof RateLimitedError) return { releaseAfterMs: err.retryAfterMs };
       return 'release';
     }
-    this.outbox.delete(id);
+    this.outboxMap?.delete(id);
     return this.done(id);
   }
 

@@ -87,7 +87,7 @@ describe('inboxStream', () => {
     const { vt, box, noWake, send } = await setup();
     const t0 = vt.now();
     const got: number[] = [];
-    const sub = inboxStream(noWake, { scheduler: vt.scheduler, minBackoffMs: 50, maxBackoffMs: 400 }).subscribe((ms) =>
+    const sub = inboxStream(noWake, { scheduler: vt.scheduler, minBackoffMs: 50, maxBackoffMs: 400 }).subscribe(() =>
       got.push(vt.now() - t0),
     );
     await vt.advance(1000); // polls at 0, 50, 150, 350, 750

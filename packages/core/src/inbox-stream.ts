@@ -68,11 +68,15 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     let retryDelay = 0;
     let cursor: string | undefined;
     let again = false;
+    /** A poll is already scheduled to run at once. */
+    let soon = false;
 
     const wait = (delayMs: number) => {
       phase = 'waiting';
+      if (soon) return;
       cancelWait?.();
       if (delayMs <= 0) {
+        soon = true;
         const sub = scheduler.schedule(poll, 0);
         cancelWait = () => sub.unsubscribe();
       } else {
@@ -89,6 +93,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     function poll(): void {
       if (phase === 'closed') return;
       cancelWait = undefined;
+      soon = false;
       if (inFlight.size >= maxInFlight) {
         phase = 'paused';
         return;

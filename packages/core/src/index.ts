@@ -9,6 +9,7 @@ export {
   type TaskSpec,
 } from './agent.js';
 export type { AgentOptions, DeadLetter } from './agent-host.js';
+export { renderTimelineText, type TimelineEntry, timeline } from './audit.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   AuthError,

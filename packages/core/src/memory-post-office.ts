@@ -32,20 +32,30 @@ export type MemoryPostOfficeOptions = {
 
 type Stored = {
   id: string;
-  threadId: string;
+  /** The thread's first message (itself for a root): the thread id is derived from its id. */
+  root: Stored | undefined;
   from: string;
   fromAgentId: string;
   to: string[];
   cc: string[];
+  bcc: string[];
   subject: string;
   bodyText: string | null;
   bodyHtml: string | null;
   inReplyTo: string | null;
   createdAt: string;
+  /** The sender's copy. */
+  out: Entry;
+  /** The first recipient's copy, and the others' (most mail has one recipient). */
+  in0: Entry | undefined;
+  insMore: Entry[] | undefined;
+  /** On a thread's first message, once the thread has more than one message. */
+  thread: ThreadState | undefined;
 };
 
 type Entry = {
   stored: Stored;
+  owner: Box;
   direction: 'inbound' | 'outbound';
   readAt: string | null;
   starred: boolean;
@@ -54,6 +64,8 @@ type Entry = {
   pos: number;
   senderPos: number;
 };
+
+type SenderLists = { all: SkipList<Entry>; unread: SkipList<Entry> };
 
 type Box = {
   address: string;
@@ -66,20 +78,23 @@ type Box = {
   unread: number;
   inbox: SkipList<Entry>;
   unreadInbox: SkipList<Entry>;
-  bySender: Map<string, { all: SkipList<Entry>; unread: SkipList<Entry> }>;
+  /** Built on the first `from_address` query for a sender, then kept up to date. */
+  bySender: Map<string, SenderLists>;
   sent: SkipList<Entry>;
-  inbound: Map<string, Entry>;
-  outbound: Map<string, Entry>;
   idempotency: Map<string, SendResult>;
 };
 
 type ThreadState = {
-  subject: string;
   messages: Stored[];
   /** Senders, to and cc: seen by every participant. */
-  participants: Set<string>;
+  participants: string[];
   /** Bcc recipients: participants who appear only in their own view. */
-  hidden: Set<string>;
+  hidden: string[];
+};
+
+const EMPTY: string[] = [];
+const addOnce = (list: string[], items: readonly string[]) => {
+  for (const a of items) if (!list.includes(a)) list.push(a);
 };
 
 const shown = (e: Entry) => !e.deleted;
@@ -96,11 +111,12 @@ export class MemoryPostOffice implements PostOffice {
   private readonly defaultLimits: QuotaLimits;
   private readonly boxes = new Map<string, Box>();
   private readonly keys = new Map<string, string>();
-  private readonly threads = new Map<string, ThreadState>();
   private readonly messages = new Map<string, Stored>();
   private readonly wake = new Map<string, Subject<void>>();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
+  private lastIsoMs = Number.NaN;
+  private lastIso = '';
 
   constructor(options: MemoryPostOfficeOptions = {}) {
     this.domain = options.domain ?? 'agents.localhost';
@@ -127,8 +143,6 @@ export class MemoryPostOffice implements PostOffice {
       unreadInbox: new SkipList(unreadShown),
       bySender: new Map(),
       sent: new SkipList(shown),
-      inbound: new Map(),
-      outbound: new Map(),
       idempotency: new Map(),
     });
     this.keys.set(hashKey(apiKey), address);
@@ -152,10 +166,11 @@ export class MemoryPostOffice implements PostOffice {
       const first = sender.idempotency.get(req.idempotency_key);
       if (first) return first;
     }
-    const to = dedupe(req.to);
-    const cc = dedupe(req.cc ?? []).filter((a) => !to.includes(a));
-    const bcc = dedupe(req.bcc ?? []).filter((a) => !to.includes(a) && !cc.includes(a));
-    const recipients = [...to, ...cc, ...bcc].map((address) => this.recipient(address));
+    const to = req.to.length === 1 ? req.to : dedupe(req.to);
+    const cc = req.cc?.length ? dedupe(req.cc).filter((a) => !to.includes(a)) : EMPTY;
+    const bcc = req.bcc?.length ? dedupe(req.bcc).filter((a) => !to.includes(a) && !cc.includes(a)) : EMPTY;
+    const recipients: Box[] = [];
+    for (const list of [to, cc, bcc]) for (const address of list) recipients.push(this.recipient(address));
     let parent: Stored | undefined;
     if (req.in_reply_to != null) {
       parent = this.visible(from, req.in_reply_to);
@@ -166,53 +181,47 @@ export class MemoryPostOffice implements PostOffice {
 
     // Every check passed: from here on nothing throws, so nothing is stored half-way.
     countSend(sender.usage, now);
-    const createdAt = new Date(now).toISOString();
-    const id = this.nextId('msg');
-    const threadId = parent ? parent.threadId : this.nextId('thr');
+    const createdAt = this.iso(now);
+    const id = this.nextId();
     const stored: Stored = {
       id,
-      threadId,
+      root: parent ? rootOf(parent) : undefined,
       from,
       fromAgentId: sender.agentId,
       to,
       cc,
+      bcc,
       subject: req.subject,
       bodyText: req.body_text ?? null,
       bodyHtml: req.body_html ?? null,
       inReplyTo: parent ? parent.id : null,
       createdAt,
+      out: undefined as unknown as Entry,
+      in0: undefined,
+      insMore: undefined,
+      thread: undefined,
     };
     this.messages.set(id, stored);
-    let thread = this.threads.get(threadId);
-    if (!thread) {
-      thread = { subject: req.subject, messages: [], participants: new Set(), hidden: new Set() };
-      this.threads.set(threadId, thread);
+    if (parent) {
+      const root = rootOf(parent);
+      root.thread ??= { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: [...root.bcc] };
+      root.thread.messages.push(stored);
+      addOnce(root.thread.participants, [from]);
+      addOnce(root.thread.participants, to);
+      addOnce(root.thread.participants, cc);
+      addOnce(root.thread.hidden, bcc);
     }
-    thread.messages.push(stored);
-    thread.participants.add(from);
-    for (const a of to) thread.participants.add(a);
-    for (const a of cc) thread.participants.add(a);
-    for (const a of bcc) thread.hidden.add(a);
-
-    const out: Entry = {
-      stored,
-      direction: 'outbound',
-      readAt: null,
-      starred: false,
-      deleted: false,
-      pos: 0,
-      senderPos: -1,
-    };
+    const out = this.entry(stored, sender, 'outbound');
+    stored.out = out;
     out.pos = sender.sent.push(out);
-    sender.outbound.set(id, out);
     sender.totalSent += 1;
     for (const box of recipients) this.deliver(box, stored);
     const result: SendResult = {
       message_id: id,
-      thread_id: threadId,
+      thread_id: threadIdOf(stored),
       status: 'delivered',
       delivery_type: 'internal',
-      message: this.view(out, from),
+      message: this.view(out),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.get(box.address)?.next();
@@ -225,17 +234,13 @@ export class MemoryPostOffice implements PostOffice {
     let list: SkipList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
     let mode = q.unread_only ? 'u' : 'a';
     if (q.from_address !== undefined) {
-      const lists = box.bySender.get(q.from_address);
       mode += `:${createHash('sha256').update(q.from_address).digest('base64url').slice(0, 12)}`;
-      if (!lists) {
-        if (q.cursor !== undefined) decodeCursor(q.cursor, mode);
-        return { messages: [], total: 0, unread_count: box.unread, has_more: false, cursor: null };
-      }
+      const lists = this.senderLists(box, q.from_address);
       list = q.unread_only ? lists.unread : lists.all;
     }
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
     const page = list.page(start, q.limit);
-    const messages = page.items.map((e) => this.view(e, address));
+    const messages = page.items.map((e) => this.view(e));
     return {
       messages,
       total: messages.length,
@@ -247,14 +252,14 @@ export class MemoryPostOffice implements PostOffice {
 
   async message(address: string, messageId: string): Promise<Message> {
     const box = this.box(address);
-    const entry = box.inbound.get(messageId) ?? box.outbound.get(messageId);
+    const entry = this.own(box, messageId);
     if (entry && !entry.deleted) {
-      if (entry.direction === 'inbound' && entry.readAt === null) this.setRead(box, entry, true);
-      return this.view(entry, address);
+      if (entry.direction === 'inbound' && entry.readAt === null) this.setRead(box, entry, true, this.isoNow());
+      return this.view(entry);
     }
     const stored = this.visible(address, messageId);
     if (!stored || entry?.deleted) throw new NotFoundError(`message ${messageId} not found`);
-    return this.synthesize(stored, address);
+    return this.synthesize(stored, box);
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
@@ -264,15 +269,16 @@ export class MemoryPostOffice implements PostOffice {
     }
     const entries: Entry[] = [];
     for (const id of messageIds) {
-      const entry = typeof id === 'string' ? (box.inbound.get(id) ?? box.outbound.get(id)) : undefined;
+      const entry = typeof id === 'string' ? this.own(box, id) : undefined;
       if (!entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
       entries.push(entry);
     }
     const read = options.unread !== true;
+    const at = this.isoNow();
     let changed = 0;
     for (const entry of entries) {
       if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
-      this.setRead(box, entry, read);
+      this.setRead(box, entry, read, at);
       changed += 1;
     }
     return changed;
@@ -286,9 +292,8 @@ export class MemoryPostOffice implements PostOffice {
 
   async delete(address: string, messageId: string): Promise<void> {
     const box = this.box(address);
-    const entries = [box.inbound.get(messageId), box.outbound.get(messageId)].filter(
-      (e): e is Entry => e !== undefined && !e.deleted,
-    );
+    const stored = this.messages.get(messageId);
+    const entries = stored ? [...insOf(stored), stored.out].filter((e) => e.owner === box && !e.deleted) : [];
     if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
     for (const entry of entries) {
       if (entry.direction === 'inbound') {
@@ -307,18 +312,19 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async thread(address: string, threadId: string): Promise<Thread> {
-    this.box(address);
-    const thread = this.threads.get(threadId);
-    if (!thread || !(thread.participants.has(address) || thread.hidden.has(address))) {
+    const box = this.box(address);
+    const root = typeof threadId === 'string' ? this.root(threadId) : undefined;
+    const thread = root && threadOf(root);
+    if (!root || !thread || !(thread.participants.includes(address) || thread.hidden.includes(address))) {
       throw new NotFoundError(`thread ${threadId} not found`);
     }
     const participants = [...thread.participants];
-    if (!thread.participants.has(address)) participants.push(address);
+    if (!participants.includes(address)) participants.push(address);
     return {
-      thread_id: threadId,
-      subject: thread.subject,
+      thread_id: threadIdOf(root),
+      subject: root.subject,
       participant_addresses: participants,
-      messages: thread.messages.map((m) => this.synthesize(m, address)),
+      messages: thread.messages.map((m) => this.synthesize(m, box)),
     };
   }
 
@@ -327,7 +333,7 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.box(address);
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
     const page = box.sent.page(start, q.limit);
-    const messages = page.items.map((e) => this.view(e, address));
+    const messages = page.items.map((e) => this.view(e));
     return {
       messages,
       total: messages.length,
@@ -382,34 +388,43 @@ export class MemoryPostOffice implements PostOffice {
     return box;
   }
 
+  private entry(stored: Stored, owner: Box, direction: Entry['direction']): Entry {
+    return { stored, owner, direction, readAt: null, starred: false, deleted: false, pos: 0, senderPos: -1 };
+  }
+
   private deliver(box: Box, stored: Stored): void {
-    const entry: Entry = {
-      stored,
-      direction: 'inbound',
-      readAt: null,
-      starred: false,
-      deleted: false,
-      pos: 0,
-      senderPos: 0,
-    };
+    const entry = this.entry(stored, box, 'inbound');
+    if (!stored.in0) stored.in0 = entry;
+    else (stored.insMore ??= []).push(entry);
     entry.pos = box.inbox.push(entry);
     box.unreadInbox.push(entry);
-    let lists = box.bySender.get(stored.from);
-    if (!lists) {
-      lists = { all: new SkipList(shown), unread: new SkipList(unreadShown) };
-      box.bySender.set(stored.from, lists);
+    const lists = box.bySender.get(stored.from);
+    if (lists) {
+      entry.senderPos = lists.all.push(entry);
+      lists.unread.push(entry);
     }
-    entry.senderPos = lists.all.push(entry);
-    lists.unread.push(entry);
-    box.inbound.set(stored.id, entry);
     box.unread += 1;
     box.totalReceived += 1;
   }
 
-  private setRead(box: Box, entry: Entry, read: boolean): void {
+  private senderLists(box: Box, from: string): SenderLists {
+    let lists = box.bySender.get(from);
+    if (!lists) {
+      lists = { all: new SkipList(shown), unread: new SkipList(unreadShown) };
+      for (const entry of box.inbox.items) {
+        if (entry.stored.from !== from) continue;
+        entry.senderPos = lists.all.push(entry);
+        lists.unread.push(entry);
+      }
+      box.bySender.set(from, lists);
+    }
+    return lists;
+  }
+
+  private setRead(box: Box, entry: Entry, read: boolean, at: string): void {
     const lists = box.bySender.get(entry.stored.from);
     if (read) {
-      entry.readAt = this.isoNow();
+      entry.readAt = at;
       box.unread -= 1;
       box.unreadInbox.hide(entry.pos);
       lists?.unread.hide(entry.senderPos);
@@ -421,37 +436,49 @@ export class MemoryPostOffice implements PostOffice {
     }
   }
 
+  /** The caller's own copy of a message: received (preferred) or sent. */
+  private own(box: Box, messageId: string): Entry | undefined {
+    const stored = this.messages.get(messageId);
+    if (!stored) return undefined;
+    if (stored.in0?.owner === box) return stored.in0;
+    if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
+    return stored.out.owner === box ? stored.out : undefined;
+  }
+
   private ownEntry(address: string, messageId: string): Entry {
-    const box = this.box(address);
-    const entry = box.inbound.get(messageId) ?? box.outbound.get(messageId);
+    const entry = this.own(this.box(address), messageId);
     if (!entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
     return entry;
   }
 
-  /** A message that `address` may see: its own, or one of a thread it takes part in. */
+  /** The first message of a thread. */
+  private root(threadId: string): Stored | undefined {
+    const m = threadId.startsWith('thr_') ? this.messages.get(`msg_${threadId.slice(4)}`) : undefined;
+    return m && !m.root ? m : undefined;
+  }
+
+  /** A message that `address` may see: one of a thread it takes part in. */
   private visible(address: string, messageId: string): Stored | undefined {
     const stored = this.messages.get(messageId);
     if (!stored) return undefined;
-    const thread = this.threads.get(stored.threadId);
-    return thread && (thread.participants.has(address) || thread.hidden.has(address)) ? stored : undefined;
+    const thread = threadOf(rootOf(stored));
+    return thread.participants.includes(address) || thread.hidden.includes(address) ? stored : undefined;
   }
 
-  private synthesize(stored: Stored, viewer: string): Message {
-    const box = this.boxes.get(viewer);
-    const own = box?.inbound.get(stored.id) ?? box?.outbound.get(stored.id);
-    if (own) return this.view(own, viewer);
-    const direction = stored.from === viewer ? 'outbound' : 'inbound';
-    return this.view(
-      { stored, direction, readAt: null, starred: false, deleted: false, pos: -1, senderPos: -1 },
-      viewer,
-    );
+  private synthesize(stored: Stored, viewer: Box): Message {
+    const own = this.own(viewer, stored.id);
+    if (own) return this.view(own);
+    return this.view({
+      ...this.entry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'),
+      pos: -1,
+    });
   }
 
-  private view(entry: Entry, _viewer: string): Message {
+  private view(entry: Entry): Message {
     const m = entry.stored;
     return {
       message_id: m.id,
-      thread_id: m.threadId,
+      thread_id: threadIdOf(m),
       from_address: m.from,
       from_agent_id: m.fromAgentId,
       to_addresses: [...m.to],
@@ -472,14 +499,32 @@ export class MemoryPostOffice implements PostOffice {
     };
   }
 
-  private nextId(kind: string): string {
+  private nextId(): string {
     this.seq += 1;
-    return `${kind}_${this.idPrefix}${this.seq.toString(36).padStart(6, '0')}`;
+    return `msg_${this.idPrefix}${this.seq.toString(36).padStart(6, '0')}`;
+  }
+
+  /** ISO time of `ms`; mail sent in the same millisecond shares one string. */
+  private iso(ms: number): string {
+    if (ms !== this.lastIsoMs) {
+      this.lastIsoMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
   }
 
   private isoNow(): string {
-    return new Date(this.clock.now()).toISOString();
+    return this.iso(this.clock.now());
   }
+}
+
+const rootOf = (m: Stored): Stored => m.root ?? m;
+const threadIdOf = (m: Stored): string => `thr_${rootOf(m).id.slice(4)}`;
+const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
+
+/** A thread as stored on its first message (derived while it has only that one). */
+function threadOf(root: Stored): ThreadState {
+  return root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc };
 }
 
 function hashKey(apiKey: string): string {

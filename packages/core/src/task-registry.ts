@@ -43,14 +43,28 @@ export const isFinal = (state: TaskState): boolean => FINAL.has(state);
  * records go first.
  */
 export class TaskRegistry {
-  private readonly records = new Map<string, TaskRecord>();
-  private readonly changes = new Subject<TaskRecord>();
-  private readonly waiters = new Set<() => void>();
+  // Made on first use: ten thousand idle agents should cost little.
+  private recordsMap: Map<string, TaskRecord> | undefined;
+  private changes: Subject<TaskRecord> | undefined;
+  private waitersSet: Set<() => void> | undefined;
   private readonly clock: Clock;
   private readonly maxRecords: number;
 
   /** Emits a record after each change. */
-  readonly changes$: Observable<TaskRecord> = this.changes.asObservable();
+  get changes$(): Observable<TaskRecord> {
+    this.changes ??= new Subject();
+    return this.changes.asObservable();
+  }
+
+  private get records(): Map<string, TaskRecord> {
+    this.recordsMap ??= new Map();
+    return this.recordsMap;
+  }
+
+  private get waiters(): Set<() => void> {
+    this.waitersSet ??= new Set();
+    return this.waitersSet;
+  }
 
   constructor(clock: Clock, maxRecords = 10_000) {
     this.clock = clock;
@@ -58,7 +72,7 @@ export class TaskRegistry {
   }
 
   get(taskId: string, role: TaskRole = 'sent'): TaskRecord | undefined {
-    return this.records.get(`${role}:${taskId}`);
+    return this.recordsMap?.get(`${role}:${taskId}`);
   }
 
   list(filter: { role?: TaskRole; state?: TaskState } = {}): TaskRecord[] {
@@ -147,8 +161,8 @@ export class TaskRegistry {
   }
 
   private emit(record: TaskRecord): void {
-    this.changes.next(record);
-    for (const w of [...this.waiters]) w();
+    this.changes?.next(record);
+    if (this.waitersSet) for (const w of [...this.waitersSet]) w();
   }
 
   private evict(): void {

@@ -1,0 +1,41 @@
+// pnpm bench [ID…]: runs the benchmarks (all, or those named), prints a table and writes
+// bench/results.json (figures of benchmarks not run this time are kept from the last run).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { p1 } from './p1-throughput.js';
+import { p2 } from './p2-latency.js';
+import { p4 } from './p4-idle.js';
+import type { BenchResult } from './result.js';
+
+const all: Record<string, () => Promise<BenchResult>> = { P1: p1, P2: p2, P4: p4 };
+const asked = process.argv.slice(2).map((a) => a.toUpperCase());
+const unknown = asked.filter((id) => !(id in all));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(all).join(', ')}`);
+  process.exit(2);
+}
+const ids = asked.length > 0 ? asked : Object.keys(all);
+const file = fileURLToPath(new URL('../results.json', import.meta.url));
+const previous: BenchResult[] = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : [];
+const results = new Map(previous.map((r) => [r.id, r]));
+
+for (const id of ids) {
+  process.stdout.write(`running ${id}… `);
+  const r = await (all[id] as () => Promise<BenchResult>)();
+  results.set(id, { ...r, measuredAt: new Date().toISOString(), node: process.version });
+  console.log(`${r.value} ${r.unit}${r.ratio !== undefined ? ` (ratio ${r.ratio})` : ''}`);
+}
+
+const sorted = [...results.values()].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);
+console.table(
+  sorted.map((r) => ({
+    id: r.id,
+    value: r.value,
+    unit: r.unit,
+    baseline: r.baseline ? `${r.baseline.value} (${r.baseline.name})` : '',
+    ratio: r.ratio ?? '',
+    target: r.target ?? '',
+  })),
+);
+console.log(`written to ${file}`);

@@ -1,0 +1,74 @@
+// Hub and spoke: an orchestrator delegates "search", "analyze" and "cite" to three specialists on
+// the embedded post office, collects the results with a deadline, and the exchange is printed.
+import {
+  Agent,
+  type AgentContext,
+  createRuntime,
+  MemoryPostOffice,
+  renderTimelineText,
+  type Task,
+  timeline,
+} from '@mailroom/core';
+
+const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A specialist does its part of the job (here: a short pause stands in for real work). */
+class Specialist extends Agent {
+  constructor(private readonly skill: string) {
+    super();
+  }
+  override async onTask(task: Task, ctx: AgentContext) {
+    await ctx.status('working', { note: `${this.skill} started` });
+    await work(100 + Math.random() * 200);
+    return { skill: this.skill, answer: `${this.skill} of "${(task.input as { topic: string }).topic}" done` };
+  }
+}
+
+/** The hub: fans the task out to the specialists and merges what comes back. */
+class Orchestrator extends Agent {
+  override async onTask(task: Task, ctx: AgentContext) {
+    const jobs = await Promise.all(
+      ['search', 'analyze', 'cite'].map((skill) =>
+        ctx.delegate(
+          `${skill}@${domain}`,
+          { name: skill, description: `${skill} for the report`, input: task.input },
+          { inThread: true },
+        ),
+      ),
+    );
+    const outcomes = await ctx.collect(
+      jobs.map((j) => j.taskId),
+      { timeoutMs: 5_000 },
+    );
+    return outcomes.map((o) => (o.state === 'completed' ? o.result : o));
+  }
+}
+
+const postOffice = new MemoryPostOffice();
+const domain = postOffice.domain;
+const runtime = createRuntime({ postOffice });
+const started = Date.now();
+const say = (line: string) => console.log(`[${String(Date.now() - started).padStart(4)} ms] ${line}`);
+
+for (const skill of ['search', 'analyze', 'cite']) await runtime.spawn(new Specialist(skill), { id: skill });
+const orchestrator = await runtime.spawn(new Orchestrator(), { id: 'orchestrator' });
+const user = await runtime.spawn(new (class User extends Agent {})(), { id: 'user' });
+
+orchestrator.tasks.changes$.subscribe((t) => {
+  if (t.role === 'sent')
+    say(`orchestrator: ${t.name} (${t.peer.split('@')[0]}) is ${t.state}${t.note ? ` — ${t.note}` : ''}`);
+});
+
+say('user: asking the orchestrator for a report on "actor runtimes"');
+const job = await user.delegate(orchestrator.address, {
+  name: 'report',
+  description: 'write a short report',
+  input: { topic: 'actor runtimes' },
+});
+const [outcome] = await user.collect([job.taskId], { timeoutMs: 10_000 });
+say(`user: report ${outcome?.state}`);
+console.log(JSON.stringify(outcome?.state === 'completed' ? outcome.result : outcome, null, 2));
+
+console.log('\nThe whole exchange, as one thread:\n');
+console.log(renderTimelineText(timeline(await user.thread(job.threadId))));
+await runtime.stop();
