@@ -394,8 +394,12 @@ export class MemoryPostOffice implements PostOffice {
 
   private deliver(box: Box, stored: Stored): void {
     const entry = this.entry(stored, box, 'inbound');
-    if (!stored.in0) stored.in0 = entry;
-    else (stored.insMore ??= []).push(entry);
+    if (!stored.in0) {
+      stored.in0 = entry;
+    } else {
+      stored.insMore ??= [];
+      stored.insMore.push(entry);
+    }
     entry.pos = box.inbox.push(entry);
     box.unreadInbox.push(entry);
     const lists = box.bySender.get(stored.from);
