@@ -8,7 +8,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('examples', () => {
   it('pnpm demo: the hub-and-spoke orchestrator collects search, analyze and cite and prints the thread', async () => {
-    const { stdout, stderr } = await run('node', ['examples/hub-and-spoke/dist/main.js'], { cwd: root, timeout: 20_000 });
+    const { stdout, stderr } = await run('node', ['examples/hub-and-spoke/dist/main.js'], {
+      cwd: root,
+      timeout: 20_000,
+    });
     expect(stderr).toBe('');
     expect(stdout).toMatch(/user: report completed/);
     for (const skill of ['search', 'analyze', 'cite']) {
