@@ -32,6 +32,8 @@ export {
 export { InFlight } from './in-flight.js';
 export { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
 export { LocalMailbox } from './local-mailbox.js';
+export { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
+export { hashKey, newApiKey } from './mail/keys.js';
 export {
   Account,
   Address,
@@ -64,6 +66,7 @@ export {
   type QuotaUsage,
   rateLimits,
 } from './mail/quota.js';
+export { planSend, type SendPlan } from './mail/send-plan.js';
 export { SkipList } from './mail/skip-list.js';
 export type { Mailbox } from './mailbox.js';
 export { MemoryPostOffice, type MemoryPostOfficeOptions } from './memory-post-office.js';

@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type Observable, Subject } from 'rxjs';
 import { type Clock, systemClock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
+import { hashKey, newApiKey } from './mail/keys.js';
 import {
   type Account,
   type InboxPage,
@@ -9,7 +11,7 @@ import {
   type Message,
   RegisterRequest,
   type Registration,
-  SendRequest,
+  type SendRequest,
   type SendResult,
   type SentPage,
   SentQuery,
@@ -17,6 +19,7 @@ import {
 } from './mail/model.js';
 import { parseOrThrow } from './mail/parse.js';
 import { assertQuota, countSend, emptyUsage, type QuotaLimits, type QuotaUsage, rateLimits } from './mail/quota.js';
+import { planSend } from './mail/send-plan.js';
 import { SkipList } from './mail/skip-list.js';
 import type { PostOffice } from './post-office.js';
 
@@ -92,7 +95,6 @@ type ThreadState = {
   hidden: string[];
 };
 
-const EMPTY: string[] = [];
 const addOnce = (list: string[], items: readonly string[]) => {
   for (const a of items) if (!list.includes(a)) list.push(a);
 };
@@ -128,7 +130,7 @@ export class MemoryPostOffice implements PostOffice {
     const { agent_id } = parseOrThrow(RegisterRequest, request, 'registration');
     const address = `${agent_id}@${this.domain}`;
     if (this.boxes.has(address)) throw new ConflictError(`agent id ${agent_id} is taken`);
-    const apiKey = `mr_${randomBytes(24).toString('base64url')}`;
+    const apiKey = newApiKey();
     const createdAt = this.isoNow();
     this.boxes.set(address, {
       address,
@@ -160,17 +162,13 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async send(from: string, request: SendRequest): Promise<SendResult> {
-    const req = parseOrThrow(SendRequest, request, 'send request');
+    const { request: req, to, cc, bcc, recipients: addresses } = planSend(request, this.domain);
     const sender = this.box(from);
     if (req.idempotency_key !== undefined) {
       const first = sender.idempotency.get(req.idempotency_key);
       if (first) return first;
     }
-    const to = req.to.length === 1 ? req.to : dedupe(req.to);
-    const cc = req.cc?.length ? dedupe(req.cc).filter((a) => !to.includes(a)) : EMPTY;
-    const bcc = req.bcc?.length ? dedupe(req.bcc).filter((a) => !to.includes(a) && !cc.includes(a)) : EMPTY;
-    const recipients: Box[] = [];
-    for (const list of [to, cc, bcc]) for (const address of list) recipients.push(this.recipient(address));
+    const recipients = addresses.map((address) => this.recipient(address));
     let parent: Stored | undefined;
     if (req.in_reply_to != null) {
       parent = this.visible(from, req.in_reply_to);
@@ -232,9 +230,8 @@ export class MemoryPostOffice implements PostOffice {
     const q = parseOrThrow(InboxQuery, query, 'inbox query');
     const box = this.box(address);
     let list: SkipList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
-    let mode = q.unread_only ? 'u' : 'a';
+    const mode = inboxCursorMode(q.unread_only, q.from_address);
     if (q.from_address !== undefined) {
-      mode += `:${createHash('sha256').update(q.from_address).digest('base64url').slice(0, 12)}`;
       const lists = this.senderLists(box, q.from_address);
       list = q.unread_only ? lists.unread : lists.all;
     }
@@ -529,25 +526,4 @@ const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : [
 /** A thread as stored on its first message (derived while it has only that one). */
 function threadOf(root: Stored): ThreadState {
   return root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc };
-}
-
-function hashKey(apiKey: string): string {
-  return createHash('sha256').update(String(apiKey)).digest('hex');
-}
-
-function dedupe(addresses: readonly string[]): string[] {
-  return [...new Set(addresses)];
-}
-
-function encodeCursor(mode: string, pos: number): string {
-  return Buffer.from(`${mode}|${pos}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string, mode: string): number {
-  const [m, pos] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const n = Number(pos);
-  if (m !== mode || !Number.isSafeInteger(n) || n < 0) {
-    throw ValidationError.single(['cursor'], 'unknown cursor, or one made with other filters');
-  }
-  return n;
 }

@@ -1,0 +1,1 @@
+export { SqlitePostOffice, type SqlitePostOfficeOptions } from './sqlite-post-office.js';

@@ -1,0 +1,483 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Account,
+  assertQuota,
+  type Clock,
+  ConflictError,
+  countSend,
+  decodeCursor,
+  encodeCursor,
+  hashKey,
+  type InboxPage,
+  InboxQuery,
+  inboxCursorMode,
+  type Message,
+  NotFoundError,
+  newApiKey,
+  type PostOffice,
+  parseOrThrow,
+  planSend,
+  type QuotaLimits,
+  type QuotaUsage,
+  RegisterRequest,
+  type Registration,
+  rateLimits,
+  type SendRequest,
+  type SendResult,
+  type SentPage,
+  SentQuery,
+  systemClock,
+  type Thread,
+  ValidationError,
+} from '@mailroom/core';
+import Database from 'libsql';
+import { type Observable, Subject } from 'rxjs';
+import { SCHEMA } from './schema.js';
+
+/** Options of {@link SqlitePostOffice}. */
+export type SqlitePostOfficeOptions = {
+  /** A file path, or `:memory:`. */
+  path: string;
+  /** Domain of the addresses. @default 'agents.localhost' */
+  domain?: string;
+  /** Where time comes from. @default the wall clock */
+  clock?: Clock;
+  /** Send quotas of every new account. @default { hourly: 10000, daily: 100000 } */
+  limits?: Partial<QuotaLimits>;
+};
+
+type Row = Record<string, unknown>;
+type AccountRow = {
+  address: string;
+  agent_id: string;
+  created_at: string;
+  hourly_limit: number;
+  daily_limit: number;
+  hour_window: number;
+  hour_used: number;
+  day_window: number;
+  day_used: number;
+  total_sent: number;
+  total_received: number;
+};
+type MessageRow = {
+  seq: number;
+  id: string;
+  thread_id: string;
+  from_address: string;
+  from_agent_id: string;
+  to_json: string;
+  cc_json: string;
+  subject: string;
+  body_text: string | null;
+  body_html: string | null;
+  in_reply_to: string | null;
+  created_at: string;
+  direction?: 'inbound' | 'outbound' | null;
+  read_at?: string | null;
+  starred?: number | null;
+};
+
+const MESSAGE_COLUMNS =
+  'm.seq, m.id, m.thread_id, m.from_address, m.from_agent_id, m.to_json, m.cc_json, m.subject, m.body_text, m.body_html, m.in_reply_to, m.created_at';
+
+/**
+ * A post office in SQLite (libsql, WAL mode): every account, message, read state and quota
+ * survives a restart. Inbox pages are index range scans, O(page).
+ */
+export class SqlitePostOffice implements PostOffice {
+  readonly domain: string;
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly defaultLimits: QuotaLimits;
+  private readonly wake = new Map<string, Subject<void>>();
+  private readonly idPrefix = randomBytes(4).toString('hex');
+  private seq = 0;
+  private readonly q: Record<string, Database.Statement>;
+
+  constructor(options: SqlitePostOfficeOptions) {
+    this.domain = options.domain ?? 'agents.localhost';
+    this.clock = options.clock ?? systemClock;
+    this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
+    this.db = new Database(options.path);
+    if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      account: p('SELECT * FROM accounts WHERE address = ?'),
+      byKey: p('SELECT address FROM accounts WHERE key_hash = ?'),
+      insertAccount: p(
+        'INSERT INTO accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      setUsage: p(
+        'UPDATE accounts SET hour_window = ?, hour_used = ?, day_window = ?, day_used = ?, total_sent = total_sent + 1 WHERE address = ?',
+      ),
+      received: p('UPDATE accounts SET total_received = total_received + 1 WHERE address = ?'),
+      setLimits: p('UPDATE accounts SET hourly_limit = ?, daily_limit = ? WHERE address = ?'),
+      idem: p('SELECT result_json FROM idempotency WHERE owner = ? AND key = ?'),
+      insertIdem: p('INSERT INTO idempotency (owner, key, result_json) VALUES (?, ?, ?)'),
+      message: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`),
+      insertMessage: p(
+        'INSERT INTO messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertEntry: p(
+        'INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, ?, NULL, 0, 0)',
+      ),
+      entries: p('SELECT direction, read_at, starred, deleted FROM entries WHERE owner = ? AND seq = ?'),
+      setRead: p("UPDATE entries SET read_at = ? WHERE owner = ? AND seq = ? AND direction = 'inbound'"),
+      star: p('UPDATE entries SET starred = 1 - starred WHERE owner = ? AND seq = ? AND direction = ?'),
+      del: p('UPDATE entries SET deleted = 1 WHERE owner = ? AND seq = ? AND deleted = 0'),
+      thread: p('SELECT subject FROM threads WHERE thread_id = ?'),
+      insertThread: p('INSERT INTO threads (thread_id, subject) VALUES (?, ?)'),
+      participant: p('SELECT hidden FROM participants WHERE thread_id = ? AND address = ?'),
+      addParticipant: p(
+        'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = MIN(hidden, excluded.hidden)',
+      ),
+      participants: p('SELECT address FROM participants WHERE thread_id = ? AND hidden = 0 ORDER BY rowid'),
+      threadMessages: p(`SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM messages m
+        LEFT JOIN entries e ON e.owner = ? AND e.seq = m.seq
+          AND e.direction = (SELECT x.direction FROM entries x WHERE x.owner = e.owner AND x.seq = m.seq ORDER BY x.direction LIMIT 1)
+        WHERE m.thread_id = ? ORDER BY m.seq`),
+      unreadCount: p(
+        "SELECT COUNT(*) AS n FROM entries WHERE owner = ? AND direction = 'inbound' AND deleted = 0 AND read_at IS NULL",
+      ),
+    };
+    const last = this.db.prepare('SELECT MAX(seq) AS n FROM messages').get() as { n: number | null };
+    this.seq = last.n ?? 0;
+  }
+
+  /** Closes the database. */
+  close(): void {
+    for (const s of this.wake.values()) s.complete();
+    this.db.close();
+  }
+
+  async register(request: RegisterRequest): Promise<Registration> {
+    const { agent_id, profile } = parseOrThrow(RegisterRequest, request, 'registration');
+    const address = `${agent_id}@${this.domain}`;
+    const apiKey = newApiKey();
+    const createdAt = this.isoNow();
+    try {
+      this.q.insertAccount!.run(
+        address,
+        agent_id,
+        hashKey(apiKey),
+        createdAt,
+        this.defaultLimits.hourly,
+        this.defaultLimits.daily,
+        JSON.stringify(profile ?? {}),
+      );
+    } catch (err) {
+      if (String((err as { code?: string }).code ?? err).includes('CONSTRAINT')) {
+        throw new ConflictError(`agent id ${agent_id} is taken`);
+      }
+      throw err;
+    }
+    return { agent_id, api_key: apiKey, status: 'active', created_at: createdAt, email_address: address };
+  }
+
+  async authenticate(apiKey: string): Promise<string | undefined> {
+    const row = this.q.byKey!.get(hashKey(apiKey)) as { address: string } | undefined;
+    return row?.address;
+  }
+
+  /** Sets an account's send quotas. */
+  setLimits(address: string, limits: Partial<QuotaLimits>): void {
+    const a = this.accountRow(address);
+    this.q.setLimits!.run(limits.hourly ?? a.hourly_limit, limits.daily ?? a.daily_limit, address);
+  }
+
+  async send(from: string, request: SendRequest): Promise<SendResult> {
+    const plan = planSend(request, this.domain);
+    const req = plan.request;
+    const sender = this.accountRow(from);
+    if (req.idempotency_key !== undefined) {
+      const first = this.q.idem!.get(from, req.idempotency_key) as { result_json: string } | undefined;
+      if (first) return JSON.parse(first.result_json) as SendResult;
+    }
+    for (const address of plan.recipients) {
+      if (!this.q.account!.get(address)) throw new NotFoundError(`recipient ${address} is not registered`);
+    }
+    let parent: MessageRow | undefined;
+    if (req.in_reply_to != null) {
+      parent = this.visible(from, req.in_reply_to);
+      if (!parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
+    }
+    const now = this.clock.now();
+    const usage: QuotaUsage = {
+      hourWindow: sender.hour_window,
+      hourUsed: sender.hour_used,
+      dayWindow: sender.day_window,
+      dayUsed: sender.day_used,
+    };
+    const limits = { hourly: sender.hourly_limit, daily: sender.daily_limit };
+    assertQuota(usage, limits, now);
+    countSend(usage, now);
+    const createdAt = new Date(now).toISOString();
+    const suffix = `${this.idPrefix}${(this.seq + 1).toString(36).padStart(6, '0')}`;
+    const id = `msg_${suffix}`;
+    const threadId = parent ? parent.thread_id : `thr_${suffix}`;
+    const commit = this.db.transaction(() => {
+      this.q.setUsage!.run(usage.hourWindow, usage.hourUsed, usage.dayWindow, usage.dayUsed, from);
+      const info = this.q.insertMessage!.run(
+        id,
+        threadId,
+        from,
+        sender.agent_id,
+        JSON.stringify(plan.to),
+        JSON.stringify(plan.cc),
+        req.subject,
+        req.body_text ?? null,
+        req.body_html ?? null,
+        parent ? parent.id : null,
+        createdAt,
+      );
+      const seq = Number(info.lastInsertRowid);
+      if (!parent) this.q.insertThread!.run(threadId, req.subject);
+      this.q.addParticipant!.run(threadId, from, 0);
+      for (const a of [...plan.to, ...plan.cc]) this.q.addParticipant!.run(threadId, a, 0);
+      for (const a of plan.bcc) this.q.addParticipant!.run(threadId, a, 1);
+      this.q.insertEntry!.run(from, seq, 'outbound');
+      for (const a of plan.recipients) {
+        this.q.insertEntry!.run(a, seq, 'inbound');
+        this.q.received!.run(a);
+      }
+      const message = this.toMessage({
+        ...(this.q.message!.get(id) as MessageRow),
+        direction: 'outbound',
+        read_at: null,
+        starred: 0,
+      });
+      const result: SendResult = {
+        message_id: id,
+        thread_id: threadId,
+        status: 'delivered',
+        delivery_type: 'internal',
+        message,
+      };
+      if (req.idempotency_key !== undefined) this.q.insertIdem!.run(from, req.idempotency_key, JSON.stringify(result));
+      this.seq = seq;
+      return result;
+    });
+    const result = commit() as SendResult;
+    for (const a of plan.recipients) this.wake.get(a)?.next();
+    return result;
+  }
+
+  async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
+    const q = parseOrThrow(InboxQuery, query, 'inbox query');
+    this.accountRow(address);
+    const mode = inboxCursorMode(q.unread_only, q.from_address);
+    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
+    const rows = this.db
+      .prepare(
+        `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM entries e JOIN messages m ON m.seq = e.seq
+         WHERE e.owner = ? AND e.direction = 'inbound' AND e.deleted = 0 AND e.seq > ?
+         ${q.unread_only ? 'AND e.read_at IS NULL' : ''} ${q.from_address !== undefined ? 'AND m.from_address = ?' : ''}
+         ORDER BY e.seq LIMIT ?`,
+      )
+      .all(...[address, after, ...(q.from_address !== undefined ? [q.from_address] : []), q.limit + 1]) as MessageRow[];
+    const hasMore = rows.length > q.limit;
+    const page = hasMore ? rows.slice(0, q.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      messages: page.map((r) => this.toMessage(r)),
+      total: page.length,
+      unread_count: this.unreadCount(address),
+      has_more: hasMore,
+      cursor: hasMore && last ? encodeCursor(mode, last.seq) : null,
+    };
+  }
+
+  async message(address: string, messageId: string): Promise<Message> {
+    this.accountRow(address);
+    const row = this.q.message!.get(messageId) as MessageRow | undefined;
+    if (!row) throw new NotFoundError(`message ${messageId} not found`);
+    const own = this.ownEntry(address, row.seq);
+    if (own?.deleted) throw new NotFoundError(`message ${messageId} not found`);
+    if (!own && !this.isParticipant(row.thread_id, address)) throw new NotFoundError(`message ${messageId} not found`);
+    if (own?.direction === 'inbound' && own.read_at === null) {
+      own.read_at = this.isoNow();
+      this.q.setRead!.run(own.read_at, address, row.seq);
+    }
+    return this.toMessage(this.withView(row, address, own));
+  }
+
+  async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
+    this.accountRow(address);
+    if (!Array.isArray(messageIds) || messageIds.length === 0 || messageIds.length > 100) {
+      throw ValidationError.single(['message_ids'], 'must list 1..100 message ids');
+    }
+    const targets: { seq: number; entry: NonNullable<ReturnType<SqlitePostOffice['ownEntry']>> }[] = [];
+    for (const id of messageIds) {
+      const row = typeof id === 'string' ? (this.q.message!.get(id) as MessageRow | undefined) : undefined;
+      const entry = row && this.ownEntry(address, row.seq);
+      if (!row || !entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
+      targets.push({ seq: row.seq, entry });
+    }
+    const read = options.unread !== true;
+    const at = read ? this.isoNow() : null;
+    const apply = this.db.transaction(() => {
+      let changed = 0;
+      for (const { seq, entry } of targets) {
+        if (entry.direction !== 'inbound' || (entry.read_at !== null) === read) continue;
+        this.q.setRead!.run(at, address, seq);
+        entry.read_at = at;
+        changed += 1;
+      }
+      return changed;
+    });
+    return apply() as number;
+  }
+
+  async star(address: string, messageId: string): Promise<{ starred: boolean }> {
+    const { row, entry } = this.own(address, messageId);
+    this.q.star!.run(address, row.seq, entry.direction);
+    return { starred: entry.starred === 0 };
+  }
+
+  async delete(address: string, messageId: string): Promise<void> {
+    const { row } = this.own(address, messageId);
+    this.q.del!.run(address, row.seq);
+  }
+
+  async thread(address: string, threadId: string): Promise<Thread> {
+    this.accountRow(address);
+    const thread =
+      typeof threadId === 'string' ? (this.q.thread!.get(threadId) as { subject: string } | undefined) : undefined;
+    if (!thread || !this.isParticipant(threadId, address)) throw new NotFoundError(`thread ${threadId} not found`);
+    const participants = (this.q.participants!.all(threadId) as { address: string }[]).map((r) => r.address);
+    if (!participants.includes(address)) participants.push(address);
+    const rows = this.q.threadMessages!.all(address, threadId) as MessageRow[];
+    return {
+      thread_id: threadId,
+      subject: thread.subject,
+      participant_addresses: participants,
+      messages: rows.map((r) => this.toMessage(this.withView(r, address, undefined))),
+    };
+  }
+
+  async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
+    const q = parseOrThrow(SentQuery, query, 'sent query');
+    this.accountRow(address);
+    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
+    const rows = this.db
+      .prepare(
+        `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM entries e JOIN messages m ON m.seq = e.seq
+         WHERE e.owner = ? AND e.direction = 'outbound' AND e.deleted = 0 AND e.seq > ? ORDER BY e.seq LIMIT ?`,
+      )
+      .all(address, after, q.limit + 1) as MessageRow[];
+    const hasMore = rows.length > q.limit;
+    const page = hasMore ? rows.slice(0, q.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      messages: page.map((r) => this.toMessage(r)),
+      total: page.length,
+      has_more: hasMore,
+      cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
+    };
+  }
+
+  async account(address: string): Promise<Account> {
+    const a = this.accountRow(address);
+    const usage = { hourWindow: a.hour_window, hourUsed: a.hour_used, dayWindow: a.day_window, dayUsed: a.day_used };
+    return {
+      email_address: address,
+      status: 'active',
+      send_tier: 'active',
+      reputation_score: 1,
+      total_sent: a.total_sent,
+      total_received: a.total_received,
+      total_bounced: 0,
+      total_spam_complaints: 0,
+      sending_frozen: false,
+      frozen_reason: null,
+      rate_limits: rateLimits(usage, { hourly: a.hourly_limit, daily: a.daily_limit }, this.clock.now()),
+      created_at: a.created_at,
+    };
+  }
+
+  wakeups(address: string): Observable<void> {
+    let subject = this.wake.get(address);
+    if (!subject) {
+      subject = new Subject<void>();
+      this.wake.set(address, subject);
+    }
+    return subject.asObservable();
+  }
+
+  private accountRow(address: string): AccountRow {
+    const row = typeof address === 'string' ? (this.q.account!.get(address) as AccountRow | undefined) : undefined;
+    if (!row) throw new NotFoundError(`no account ${String(address)}`);
+    return row;
+  }
+
+  private unreadCount(address: string): number {
+    return (this.q.unreadCount!.get(address) as { n: number }).n;
+  }
+
+  /** The caller's own copy of a message: received (preferred) or sent. */
+  private ownEntry(address: string, seq: number) {
+    const rows = this.q.entries!.all(address, seq) as {
+      direction: 'inbound' | 'outbound';
+      read_at: string | null;
+      starred: number;
+      deleted: number;
+    }[];
+    return rows.find((r) => r.direction === 'inbound') ?? rows[0];
+  }
+
+  private own(address: string, messageId: string) {
+    this.accountRow(address);
+    const row = typeof messageId === 'string' ? (this.q.message!.get(messageId) as MessageRow | undefined) : undefined;
+    const entry = row && this.ownEntry(address, row.seq);
+    if (!row || !entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
+    return { row, entry };
+  }
+
+  private isParticipant(threadId: string, address: string): boolean {
+    return this.q.participant!.get(threadId, address) !== undefined;
+  }
+
+  private visible(address: string, messageId: string): MessageRow | undefined {
+    const row = this.q.message!.get(messageId) as MessageRow | undefined;
+    return row && this.isParticipant(row.thread_id, address) ? row : undefined;
+  }
+
+  private withView(row: MessageRow, viewer: string, own: ReturnType<SqlitePostOffice['ownEntry']>): MessageRow {
+    if (own) return { ...row, direction: own.direction, read_at: own.read_at, starred: own.starred };
+    if (row.direction != null) return row;
+    return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
+  }
+
+  private toMessage(r: MessageRow | Row): Message {
+    const m = r as MessageRow;
+    return {
+      message_id: m.id,
+      thread_id: m.thread_id,
+      from_address: m.from_address,
+      from_agent_id: m.from_agent_id,
+      to_addresses: JSON.parse(m.to_json) as string[],
+      cc_addresses: JSON.parse(m.cc_json) as string[],
+      subject: m.subject,
+      body_text: m.body_text,
+      body_html: m.body_html,
+      direction: m.direction ?? 'inbound',
+      delivery_type: 'internal',
+      status: 'delivered',
+      has_attachments: false,
+      attachments: [],
+      in_reply_to: m.in_reply_to,
+      read_at: m.read_at ?? null,
+      starred: m.starred === 1,
+      created_at: m.created_at,
+      delivered_at: m.created_at,
+    };
+  }
+
+  private isoNow(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}
