@@ -8,6 +8,8 @@ export default defineConfig({
     alias: [
       { find: /^@mailroom\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
       { find: /^@mailroom\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@mailroom\/server$/, replacement: src('./packages/server/src/index.ts') },
+      { find: /^@mailroom\/http$/, replacement: src('./packages/http/src/index.ts') },
     ],
   },
   test: {

@@ -23,7 +23,7 @@ export type InboxStreamOptions = {
   jitter?: number;
   /** Stops polling while this many messages are in flight (back-pressure). @default 1000 */
   maxInFlight?: number;
-  /** Seconds of server-side long poll per idle request, for mailboxes that support it (`wait`). @default 0 */
+  /** Seconds a long poll may wait on the server, for mailboxes with `longPoll` (`wait`, 0 turns it off). @default 20 */
   longPollSeconds?: number;
   /** The ids handed out and not yet settled; the consumer settles them. @default a new InFlight */
   inFlight?: InFlight;
@@ -54,7 +54,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
   const retryMax = Math.max(retryMin, options.retryMaxMs ?? 30_000);
   const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
   const maxInFlight = options.maxInFlight ?? 1000;
-  const longPoll = options.longPollSeconds ?? 0;
+  const longPollSeconds = options.longPollSeconds ?? 20;
   const scheduler = options.scheduler ?? immediateScheduler;
   const random = options.random ?? Math.random;
 
@@ -68,6 +68,9 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     let retryDelay = 0;
     let cursor: string | undefined;
     let again = false;
+    /** The last page was empty: the next request may wait on the server (long poll). */
+    let drained = false;
+    const longPolling = () => longPollSeconds > 0 && mailbox.longPoll === true;
     /** A poll is already scheduled to run at once. */
     let soon = false;
 
@@ -104,7 +107,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         unread_only: true,
         limit,
         ...(cursor !== undefined ? { cursor } : {}),
-        ...(longPoll > 0 && cursor === undefined && idleDelay > 0 ? { wait: longPoll } : {}),
+        ...(drained && cursor === undefined && longPolling() ? { wait: longPollSeconds } : {}),
       };
       mailbox.inbox(query).then(onPage, onError);
     }
@@ -119,6 +122,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         inFlight.add(m.message_id);
         fresh.push(m);
       }
+      drained = page.messages.length === 0;
       const nextCursor = page.has_more && page.cursor ? page.cursor : undefined;
       const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
       cursor = nextCursor;
@@ -134,13 +138,15 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         wait(wakeups ? heartbeat : minBackoff);
       } else {
         cursor = undefined;
-        wait(idle());
+        // An empty long poll already waited on the server: ask again at once.
+        wait(drained && longPolling() ? 0 : idle());
       }
     }
 
     function onError(error: unknown): void {
       if (phase === 'closed') return;
       cursor = undefined;
+      drained = false;
       retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
       const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
       options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'inbox poll failed; retrying');

@@ -14,6 +14,7 @@ export { type Clock, systemClock } from './clock.js';
 export {
   AuthError,
   ConflictError,
+  ForbiddenError,
   type LimitType,
   MailboxError,
   MailroomError,

@@ -17,6 +17,11 @@ export interface Mailbox {
   thread(threadId: string): Promise<Thread>;
   account(): Promise<Account>;
   /**
+   * Optional: true when the server holds an inbox request that carries `wait` until mail arrives
+   * (long poll); the inbox stream then waits on the server instead of polling.
+   */
+  readonly longPoll?: boolean;
+  /**
    * Optional: emits when new mail may have arrived, so an inbox stream polls at once. A mailbox
    * without it is polled with back-off only.
    */

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
+import type { Mailbox } from '../mailbox.js';
+
+/** What a Mailbox conformance fixture provides: fresh agents (on one post office), and cleanup. */
+export type MailboxFixture = {
+  /** A mailbox for a new agent with this id; `hourly` limits its sends per hour. */
+  agent(agentId: string, options?: { hourly?: number }): Promise<Mailbox>;
+  close(): Promise<void>;
+};
+
+/**
+ * The Mailbox conformance suite: one contract for `LocalMailbox` and for `HttpMailbox` against a
+ * real server.
+ */
+export function mailboxConformance(name: string, makeFixture: () => Promise<MailboxFixture>): void {
+  describe(`Mailbox conformance: ${name}`, () => {
+    let fx: MailboxFixture;
+    let n = 0;
+    const pair = async () => {
+      n += 1;
+      return [await fx.agent(`alice-${n}`), await fx.agent(`bob-${n}`)] as const;
+    };
+    beforeAll(async () => {
+      fx = await makeFixture();
+    });
+    afterAll(async () => {
+      await fx.close();
+    });
+
+    it('sends, lists unread mail oldest first, and reads one message (which marks it read)', async () => {
+      const [a, b] = await pair();
+      const one = await a.send({ to: [b.address], subject: 'one', body_text: 'first' });
+      await a.send({ to: [b.address], subject: 'two', body_text: 'second' });
+      expect(one.message.from_address).toBe(a.address);
+      const page = await b.inbox({ unread_only: true });
+      expect(page.messages.map((m) => m.subject)).toEqual(['one', 'two']);
+      expect(page.unread_count).toBe(2);
+      const read = await b.message(one.message_id);
+      expect(read.body_text).toBe('first');
+      expect(read.read_at).not.toBeNull();
+      expect((await b.inbox({ unread_only: true })).messages.map((m) => m.subject)).toEqual(['two']);
+    });
+
+    it('marks messages read and unread again', async () => {
+      const [a, b] = await pair();
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push((await a.send({ to: [b.address], subject: `m${i}` })).message_id);
+      expect(await b.markRead(ids.slice(0, 2))).toBe(2);
+      expect((await b.inbox({ unread_only: true })).messages.map((m) => m.subject)).toEqual(['m2']);
+      await b.markRead([ids[0] as string], { unread: true });
+      expect((await b.inbox({ unread_only: true })).messages.map((m) => m.subject)).toEqual(['m0', 'm2']);
+    });
+
+    it('threads a reply and shows the thread to both participants', async () => {
+      const [a, b] = await pair();
+      const root = await a.send({ to: [b.address], subject: 'question' });
+      const reply = await b.send({ to: [a.address], subject: 'Re: question', in_reply_to: root.message_id });
+      expect(reply.thread_id).toBe(root.thread_id);
+      for (const who of [a, b]) {
+        const thread = await who.thread(root.thread_id);
+        expect(thread.messages.map((m) => m.subject)).toEqual(['question', 'Re: question']);
+        expect(new Set(thread.participant_addresses)).toEqual(new Set([a.address, b.address]));
+      }
+    });
+
+    it('pages through the inbox with a cursor', async () => {
+      const [a, b] = await pair();
+      for (let i = 0; i < 5; i++) await a.send({ to: [b.address], subject: `p${i}` });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await b.inbox({ limit: 2, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.messages.map((m) => m.subject));
+        cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
+      } while (cursor);
+      expect(seen).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+    });
+
+    it('reports its account and quotas', async () => {
+      const [a, b] = await pair();
+      await a.send({ to: [b.address], subject: 'count me' });
+      const account = await a.account();
+      expect(account.email_address).toBe(a.address);
+      expect(account.total_sent).toBe(1);
+      expect(account.rate_limits.hourly.used).toBe(1);
+    });
+
+    it('fails with typed errors: not found, invalid, over quota', async () => {
+      const [a, b] = await pair();
+      await expect(b.message('msg_does_not_exist')).rejects.toBeInstanceOf(NotFoundError);
+      await expect(b.thread('thr_does_not_exist')).rejects.toBeInstanceOf(NotFoundError);
+      const invalid = await a.send({ to: [], subject: 'x' }).catch((e: unknown) => e);
+      expect(invalid).toBeInstanceOf(ValidationError);
+      expect((invalid as ValidationError).issues[0]?.loc).toEqual(['to']);
+      const limited = await fx.agent(`limited-${n}`, { hourly: 1 });
+      await limited.send({ to: [b.address], subject: 'ok' });
+      const error = await limited.send({ to: [b.address], subject: 'too many' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
+      expect((error as RateLimitedError).details?.limit_type).toBe('hourly');
+    });
+  });
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Account,
+  AuthError,
+  ConflictError,
+  ForbiddenError,
+  InboxPage,
+  type InboxQuery,
+  type Mailbox,
+  MailboxError,
+  Message,
+  NotFoundError,
+  RateLimitBody,
+  RateLimitedError,
+  type SendRequest,
+  SendResult,
+  Thread,
+  ValidationError,
+  ValidationErrorBody,
+} from '@mailroom/core';
+import ky, { HTTPError, type KyInstance } from 'ky';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+
+/** Options of {@link HttpMailbox}. */
+export type HttpMailboxOptions = {
+  /** The server: `https://api.moltbotden.com`, or `http://127.0.0.1:8025` for `mailroom-server`. */
+  baseUrl: string;
+  /** The agent's API key (sent as `X-API-Key`; never logged). */
+  apiKey: string;
+  /** Per-attempt timeout of a request, in ms (a long poll adds its `wait`). @default 10000 */
+  timeoutMs?: number;
+  /** Retries of a failed GET, or of a POST that is safe to repeat (every send carries an idempotency key). @default 3 */
+  retries?: number;
+  /** A 429 whose `Retry-After` is longer than this is not waited out: `RateLimitedError` is thrown. @default 30000 */
+  maxRetryAfterMs?: number;
+  /** Use the long-poll extension when the server offers it. @default true */
+  longPoll?: boolean;
+  /** Where retries are logged. */
+  logger?: Logger;
+  /** The fetch to use. @default globalThis.fetch */
+  fetch?: typeof fetch;
+};
+
+const LONG_POLL_HEADER = 'x-mailroom-long-poll';
+const Marked = z.object({ marked: z.number().int() });
+
+/**
+ * A {@link Mailbox} over the Agent Email API, on ky: timeouts, retries with backoff for GETs and
+ * for sends (each carries an idempotency key, so a retry never sends twice), `429 Retry-After`
+ * honoured, typed errors, every response validated with the zod model, and long polls where the
+ * server offers them (plain polling elsewhere).
+ */
+export class HttpMailbox implements Mailbox {
+  readonly address: string;
+  /** True once the server showed that it holds inbox requests (`wait`). */
+  longPoll = false;
+  private readonly http: KyInstance;
+  private readonly options: HttpMailboxOptions;
+  private batchRead: boolean | undefined;
+
+  /** Connects: reads the account behind the key to learn this mailbox's address. */
+  static async connect(options: HttpMailboxOptions): Promise<HttpMailbox> {
+    const probe = new HttpMailbox({ ...options, address: '' });
+    const account = await probe.account();
+    return new HttpMailbox({ ...options, address: account.email_address });
+  }
+
+  constructor(options: HttpMailboxOptions & { address: string }) {
+    this.options = options;
+    this.address = options.address;
+    const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+    this.http = ky.create({
+      baseUrl: options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
+      headers: { 'x-api-key': options.apiKey },
+      timeout: options.timeoutMs ?? 10_000,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      retry: {
+        limit: options.retries ?? 3,
+        methods: ['get', 'post', 'delete'],
+        statusCodes: [408, 429, 500, 502, 503, 504],
+        afterStatusCodes: [429, 503],
+        maxRetryAfter: maxRetryAfterMs,
+        backoffLimit: 5_000,
+        jitter: (delay) => delay * (0.8 + Math.random() * 0.4),
+        shouldRetry: ({ error }) => {
+          if (error instanceof HTTPError && error.response.status === 429) {
+            const seconds = Number(error.response.headers.get('retry-after'));
+            return Number.isFinite(seconds) && seconds * 1000 <= maxRetryAfterMs ? undefined : false;
+          }
+          return undefined;
+        },
+      },
+      hooks: {
+        beforeRetry: [
+          ({ request, error, retryCount }) => {
+            options.logger?.warn(
+              { method: request.method, url: request.url, retryCount, err: error },
+              'retrying request',
+            );
+          },
+        ],
+      },
+    });
+  }
+
+  async send(request: SendRequest): Promise<SendResult> {
+    const body = { ...request, idempotency_key: request.idempotency_key ?? randomUUID() };
+    return this.call(SendResult, () => this.http.post('email/send', { json: body }));
+  }
+
+  async inbox(query: InboxQuery = {}): Promise<InboxPage> {
+    const wait = this.options.longPoll === false ? undefined : query.wait;
+    const searchParams: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...query, wait })) if (v !== undefined) searchParams[k] = String(v);
+    const timeout = (this.options.timeoutMs ?? 10_000) + (wait ? Number(wait) * 1000 : 0);
+    return this.call(InboxPage, async () => {
+      const response = await this.http.get('email/inbox', { searchParams, timeout });
+      if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;
+      return response;
+    });
+  }
+
+  async message(messageId: string): Promise<Message> {
+    return this.call(Message, () => this.http.get(`email/message/${encodeURIComponent(messageId)}`));
+  }
+
+  /** Marks read with the batch extension when the server has it, one call a message elsewhere. */
+  async markRead(messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
+    if (options.unread !== true && this.batchRead !== false) {
+      try {
+        const { marked } = await this.call(Marked, () =>
+          this.http.post('email/read', { json: { message_ids: messageIds } }),
+        );
+        this.batchRead = true;
+        return marked;
+      } catch (err) {
+        // A 404 before the batch ever worked may mean "no such route": try one by one, and if
+        // that works, the server lacks the extension.
+        if (!(err instanceof NotFoundError) || this.batchRead === true) throw err;
+        await this.markEach(messageIds, false);
+        this.batchRead = false;
+        return messageIds.length;
+      }
+    }
+    await this.markEach(messageIds, options.unread === true);
+    return messageIds.length;
+  }
+
+  private async markEach(messageIds: readonly string[], unread: boolean): Promise<void> {
+    for (const id of messageIds) {
+      await this.call(z.unknown(), () =>
+        this.http.post(`email/message/${encodeURIComponent(id)}/read`, { searchParams: { unread: String(unread) } }),
+      );
+    }
+  }
+
+  async thread(threadId: string): Promise<Thread> {
+    return this.call(Thread, () => this.http.get(`email/thread/${encodeURIComponent(threadId)}`));
+  }
+
+  async account(): Promise<Account> {
+    return this.call(Account, () => this.http.get('email/account'));
+  }
+
+  /** Runs a request, maps HTTP failures to Mailroom errors, and validates the answer. */
+  private async call<S extends z.ZodType>(schema: S, request: () => Promise<Response>): Promise<z.output<S>> {
+    let data: unknown;
+    try {
+      const response = await request();
+      data = await response.json();
+    } catch (err) {
+      throw await toMailroomError(err);
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      throw new MailboxError(
+        `invalid response from the server: ${parsed.error.issues[0]?.message ?? 'unexpected shape'}`,
+        200,
+        {
+          cause: parsed.error,
+        },
+      );
+    }
+    return parsed.data;
+  }
+}
+
+/** Maps what ky threw to one of Mailroom's errors. */
+async function toMailroomError(err: unknown): Promise<Error> {
+  if (!(err instanceof HTTPError)) {
+    return new MailboxError(`request failed: ${err instanceof Error ? err.message : String(err)}`, undefined, {
+      cause: err,
+    });
+  }
+  const status = err.response.status;
+  const data = err.data;
+  const detail =
+    typeof data === 'object' && data !== null && 'detail' in data && typeof data.detail === 'string'
+      ? data.detail
+      : `HTTP ${status}`;
+  switch (status) {
+    case 401:
+      return new AuthError(detail, { cause: err });
+    case 403:
+      return new ForbiddenError(detail, { cause: err });
+    case 404:
+      return new NotFoundError(detail, { cause: err });
+    case 409:
+      return new ConflictError(detail);
+    case 413:
+      return new ValidationError(
+        'request body over the server’s limit',
+        [{ loc: ['body'], msg: 'too large', type: 'too_large' }],
+        {
+          cause: err,
+        },
+      );
+    case 422: {
+      const body = ValidationErrorBody.safeParse(data);
+      const issues = body.success ? body.data.detail : [];
+      return new ValidationError(`rejected by the server: ${issues[0]?.msg ?? detail}`, issues, { cause: err });
+    }
+    case 429: {
+      const body = RateLimitBody.safeParse(data);
+      const header = Number(err.response.headers.get('retry-after'));
+      const seconds = Number.isFinite(header) ? header : body.success ? body.data.error.retry_after : 60;
+      return new RateLimitedError(
+        body.success ? body.data.error.message : 'rate limited',
+        seconds * 1000,
+        body.success ? body.data.error.details : undefined,
+        { cause: err },
+      );
+    }
+    default:
+      return new MailboxError(`server answered ${status}: ${detail}`, status, { cause: err });
+  }
+}

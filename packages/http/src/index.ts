@@ -1,0 +1,1 @@
+export { HttpMailbox, type HttpMailboxOptions } from './http-mailbox.js';

@@ -1,0 +1,168 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AuthError, type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core';
+import Fastify, { type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { z } from 'zod';
+import { sendError } from './http-errors.js';
+import { openApiDocument } from './openapi.js';
+
+/** Options of {@link buildServer}. */
+export type ServerOptions = {
+  postOffice: PostOffice;
+  /** When set, `POST /agents/register` needs it in `X-Admin-Key`. */
+  adminKey?: string;
+  /** Where requests are logged (API keys are redacted). @default a silent logger */
+  logger?: Logger;
+  /** Turn extensions off, to stand in for a server without them (the platform). @default both on */
+  extensions?: { longPoll?: boolean; batchRead?: boolean };
+  /** Largest request body in bytes (larger: 413). `body_text` is capped at 256 KiB on its own. @default 1 MiB */
+  bodyLimit?: number;
+};
+
+/** Header of every inbox response: this server holds requests that carry `wait` (long poll). */
+export const LONG_POLL_HEADER = 'x-mailroom-long-poll';
+
+/** Log paths that never reach the log in the clear. */
+export const REDACT = [
+  'req.headers["x-api-key"]',
+  'req.headers["x-admin-key"]',
+  'headers["x-api-key"]',
+  'headers["x-admin-key"]',
+  'api_key',
+  '*.api_key',
+];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    address: string;
+  }
+}
+
+const ReadBatch = z.object({ message_ids: z.array(z.string().min(1).max(128)).min(1).max(100) });
+const ReadQuery = z.object({ unread: z.enum(['true', 'false', '1', '0']).optional() });
+
+/** The Agent Email API over Fastify, on any PostOffice. Call `listen` on the result. */
+export function buildServer(
+  options: ServerOptions,
+): FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger> {
+  const po = options.postOffice;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const closing = new AbortController();
+  // preClose runs before the server waits for requests in flight: held long polls answer at once.
+  app.addHook('preClose', async () => closing.abort());
+  app.decorateRequest('address', '');
+
+  app.setErrorHandler((err: unknown, req, reply) => sendError(reply, err, req.log));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ detail: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+  // A body of another type than JSON is "not JSON": 400.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', (_req, _body, done) => {
+    done(
+      Object.assign(new Error('the body must be JSON (Content-Type: application/json)'), { statusCode: 400 }),
+      undefined,
+    );
+  });
+
+  const authenticate = async (req: FastifyRequest) => {
+    const key = req.headers['x-api-key'];
+    if (typeof key !== 'string' || key === '') throw new AuthError('missing X-API-Key');
+    const address = await po.authenticate(key);
+    if (!address) throw new AuthError('unknown API key');
+    req.address = address;
+  };
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async (req) => openApiDocument(`${req.protocol}://${req.host}`));
+
+  app.post('/agents/register', async (req, reply) => {
+    if (options.adminKey !== undefined && !sameKey(req.headers['x-admin-key'], options.adminKey)) {
+      throw new AuthError('registration needs a valid X-Admin-Key');
+    }
+    return reply.code(201).send(await po.register(req.body as never));
+  });
+
+  app.register(async (email) => {
+    email.addHook('onRequest', authenticate);
+    email.post('/email/send', async (req) => po.send(req.address, (req.body ?? {}) as never));
+    const longPoll = options.extensions?.longPoll !== false;
+    email.get('/email/inbox', async (req, reply) => {
+      const query = parseOrThrow(InboxQuery, req.query, 'inbox query');
+      if (!longPoll) return po.inbox(req.address, { ...query, wait: undefined });
+      reply.header(LONG_POLL_HEADER, '1');
+      return inboxWithWait(po, req, query, closing.signal);
+    });
+    email.get('/email/sent', async (req) => po.sent(req.address, req.query as never));
+    email.get<{ Params: { id: string } }>('/email/message/:id', async (req) => po.message(req.address, req.params.id));
+    email.delete<{ Params: { id: string } }>('/email/message/:id', async (req) => {
+      await po.delete(req.address, req.params.id);
+      return {};
+    });
+    email.post<{ Params: { id: string } }>('/email/message/:id/read', async (req) => {
+      const { unread } = parseOrThrow(ReadQuery, req.query, 'read query');
+      await po.markRead(req.address, [req.params.id], { unread: unread === 'true' || unread === '1' });
+      return {};
+    });
+    email.post<{ Params: { id: string } }>('/email/message/:id/star', async (req) =>
+      po.star(req.address, req.params.id),
+    );
+    if (options.extensions?.batchRead !== false) {
+      email.post('/email/read', async (req) => {
+        const { message_ids } = parseOrThrow(ReadBatch, req.body, 'read request');
+        return { marked: await po.markRead(req.address, message_ids) };
+      });
+    }
+    email.get<{ Params: { id: string } }>('/email/thread/:id', async (req) => po.thread(req.address, req.params.id));
+    email.get('/email/account', async (req) => po.account(req.address));
+  });
+
+  return app;
+}
+
+/** `GET /email/inbox` with the long-poll extension: holds the request until a match or `wait` ends. */
+async function inboxWithWait(
+  po: PostOffice,
+  req: FastifyRequest,
+  query: z.output<typeof InboxQuery>,
+  closing: AbortSignal,
+): Promise<InboxPage> {
+  const { wait, ...rest } = query;
+  const page = await po.inbox(req.address, rest);
+  if (!wait || page.messages.length > 0 || closing.aborted) return page;
+  const deadline = Date.now() + wait * 1000;
+  let latest = page;
+  while (latest.messages.length === 0) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || closing.aborted || req.raw.destroyed) break;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        closing.removeEventListener('abort', done);
+        req.raw.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, remaining);
+      const sub = po.wakeups(req.address).subscribe(done);
+      closing.addEventListener('abort', done);
+      req.raw.once('close', done);
+    });
+    latest = await po.inbox(req.address, rest);
+  }
+  return latest;
+}
+
+function sameKey(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

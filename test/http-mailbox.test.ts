@@ -1,0 +1,115 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AuthError, inboxStream, MailboxError, RateLimitedError } from '@mailroom/core';
+import { mailboxConformance } from '@mailroom/core/testing';
+import { HttpMailbox } from '@mailroom/http';
+import { firstValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from './support/server.js';
+
+mailboxConformance('HttpMailbox against mailroom-server on port 0', async () => {
+  const server = await startServer({ adminKey: 'admin-secret' });
+  return {
+    async agent(agentId, options = {}) {
+      const reg = await server.register(agentId);
+      if (options.hourly !== undefined) server.postOffice.setLimits(reg.email_address, { hourly: options.hourly });
+      return HttpMailbox.connect({ baseUrl: server.url, apiKey: reg.api_key });
+    },
+    close: () => server.close(),
+  };
+});
+
+describe('HttpMailbox', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it('adds an idempotency key to every send, so a retried send is delivered once', async () => {
+    const a = await server.register('idem-a');
+    const b = await server.register('idem-b');
+    const box = await HttpMailbox.connect({ baseUrl: server.url, apiKey: a.api_key });
+    const first = await box.send({ to: [b.email_address], subject: 'once', idempotency_key: 'k-1' });
+    const again = await box.send({ to: [b.email_address], subject: 'once', idempotency_key: 'k-1' });
+    expect(again.message_id).toBe(first.message_id);
+    await box.send({ to: [b.email_address], subject: 'auto key' });
+    const sent = await server.request('/email/sent', { key: a.api_key });
+    expect(((await sent.json()) as { messages: unknown[] }).messages).toHaveLength(2);
+  });
+
+  it('throws AuthError for a bad key', async () => {
+    await expect(HttpMailbox.connect({ baseUrl: server.url, apiKey: 'wrong' })).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it('throws RateLimitedError at once when Retry-After is longer than it will wait', async () => {
+    const a = await server.register('quota-a');
+    const b = await server.register('quota-b');
+    server.postOffice.setLimits(a.email_address, { hourly: 0 });
+    const box = await HttpMailbox.connect({ baseUrl: server.url, apiKey: a.api_key, maxRetryAfterMs: 1000 });
+    const error = (await box
+      .send({ to: [b.email_address], subject: 'x' })
+      .catch((e: unknown) => e)) as RateLimitedError;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.retryAfterMs).toBeGreaterThan(1000);
+    expect(error.details).toMatchObject({ limit_type: 'hourly', hourly_limit: 0 });
+  });
+
+  it('uses the long poll of a server that offers it: an idle inbox$ waits on the server and wakes on mail', async () => {
+    const a = await server.register('lp-a');
+    const b = await server.register('lp-b');
+    const box = await HttpMailbox.connect({ baseUrl: server.url, apiKey: b.api_key });
+    const sender = await HttpMailbox.connect({ baseUrl: server.url, apiKey: a.api_key });
+    await box.inbox({ unread_only: true });
+    expect(box.longPoll).toBe(true);
+    const arrived = firstValueFrom(inboxStream(box, { longPollSeconds: 10 }));
+    // The stream's first poll finds nothing and goes on to a long poll: wait until the server has it.
+    const waiting = () => server.logLines.some((l) => l.includes('lp-b') || l.includes('wait=10'));
+    while (!server.logLines.some((l) => l.includes('wait=10')))
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(waiting()).toBe(true);
+    await sender.send({ to: [b.email_address], subject: 'wake up' });
+    const page = await arrived;
+    expect(page.map((m) => m.subject)).toEqual(['wake up']);
+  });
+
+  it('falls back to plain polling and one-by-one mark-read against a server without the extensions', async () => {
+    const plain = await startServer({ extensions: { longPoll: false, batchRead: false } });
+    try {
+      const a = await plain.register('plain-a');
+      const b = await plain.register('plain-b');
+      const box = await HttpMailbox.connect({ baseUrl: plain.url, apiKey: b.api_key });
+      const sender = await HttpMailbox.connect({ baseUrl: plain.url, apiKey: a.api_key });
+      const sent = await sender.send({ to: [b.email_address], subject: 'plain' });
+      await box.inbox({ unread_only: true });
+      expect(box.longPoll).toBe(false);
+      expect(await box.markRead([sent.message_id])).toBe(1);
+      expect((await box.inbox({ unread_only: true })).messages).toHaveLength(0);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('retries a GET through 503s with backoff, and reports a server that keeps failing', async () => {
+    let calls = 0;
+    const flaky = createServer((req, res) => {
+      calls += 1;
+      if (calls <= 2) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' }).end('{"detail":"busy"}');
+        return;
+      }
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"broken"}');
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+      const box = new HttpMailbox({ baseUrl: url, apiKey: 'k', address: 'x@agents.localhost', retries: 3 });
+      const error = (await box.account().catch((e: unknown) => e)) as MailboxError;
+      expect(error).toBeInstanceOf(MailboxError);
+      expect(error.status).toBe(500);
+      expect(calls).toBe(4);
+    } finally {
+      flaky.close();
+    }
+  });
+});
