@@ -92,7 +92,7 @@ describe('HttpMailbox', () => {
 
   it('retries a GET through 503s with backoff, and reports a server that keeps failing', async () => {
     let calls = 0;
-    const flaky = createServer((req, res) => {
+    const flaky = createServer((_req, res) => {
       calls += 1;
       if (calls <= 2) {
         res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' }).end('{"detail":"busy"}');
