@@ -24,3 +24,26 @@ describe('examples', () => {
     expect(stdout).toMatch(/orchestrator → user +RESULT:t-/);
   });
 });
+
+describe('examples/two-processes', () => {
+  it('coordinates agents in two processes through one mailroom-server', async () => {
+    const { stdout } = await run('node', ['examples/two-processes/dist/main.js'], { cwd: root, timeout: 30_000 });
+    const worker = /\[worker\] worker (\d+): translator@\S+ ready/.exec(stdout);
+    const requester = /\[requester\] requester (\d+): completed: (.*)/.exec(stdout);
+    expect(worker).not.toBeNull();
+    expect(requester).not.toBeNull();
+    expect(requester?.[1]).not.toBe(worker?.[1]);
+    expect(JSON.parse(requester?.[2] ?? '{}')).toEqual({
+      pid: Number(worker?.[1]),
+      translated: 'coordinate agents by mail',
+    });
+    for (const line of [
+      /requester → translator +TASK:t-/,
+      /translator → requester +ACK:t-/,
+      /translator → requester +RESULT:t-/,
+    ]) {
+      expect(stdout).toMatch(line);
+    }
+    expect(stdout).toMatch(/\[worker\] worker \d+: stopped/);
+  });
+});

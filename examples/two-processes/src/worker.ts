@@ -1,0 +1,23 @@
+// Process 1: a translator agent that takes tasks over the network.
+import { Agent, type AgentContext, type Task } from '@mailroom/core';
+import { remoteRuntime, serverArgs } from './connect.js';
+
+class Translator extends Agent {
+  override async onTask(task: Task, ctx: AgentContext) {
+    await ctx.status('working', { note: `translating for ${task.from}` });
+    const text = String((task.input as { text?: string })?.text ?? '');
+    return { pid: process.pid, translated: text.split(' ').reverse().join(' ') };
+  }
+}
+
+const server = serverArgs(process.argv);
+if (!server) throw new Error('usage: worker --server URL --admin-key KEY');
+const runtime = await remoteRuntime(server.url, server.adminKey, ['translator']);
+const ref = await runtime.spawn(new Translator(), { id: 'translator' });
+console.log(`worker ${process.pid}: ${ref.address} ready`);
+process.on('SIGTERM', () => {
+  void runtime.stop().then(() => {
+    console.log(`worker ${process.pid}: stopped`);
+    process.exit(0);
+  });
+});
