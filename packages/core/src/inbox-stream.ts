@@ -70,6 +70,9 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     let again = false;
     /** The last page was empty: the next request may wait on the server (long poll). */
     let drained = false;
+    /** Cursor after the last page seen, for a long poll that waits for newer mail. */
+    let tail: string | undefined;
+    let tailing = false;
     const longPolling = () => longPollSeconds > 0 && mailbox.longPoll === true;
     /** A poll is already scheduled to run at once. */
     let soon = false;
@@ -103,11 +106,16 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       }
       phase = 'polling';
       again = false;
+      // Long poll: wait on the server for mail after the last page seen (tail), or for any
+      // unread mail once a sweep found none (drained).
+      const lp = longPolling() && cursor === undefined && (tail !== undefined || drained);
+      tailing = lp && tail !== undefined;
+      const at = cursor ?? (tailing ? tail : undefined);
       const query = {
         unread_only: true,
         limit,
-        ...(cursor !== undefined ? { cursor } : {}),
-        ...(drained && cursor === undefined && longPolling() ? { wait: longPollSeconds } : {}),
+        ...(at !== undefined ? { cursor: at } : {}),
+        ...(lp ? { wait: longPollSeconds } : {}),
       };
       mailbox.inbox(query).then(onPage, onError);
     }
@@ -122,7 +130,11 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         inFlight.add(m.message_id);
         fresh.push(m);
       }
-      drained = page.messages.length === 0;
+      const wasTailing = tailing;
+      drained = page.messages.length === 0 && !wasTailing;
+      // After a non-empty page the next long poll waits for what comes after it; an empty tail
+      // poll is followed by a fresh sweep (mail marked unread again, released mail).
+      tail = page.messages.length > 0 && !page.has_more ? (page.cursor ?? undefined) : wasTailing && page.messages.length === 0 ? undefined : tail;
       const nextCursor = page.has_more && page.cursor ? page.cursor : undefined;
       const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
       cursor = nextCursor;
@@ -133,13 +145,17 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         idleDelay = 0;
         if (!full) cursor = undefined;
         wait(0);
+      } else if (longPolling() && (tail !== undefined || drained || wasTailing)) {
+        // The next request waits on the server (or sweeps once after an empty tail poll).
+        idleDelay = 0;
+        cursor = undefined;
+        wait(0);
       } else if (fresh.length > 0) {
         idleDelay = 0;
         wait(wakeups ? heartbeat : minBackoff);
       } else {
         cursor = undefined;
-        // An empty long poll already waited on the server: ask again at once.
-        wait(drained && longPolling() ? 0 : idle());
+        wait(idle());
       }
     }
 
@@ -147,6 +163,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       if (phase === 'closed') return;
       cursor = undefined;
       drained = false;
+      tail = undefined;
       retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
       const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
       options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'inbox poll failed; retrying');

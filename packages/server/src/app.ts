@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError, type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core';
-import Fastify, { type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController, type RawServerDefault } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { z } from 'zod';
 import { sendError } from './http-errors.js';
@@ -16,6 +16,8 @@ export type ServerOptions = {
   logger?: Logger;
   /** Turn extensions off, to stand in for a server without them (the platform). @default both on */
   extensions?: { longPoll?: boolean; batchRead?: boolean };
+  /** Log every request and response (pino, keys redacted). @default true */
+  logRequests?: boolean;
   /** Largest request body in bytes (larger: 413). `body_text` is capped at 256 KiB on its own. @default 1 MiB */
   bodyLimit?: number;
 };
@@ -52,6 +54,7 @@ export function buildServer(
     loggerInstance: logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
+    logController: new LogController({ disableRequestLogging: options.logRequests === false }),
     return503OnClosing: true,
   });
   const closing = new AbortController();

@@ -18,6 +18,7 @@ Usage: mailroom-server [options]
   --hourly-limit N     sends per hour of a new account  (default 10000)
   --daily-limit N      sends per day of a new account   (default 100000)
   --log-level LEVEL    pino level                       (default info)
+  --no-request-log     do not log every request (faster under load)
   -h, --help           this text
 
 On start it logs the URL it listens on. SIGTERM or SIGINT closes it gracefully: requests in
@@ -40,6 +41,7 @@ try {
       'hourly-limit': { type: 'string', default: '10000' },
       'daily-limit': { type: 'string', default: '100000' },
       'log-level': { type: 'string', default: 'info' },
+      'no-request-log': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -67,7 +69,7 @@ const postOffice = new SqlitePostOffice({
   domain: String(values.domain).toLowerCase(),
   limits: { hourly, daily },
 });
-const app = buildServer({ postOffice, logger, ...(adminKey ? { adminKey } : {}) });
+const app = buildServer({ postOffice, logger, logRequests: !values['no-request-log'], ...(adminKey ? { adminKey } : {}) });
 
 let closing = false;
 const shutdown = async (signal: string) => {

@@ -245,7 +245,18 @@ export class SqlitePostOffice implements PostOffice {
         this.q.received!.run(a);
       }
       const message = this.toMessage({
-        ...(this.q.message!.get(id) as MessageRow),
+        seq,
+        id,
+        thread_id: threadId,
+        from_address: from,
+        from_agent_id: sender.agent_id,
+        to_json: JSON.stringify(plan.to),
+        cc_json: JSON.stringify(plan.cc),
+        subject: req.subject,
+        body_text: req.body_text ?? null,
+        body_html: req.body_html ?? null,
+        in_reply_to: parent ? parent.id : null,
+        created_at: createdAt,
         direction: 'outbound',
         read_at: null,
         starred: 0,
@@ -287,7 +298,8 @@ export class SqlitePostOffice implements PostOffice {
       total: page.length,
       unread_count: this.unreadCount(address),
       has_more: hasMore,
-      cursor: hasMore && last ? encodeCursor(mode, last.seq) : null,
+      // Every non-empty page has a cursor: with has_more false it is the tail, where a long poll waits for newer mail.
+      cursor: last ? encodeCursor(mode, last.seq) : (q.cursor ?? null),
     };
   }
 
