@@ -13,9 +13,28 @@ const CONCURRENCY = 64;
 /** Starts mailroom-server in its own process (its own core) on port 0. */
 async function startServer(adminKey: string): Promise<{ url: string; child: ChildProcess }> {
   const cli = fileURLToPath(import.meta.resolve('@mailroom/server/cli'));
-  const child = spawn(process.execPath, [cli, '--port', '0', '--db', ':memory:', '--admin-key', adminKey, '--log-level', 'info', '--no-request-log', '--hourly-limit', '1000000', '--daily-limit', '10000000'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      '--port',
+      '0',
+      '--db',
+      ':memory:',
+      '--admin-key',
+      adminKey,
+      '--log-level',
+      'info',
+      '--no-request-log',
+      '--hourly-limit',
+      '1000000',
+      '--daily-limit',
+      '10000000',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
@@ -59,7 +78,11 @@ async function receiver(url: string, key: string, longPoll: boolean, pollMs?: nu
   const runtime = createRuntime({ mailboxFactory: () => HttpMailbox.connect({ baseUrl: url, apiKey: key, longPoll }) });
   await runtime.spawn(new Sink(), {
     id: 'sink',
-    inbox: { limit: 100, ...(pollMs ? { minBackoffMs: pollMs, maxBackoffMs: pollMs } : {}), longPollSeconds: longPoll ? 20 : 0 },
+    inbox: {
+      limit: 100,
+      ...(pollMs ? { minBackoffMs: pollMs, maxBackoffMs: pollMs } : {}),
+      longPollSeconds: longPoll ? 20 : 0,
+    },
   });
   return {
     runtime,
@@ -71,7 +94,13 @@ async function receiver(url: string, key: string, longPoll: boolean, pollMs?: nu
 }
 
 /** One message at a time: from just before the send to the receiving handler. */
-async function latencies(sender: HttpMailbox, to: string, rx: Receiver, samples: number, spacingMs: number): Promise<number[]> {
+async function latencies(
+  sender: HttpMailbox,
+  to: string,
+  rx: Receiver,
+  samples: number,
+  spacingMs: number,
+): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < samples; i++) {
     if (spacingMs) await new Promise((r) => setTimeout(r, Math.random() * spacingMs));

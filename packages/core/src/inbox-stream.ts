@@ -134,7 +134,12 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       drained = page.messages.length === 0 && !wasTailing;
       // After a non-empty page the next long poll waits for what comes after it; an empty tail
       // poll is followed by a fresh sweep (mail marked unread again, released mail).
-      tail = page.messages.length > 0 && !page.has_more ? (page.cursor ?? undefined) : wasTailing && page.messages.length === 0 ? undefined : tail;
+      tail =
+        page.messages.length > 0 && !page.has_more
+          ? (page.cursor ?? undefined)
+          : wasTailing && page.messages.length === 0
+            ? undefined
+            : tail;
       const nextCursor = page.has_more && page.cursor ? page.cursor : undefined;
       const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
       cursor = nextCursor;

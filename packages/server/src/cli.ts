@@ -69,7 +69,12 @@ const postOffice = new SqlitePostOffice({
   domain: String(values.domain).toLowerCase(),
   limits: { hourly, daily },
 });
-const app = buildServer({ postOffice, logger, logRequests: !values['no-request-log'], ...(adminKey ? { adminKey } : {}) });
+const app = buildServer({
+  postOffice,
+  logger,
+  logRequests: !values['no-request-log'],
+  ...(adminKey ? { adminKey } : {}),
+});
 
 let closing = false;
 const shutdown = async (signal: string) => {
