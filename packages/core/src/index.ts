@@ -93,4 +93,10 @@ export {
 } from './protocol/subject.js';
 export { type AgentRef, createRuntime, type Runtime, type RuntimeOptions, type SpawnOptions } from './runtime.js';
 export { ImmediateScheduler, immediateScheduler, SharedTimer } from './scheduling.js';
+export {
+  SendScheduler,
+  type SendSchedulerOptions,
+  type SendSchedulerState,
+  type StaggerPolicy,
+} from './send-scheduler.js';
 export { isFinal, type TaskOutcome, type TaskRecord, TaskRegistry, type TaskRole } from './task-registry.js';
