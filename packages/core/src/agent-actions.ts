@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
 import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
 import { MailroomError } from './errors.js';
-import type { Message, SendResult, Thread } from './mail/model.js';
+import type { Message, SendRequest, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import type { TaskBody } from './protocol/bodies.js';
 import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from './protocol/subject.js';
+import type { SendScheduler } from './send-scheduler.js';
 import type { TaskOutcome, TaskRegistry } from './task-registry.js';
 
 /** A fresh task id. */
@@ -19,11 +20,20 @@ export class Actions implements AgentActions {
   readonly address: string;
   readonly mailbox: Mailbox;
   readonly tasks: TaskRegistry;
-  private readonly scheduler: SchedulerLike;
+  readonly scheduler: SchedulerLike;
   /** Aborted when the agent stops. */
   readonly stopped: AbortSignal;
 
-  constructor(mailbox: Mailbox, tasks: TaskRegistry, scheduler: SchedulerLike, stopped: AbortSignal) {
+  private readonly sendScheduler: SendScheduler | undefined;
+
+  constructor(
+    mailbox: Mailbox,
+    tasks: TaskRegistry,
+    scheduler: SchedulerLike,
+    stopped: AbortSignal,
+    sendScheduler?: SendScheduler,
+  ) {
+    this.sendScheduler = sendScheduler;
     this.address = mailbox.address;
     this.mailbox = mailbox;
     this.tasks = tasks;
@@ -31,8 +41,16 @@ export class Actions implements AgentActions {
     this.stopped = stopped;
   }
 
+  /**
+   * Every send of the agent goes through here: through its SendScheduler when it has one
+   * (quota, stagger, 429 pauses), else straight to the mailbox.
+   */
+  sendRequest(request: SendRequest, priority = 0): Promise<SendResult> {
+    return this.sendScheduler ? this.sendScheduler.send(request, { priority }) : this.mailbox.send(request);
+  }
+
   send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
-    return this.mailbox.send({
+    return this.sendRequest({
       to: Array.isArray(to) ? to : [to],
       subject,
       body_text: encode(body),
@@ -113,6 +131,9 @@ export class MessageContext implements AgentContext {
   }
   get tasks(): TaskRegistry {
     return this.actions.tasks;
+  }
+  get scheduler(): SchedulerLike {
+    return this.actions.scheduler;
   }
   get log(): Logger {
     this.childLog ??= this.logs.log.child({

@@ -12,6 +12,7 @@ import { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessag
 import { formatTaskMailSubject, TASK_ID } from './protocol/subject.js';
 import { RecentIds } from './recent-ids.js';
 import type { SharedTimer } from './scheduling.js';
+import { SendScheduler, type SendSchedulerOptions } from './send-scheduler.js';
 import { TaskRegistry } from './task-registry.js';
 
 /** Options of one agent. */
@@ -26,6 +27,11 @@ export type AgentOptions = {
   maxTasks?: number;
   /** Inbox polling. */
   inbox?: Omit<InboxStreamOptions, 'scheduler' | 'timer' | 'inFlight' | 'logger'>;
+  /**
+   * Send everything (tasks, replies, ACKs) through a SendScheduler: the account's quotas, a
+   * stagger, 429 pauses. `true` makes one for the agent's mailbox. @default none
+   */
+  sendScheduler?: SendScheduler | true | SendSchedulerOptions['stagger'];
 };
 
 /** A message that could not be handled: marked read, answered with `ERROR:`, and reported here. */
@@ -78,6 +84,8 @@ export class AgentHost {
   private outstanding = 0;
   private stopping = false;
   private idle: (() => void) | undefined;
+  /** The SendScheduler this host made (and stops with the agent). */
+  private ownScheduler: SendScheduler | undefined;
 
   constructor(agent: Agent, mailbox: Mailbox, env: HostEnv, options: AgentOptions = {}) {
     this.agent = agent;
@@ -88,7 +96,19 @@ export class AgentHost {
     this.ack = options.ack ?? true;
     this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
     this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
-    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal);
+    const sendScheduler =
+      options.sendScheduler instanceof SendScheduler
+        ? options.sendScheduler
+        : options.sendScheduler
+          ? new SendScheduler({
+              mailbox,
+              scheduler: env.scheduler,
+              logger: env.logger,
+              ...(options.sendScheduler === true ? {} : { stagger: options.sendScheduler }),
+            })
+          : undefined;
+    if (sendScheduler && !(options.sendScheduler instanceof SendScheduler)) this.ownScheduler = sendScheduler;
+    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal, sendScheduler);
   }
 
   /** The agent's pino child, made on first use. */
@@ -153,6 +173,7 @@ export class AgentHost {
       });
     }
     this.stopController.abort();
+    this.ownScheduler?.stop();
     for (const c of this.controllersMap?.values() ?? []) c.abort();
     if (this.actor) stop(this.actor);
   }
@@ -323,7 +344,7 @@ export class AgentHost {
     this.controllers.set(taskId, controller);
     try {
       if (this.ack && attempt === 1) {
-        await this.mailbox.send({
+        await this.actions.sendRequest({
           to: [message.from_address],
           subject: formatTaskMailSubject('ack', taskId),
           body_text: JSON.stringify({ task_id: taskId }),
@@ -385,7 +406,7 @@ export class AgentHost {
   private async flush(id: string, reply: SendRequest): Promise<Outcome> {
     this.outbox.set(id, reply);
     try {
-      await this.mailbox.send({ ...reply, idempotency_key: `reply:${id}` });
+      await this.actions.sendRequest({ ...reply, idempotency_key: `reply:${id}` }, 1);
     } catch (err) {
       this.log.warn({ err, message_id: id }, 'could not send the reply; it will be sent again');
       if (err instanceof RateLimitedError) return { releaseAfterMs: err.retryAfterMs };

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SchedulerLike } from 'rxjs';
 import { TaskFailedError } from './errors.js';
 import type { Message, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
@@ -53,6 +54,8 @@ export interface AgentActions {
   readonly mailbox: Mailbox;
   /** The tasks this agent sent or received, with their states. */
   readonly tasks: TaskRegistry;
+  /** The agent's time source (the runtime's scheduler): for deadlines and intervals. */
+  readonly scheduler: SchedulerLike;
   /** Sends mail; an object body goes out as JSON. */
   send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult>;
   /** Sends `TASK:{id} — {name}` and tracks it; returns the ids to collect on. */

@@ -91,6 +91,16 @@ export {
   TASK_ID,
   type TaskMailKind,
 } from './protocol/subject.js';
+export { RouterAgent } from './router-agent.js';
+export {
+  createRouter,
+  fanOut,
+  type RouteResult,
+  type Router,
+  type RouterOptions,
+  type RouterStrategy,
+  routeAnswer,
+} from './routing.js';
 export { type AgentRef, createRuntime, type Runtime, type RuntimeOptions, type SpawnOptions } from './runtime.js';
 export { ImmediateScheduler, immediateScheduler, SharedTimer } from './scheduling.js';
 export {

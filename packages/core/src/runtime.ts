@@ -109,6 +109,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         address: a.address,
         mailbox: a.mailbox,
         tasks: a.tasks,
+        scheduler: a.scheduler,
         send: (to, subject, body, o) => a.send(to, subject, body, o),
         delegate: (to, task) => a.delegate(to, task),
         collect: (ids, o) => a.collect(ids, o),

@@ -1,6 +1,6 @@
 import { type Observable, type SchedulerLike, Subject } from 'rxjs';
 import type { Clock } from './clock.js';
-import { StoppedError, TaskTimeoutError } from './errors.js';
+import { StoppedError, TaskFailedError, TaskTimeoutError } from './errors.js';
 import type { TaskState } from './protocol/bodies.js';
 
 /** Which side of a task an agent is on. */
@@ -157,6 +157,57 @@ export class TaskRegistry {
       this.waiters.add(check);
       if (stopped.aborted) onStop();
       else stopped.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  /**
+   * Resolves with the first of the sent tasks to complete (later answers are left alone); rejects
+   * with the failures when all ended without a RESULT, or with `TaskTimeoutError` after `timeoutMs`.
+   */
+  first(options: {
+    /** The tasks sent so far (tail-chopping adds more over time). */
+    taskIds: () => readonly string[];
+    /** True while more tasks may still be sent. */
+    morePending?: () => boolean;
+    timeoutMs: number;
+    scheduler: SchedulerLike;
+    stopped: AbortSignal;
+  }): Promise<TaskOutcome> {
+    const { taskIds, timeoutMs, scheduler, stopped } = options;
+    const more = options.morePending ?? (() => false);
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const ids = taskIds();
+        const records = ids.map((id) => this.get(id, 'sent'));
+        const winner = records.find((r) => r?.state === 'completed');
+        if (winner) {
+          finish(() => resolve(outcomeOf(winner)));
+          return true;
+        }
+        if (ids.length > 0 && records.every((r) => r && isFinal(r.state)) && !more()) {
+          const failures = records.map((r) => (r ? outcomeOf(r) : undefined));
+          finish(() => reject(new TaskFailedError('AllFailed', `every routee failed: ${JSON.stringify(failures)}`)));
+          return true;
+        }
+        return false;
+      };
+      const onStop = () => finish(() => reject(new StoppedError('stopped while waiting for the first answer')));
+      const timeout = scheduler.schedule(() => {
+        finish(() => reject(new TaskTimeoutError([...taskIds()], timeoutMs)));
+      }, timeoutMs);
+      const finish = (settle: () => void) => {
+        this.waiters.delete(waiter);
+        timeout.unsubscribe();
+        stopped.removeEventListener('abort', onStop);
+        settle();
+      };
+      const waiter = () => {
+        check();
+      };
+      this.waiters.add(waiter);
+      if (stopped.aborted) onStop();
+      else stopped.addEventListener('abort', onStop, { once: true });
+      check();
     });
   }
 
