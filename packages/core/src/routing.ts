@@ -45,13 +45,18 @@ export interface Router {
   route(actions: AgentActions, task: TaskSpec, message?: Task['message']): Promise<RouteResult>;
 }
 
-/** FNV-1a, 32 bits: a stable, fast hash for the ring. */
+/** FNV-1a with murmur3's final mix, 32 bits: stable, fast, and spread evenly over the ring. */
 function hash32(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 

@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent, type Task } from './agent.js';
+import { TaskTimeoutError } from './errors.js';
+import { MemoryPostOffice } from './memory-post-office.js';
+import { RouterAgent } from './router-agent.js';
+import { createRouter, fanOut } from './routing.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { VirtualTime } from './testing/index.js';
+
+const runtimes: { runtime: Runtime; vt: VirtualTime | undefined }[] = [];
+afterEach(async () => {
+  for (const { runtime, vt } of runtimes.splice(0)) {
+    const stopping = runtime.stop();
+    if (vt) await vt.advance(1); // the stop deadline of silent handlers, in virtual time
+    await stopping;
+  }
+});
+
+/** Answers with its own id; `silent` ones never answer. */
+class Worker extends Agent {
+  readonly seen: string[] = [];
+  constructor(
+    readonly id: string,
+    readonly silent = false,
+  ) {
+    super();
+  }
+  override onTask(task: Task) {
+    this.seen.push(task.name);
+    return this.silent ? new Promise(() => {}) : { by: this.id, name: task.name };
+  }
+}
+
+async function setup(
+  ids: string[],
+  silent: string[] = [],
+  options: { vt?: VirtualTime; limits?: { hourly: number; daily: number } } = {},
+) {
+  const postOffice = new MemoryPostOffice({
+    ...(options.vt ? { clock: options.vt.scheduler } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const runtime = createRuntime({
+    postOffice,
+    stopTimeoutMs: 1,
+    ...(options.vt ? { scheduler: options.vt.scheduler } : {}),
+  });
+  runtimes.push({ runtime, vt: options.vt });
+  const workers = new Map<string, Worker>();
+  for (const id of ids) {
+    const w = new Worker(id, silent.includes(id));
+    workers.set(id, w);
+    await runtime.spawn(w, { id });
+  }
+  const hub = await runtime.spawn(new (class Hub extends Agent {})(), { id: 'hub' });
+  const addr = (id: string) => `${id}@${postOffice.domain}`;
+  return { runtime, postOffice, workers, hub, addr, routees: ids.map(addr) };
+}
+
+describe('routers', () => {
+  it('broadcast sends to every routee and gathers every result', async () => {
+    const { hub, routees } = await setup(['wk1', 'wk2', 'wk3']);
+    const result = await createRouter({ routees, strategy: 'broadcast' }).route(hub, { name: 'all', description: 'x' });
+    expect(result.strategy === 'broadcast' && result.outcomes.map((o) => o.state === 'completed' && o.result)).toEqual([
+      { by: 'wk1', name: 'all' },
+      { by: 'wk2', name: 'all' },
+      { by: 'wk3', name: 'all' },
+    ]);
+  });
+
+  it('round-robin takes routees in turn', async () => {
+    const { hub, routees, workers } = await setup(['wk1', 'wk2', 'wk3']);
+    const router = createRouter({ routees, strategy: 'round-robin' });
+    for (let i = 0; i < 6; i++) await router.route(hub, { name: `t${i}`, description: 'x' });
+    expect([...workers.values()].map((w) => w.seen)).toEqual([
+      ['t0', 't3'],
+      ['t1', 't4'],
+      ['t2', 't5'],
+    ]);
+  });
+
+  it('random picks with the random source it is given', async () => {
+    const { hub, routees } = await setup(['wk1', 'wk2', 'wk3']);
+    const draws = [0.99, 0.0, 0.5];
+    const router = createRouter({ routees, strategy: 'random', random: () => draws.shift() ?? 0 });
+    expect([0, 1, 2].map(() => router.pick(hub, { name: 'x', description: 'x' }))).toEqual([
+      routees[2],
+      routees[0],
+      routees[1],
+    ]);
+  });
+
+  it('consistent-hash sends the same key to the same routee, and spreads keys', async () => {
+    const { hub, routees } = await setup(['wk1', 'wk2', 'wk3']);
+    const router = createRouter({
+      routees,
+      strategy: 'consistent-hash',
+      key: (t) => String((t.input as { user: string }).user),
+    });
+    const pickFor = (user: string) => router.pick(hub, { name: 'x', description: 'x', input: { user } });
+    expect(pickFor('ada')).toBe(pickFor('ada'));
+    const used = new Set(Array.from({ length: 60 }, (_, i) => pickFor(`user-${i}`)));
+    expect(used.size).toBe(3);
+    // A ring with one more routee moves only part of the keys.
+    const bigger = createRouter({
+      routees: [...routees, 'wk4@agents.localhost'],
+      strategy: 'consistent-hash',
+      key: (t) => String((t.input as { user: string }).user),
+    });
+    const moved = Array.from({ length: 200 }, (_, i) => `user-${i}`).filter(
+      (u) => bigger.pick(hub, { name: 'x', description: 'x', input: { user: u } }) !== pickFor(u),
+    );
+    expect(moved.length).toBeGreaterThan(0);
+    expect(moved.length).toBeLessThan(80); // about a quarter is ideal
+  });
+
+  it('smallest-mailbox avoids the routee with the most unanswered tasks', async () => {
+    const { hub, routees } = await setup(['busy', 'free'], ['busy']);
+    await hub.delegate(routees[0] as string, { name: 'stuck', description: 'x' });
+    const router = createRouter({ routees, strategy: 'smallest-mailbox' });
+    expect(router.pick(hub, { name: 'x', description: 'x' })).toBe(routees[1]);
+    const result = await router.route(hub, { name: 'next', description: 'x' });
+    expect(result.strategy !== 'broadcast' && result.routee).toBe(routees[1]);
+  });
+
+  it('scatter-gather takes the first answer and leaves the later ones', async () => {
+    const { hub, routees } = await setup(['slow', 'fast'], ['slow']);
+    const result = await createRouter({ routees, strategy: 'scatter-gather', timeoutMs: 5000 }).route(hub, {
+      name: 'q',
+      description: 'x',
+    });
+    expect(result.strategy !== 'broadcast' && [result.routee, result.outcome.state]).toEqual([routees[1], 'completed']);
+  });
+
+  it('scatter-gather fails with TaskTimeoutError when nobody answers by the deadline (virtual time)', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1));
+    const { hub, routees } = await setup(['ag1', 'ag2'], ['ag1', 'ag2'], { vt });
+    let settled: unknown;
+    createRouter({ routees, strategy: 'scatter-gather', timeoutMs: 2000 })
+      .route(hub, { name: 'q', description: 'x' })
+      .catch((e: unknown) => (settled = e));
+    await vt.advance(1999);
+    expect(settled).toBeUndefined();
+    await vt.advance(1);
+    expect(settled).toBeInstanceOf(TaskTimeoutError);
+  });
+
+  it('tail-chopping tries the next routee after the interval, and the first answer wins (virtual time)', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1));
+    const { hub, routees, workers } = await setup(['first', 'second', 'third'], ['first'], { vt });
+    let result: unknown;
+    void createRouter({ routees, strategy: 'tail-chopping', intervalMs: 500, timeoutMs: 10_000 })
+      .route(hub, { name: 'q', description: 'x' })
+      .then((r) => (result = r));
+    await vt.advance(499);
+    expect(workers.get('second')?.seen).toEqual([]);
+    await vt.advance(1);
+    expect(workers.get('second')?.seen).toEqual(['q']);
+    await vt.advance(2000);
+    expect(result).toMatchObject({ strategy: 'tail-chopping', routee: routees[1], outcome: { state: 'completed' } });
+    expect(workers.get('third')?.seen).toEqual([]);
+  });
+
+  it('a RouterAgent routes the tasks it receives and answers the requester', async () => {
+    const { runtime, routees } = await setup(['wk1', 'wk2']);
+    const router = await runtime.spawn(new RouterAgent({ routees, strategy: 'round-robin' }), { id: 'router' });
+    const user = await runtime.spawn(new (class User extends Agent {})(), { id: 'user' });
+    const a = await user.delegate(router.address, { name: 'one', description: 'x' });
+    const b = await user.delegate(router.address, { name: 'two', description: 'x' });
+    const outcomes = await user.collect([a.taskId, b.taskId], { timeoutMs: 5000 });
+    expect(outcomes.map((o) => o.state === 'completed' && o.result)).toEqual([
+      { by: 'wk1', name: 'one' },
+      { by: 'wk2', name: 'two' },
+    ]);
+  });
+
+  it('sends every routed task through the SendScheduler: over quota they wait for the next window', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1, 10, 30));
+    const { runtime, routees, workers, postOffice } = await setup(['wk1', 'wk2', 'wk3', 'wk4'], [], { vt });
+    await postOffice.register({ agent_id: 'fan' });
+    postOffice.setLimits(`fan@${postOffice.domain}`, { hourly: 2 });
+    const fan = await runtime.spawn(new (class Fan extends Agent {})(), { id: 'fan', sendScheduler: true });
+    let outcomes: unknown;
+    void fanOut(fan, routees, { name: 'job', description: 'x' }, { timeoutMs: 2 * 3_600_000 }).then(
+      (o) => (outcomes = o),
+    );
+    await vt.advance(1000);
+    expect([...workers.values()].filter((w) => w.seen.length > 0)).toHaveLength(2);
+    await vt.advance(30 * 60_000);
+    expect([...workers.values()].filter((w) => w.seen.length > 0)).toHaveLength(4);
+    await vt.advance(1000);
+    expect(outcomes).toHaveLength(4);
+  });
+});
