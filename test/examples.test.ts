@@ -47,3 +47,14 @@ describe('examples/two-processes', () => {
     expect(stdout).toMatch(/\[worker\] worker \d+: stopped/);
   });
 });
+
+describe('examples/fan-out', () => {
+  it('sends 12 tasks now, queues 8, and sends them in the next hour window', async () => {
+    const { stdout } = await run('node', ['examples/fan-out/dist/main.js'], { cwd: root, timeout: 20_000 });
+    expect(stdout).toMatch(/09:15:01 {2}coordinator: 12 sent, 8 queued for the next window/);
+    expect(stdout.match(/09:15:00 {2}worker-\d+ got "survey"/g)).toHaveLength(12);
+    expect(stdout.match(/10:00:00 {2}worker-\d+ got "survey"/g)).toHaveLength(8);
+    expect(stdout).toMatch(/20 of 20 results collected/);
+    expect(stdout).toMatch(/schedule: 12 sent at 09:15, 8 sent at 10:00/);
+  });
+});

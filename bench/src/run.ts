@@ -6,9 +6,11 @@ import { p1 } from './p1-throughput.js';
 import { p2 } from './p2-latency.js';
 import { p3 } from './p3-http.js';
 import { p4 } from './p4-idle.js';
+import { p5 } from './p5-scheduler.js';
+import { p6 } from './p6-scatter.js';
 import type { BenchResult } from './result.js';
 
-const all: Record<string, () => Promise<BenchResult>> = { P1: p1, P2: p2, P3: p3, P4: p4 };
+const all: Record<string, () => Promise<BenchResult>> = { P1: p1, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6 };
 const asked = process.argv.slice(2).map((a) => a.toUpperCase());
 const unknown = asked.filter((id) => !(id in all));
 if (unknown.length > 0) {

@@ -110,3 +110,4 @@ export {
   type StaggerPolicy,
 } from './send-scheduler.js';
 export { isFinal, type TaskOutcome, type TaskRecord, TaskRegistry, type TaskRole } from './task-registry.js';
+export { drain, VirtualTime } from './virtual-time.js';

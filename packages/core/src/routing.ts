@@ -129,16 +129,19 @@ export function createRouter(options: RouterOptions): Router {
 
   const race = async (actions: AgentActions, task: TaskSpec, chop: boolean): Promise<RouteResult> => {
     const sent: { taskId: string; routee: string }[] = [];
+    const sentIds = new Set<string>();
     const stopped = new AbortController();
     const { taskId: _one, ...each } = task;
     const delegate = async (routee: string) => {
       const { taskId } = await actions.delegate(routee, each);
       sent.push({ taskId, routee });
+      sentIds.add(taskId);
     };
     let tried = 0;
     let chopper: Subscription | undefined;
     const winner = actions.tasks.first({
       taskIds: () => sent.map((s) => s.taskId),
+      has: (id) => sentIds.has(id),
       morePending: () => chop && tried < routees.length,
       timeoutMs,
       scheduler: actions.scheduler,

@@ -35,6 +35,39 @@ export type SendSchedulerState = {
   sent: number;
 };
 
+/** A FIFO with O(1) take (no Array#shift over a long queue). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head] as T;
+    this.items[this.head] = undefined as T;
+    this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  drain(): T[] {
+    const rest = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
+}
+
 type Job = {
   request: SendRequest;
   priority: number;
@@ -56,7 +89,7 @@ export class SendScheduler {
   private readonly stagger: StaggerPolicy | undefined;
   private readonly logger: Logger | undefined;
   /** Waiting jobs by priority (highest first), FIFO within a priority. */
-  private readonly queues = new Map<number, Job[]>();
+  private readonly queues = new Map<number, Fifo<Job>>();
   private priorities: number[] = [];
   private size = 0;
   private seq = 0;
@@ -107,7 +140,7 @@ export class SendScheduler {
       const priority = options.priority ?? 0;
       let queue = this.queues.get(priority);
       if (!queue) {
-        queue = [];
+        queue = new Fifo();
         this.queues.set(priority, queue);
         this.priorities = [...this.queues.keys()].sort((a, b) => b - a);
       }
@@ -136,7 +169,7 @@ export class SendScheduler {
     this.stopped = true;
     this.timer?.unsubscribe();
     for (const q of this.queues.values())
-      for (const job of q) job.reject(new StoppedError('the send scheduler stopped'));
+      for (const job of q.drain()) job.reject(new StoppedError('the send scheduler stopped'));
     this.queues.clear();
     this.size = 0;
     this.emit();
@@ -259,7 +292,7 @@ export class SendScheduler {
   private requeue(job: Job): void {
     let q = this.queues.get(job.priority);
     if (!q) {
-      q = [];
+      q = new Fifo();
       this.queues.set(job.priority, q);
       this.priorities = [...this.queues.keys()].sort((a, b) => b - a);
     }

@@ -46,7 +46,8 @@ export class TaskRegistry {
   // Made on first use: ten thousand idle agents should cost little.
   private recordsMap: Map<string, TaskRecord> | undefined;
   private changes: Subject<TaskRecord> | undefined;
-  private waitersSet: Set<() => void> | undefined;
+  /** Called with every changed record (collect and first listen here). */
+  private waitersSet: Set<(changed: TaskRecord) => void> | undefined;
   private readonly clock: Clock;
   private readonly maxRecords: number;
 
@@ -61,7 +62,7 @@ export class TaskRegistry {
     return this.recordsMap;
   }
 
-  private get waiters(): Set<() => void> {
+  private get waiters(): Set<(changed: TaskRecord) => void> {
     this.waitersSet ??= new Set();
     return this.waitersSet;
   }
@@ -135,7 +136,13 @@ export class TaskRegistry {
       };
       const done = outcomes();
       if (done) return resolve(done);
-      const check = () => {
+      const wanted = new Set(taskIds);
+      let open = taskIds.filter((id) => !isFinal(this.get(id, 'sent')?.state ?? 'submitted')).length;
+      // Each change is looked at once: O(1) per answer, not a scan of every task.
+      const check = (changed: TaskRecord) => {
+        if (changed.role !== 'sent' || !wanted.has(changed.taskId) || !isFinal(changed.state)) return;
+        open -= 1;
+        if (open > 0) return;
         const out = outcomes();
         if (out) finish(() => resolve(out));
       };
@@ -167,13 +174,15 @@ export class TaskRegistry {
   first(options: {
     /** The tasks sent so far (tail-chopping adds more over time). */
     taskIds: () => readonly string[];
+    /** Whether a task id is one of them (O(1): called for every answer). */
+    has: (taskId: string) => boolean;
     /** True while more tasks may still be sent. */
     morePending?: () => boolean;
     timeoutMs: number;
     scheduler: SchedulerLike;
     stopped: AbortSignal;
   }): Promise<TaskOutcome> {
-    const { taskIds, timeoutMs, scheduler, stopped } = options;
+    const { taskIds, has, timeoutMs, scheduler, stopped } = options;
     const more = options.morePending ?? (() => false);
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
@@ -201,7 +210,12 @@ export class TaskRegistry {
         stopped.removeEventListener('abort', onStop);
         settle();
       };
-      const waiter = () => {
+      const waiter = (changed: TaskRecord) => {
+        if (changed.role !== 'sent' || !isFinal(changed.state) || !has(changed.taskId)) return;
+        if (changed.state === 'completed') {
+          finish(() => resolve(outcomeOf(changed)));
+          return;
+        }
         check();
       };
       this.waiters.add(waiter);
@@ -213,7 +227,7 @@ export class TaskRegistry {
 
   private emit(record: TaskRecord): void {
     this.changes?.next(record);
-    if (this.waitersSet) for (const w of [...this.waitersSet]) w();
+    if (this.waitersSet) for (const w of [...this.waitersSet]) w(record);
   }
 
   private evict(): void {

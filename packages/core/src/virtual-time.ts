@@ -6,7 +6,8 @@ export async function drain(rounds = 20): Promise<void> {
 }
 
 /**
- * Virtual time for code that mixes RxJS scheduling with promises: `advance(ms)` runs every action
+ * Virtual time for code that mixes RxJS scheduling with promises (tests, simulations, examples
+ * that show hours of quota in a second): `advance(ms)` runs every action
  * due up to that time, letting promise callbacks settle between actions.
  */
 export class VirtualTime {
