@@ -78,7 +78,13 @@ async function overQuota(): Promise<{ mailroom: number; bottleneck: number }> {
   const times: number[] = [];
   const scheduler = new SendScheduler({
     scheduler: vt.scheduler,
-    mailbox: { send: async () => (times.push(vt.now()), ok), account: async () => account(L, used, 100 * L, used) },
+    mailbox: {
+      send: async () => {
+        times.push(vt.now());
+        return ok;
+      },
+      account: async () => account(L, used, 100 * L, used),
+    },
   });
   const all = Promise.all(
     Array.from({ length: 3 * L }, () => scheduler.send({ to: ['x@agents.localhost'], subject: 's' })),
