@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
+import type { AgentOptions } from './agent-host.js';
 import { TaskFailedError } from './errors.js';
 import type { Message, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
@@ -95,6 +96,11 @@ export type TaskMail<B> = { taskId: string; body: B; from: string; message: Mess
  * one message at a time. A message is marked read only after its handler finished.
  */
 export abstract class Agent {
+  /** Options this kind of agent wants unless the spawn says otherwise (a RouterAgent: a SendScheduler). */
+  spawnDefaults(): Partial<AgentOptions> {
+    return {};
+  }
+
   /**
    * Handles `TASK:`. The return value goes out as `RESULT:{task_id}` to the task's `callback` (or
    * the sender) in the same thread. Throw `TaskFailedError` to answer `ERROR:` at once; any other

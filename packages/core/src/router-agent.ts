@@ -1,10 +1,11 @@
 import { Agent, type AgentContext, type Task } from './agent.js';
+import type { AgentOptions } from './agent-host.js';
 import { createRouter, type Router, type RouterOptions, routeAnswer } from './routing.js';
 
 /**
  * An agent that routes every TASK it receives to its routees by a strategy, and answers the
- * requester with what came back (the winner's result, or every result for broadcast). Spawn it
- * with a `sendScheduler` so that its fan-out keeps to the account's quota.
+ * requester with what came back (the winner's result, or every result for broadcast). Its sends
+ * go through a SendScheduler, so that its fan-out keeps to the account's quota.
  */
 export class RouterAgent extends Agent {
   readonly router: Router;
@@ -12,6 +13,11 @@ export class RouterAgent extends Agent {
   constructor(options: RouterOptions) {
     super();
     this.router = createRouter(options);
+  }
+
+  /** Every send of a router goes through a SendScheduler of its account, unless the spawn gives one. */
+  override spawnDefaults(): Partial<AgentOptions> {
+    return { sendScheduler: true };
   }
 
   override async onTask(task: Task, ctx: AgentContext): Promise<unknown> {

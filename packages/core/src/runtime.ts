@@ -101,7 +101,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         agent,
         mailbox,
         { system, logger, scheduler, timer, deadLetters, name: `agent-${++seq}` },
-        { ...options.agentDefaults, ...agentOptions },
+        { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions },
       );
       const a = host.actions;
       const ref: AgentRef = {
