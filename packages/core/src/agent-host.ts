@@ -9,10 +9,11 @@ import { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
 import type { Message, SendRequest } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
-import { formatTaskMailSubject, TASK_ID } from './protocol/subject.js';
+import { formatReplySubject, formatTaskMailSubject, TASK_ID } from './protocol/subject.js';
 import { RecentIds } from './recent-ids.js';
 import type { SharedTimer } from './scheduling.js';
 import { SendScheduler, type SendSchedulerOptions } from './send-scheduler.js';
+import { DECISIONS } from './supervisor.js';
 import { TaskRegistry } from './task-registry.js';
 
 /** Options of one agent. */
@@ -45,9 +46,15 @@ export type DeadLetter = {
 type Item = { message: Message; decoded: ProtocolMessage | DecodeFailure };
 type Outcome = 'ack' | 'release' | { releaseAfterMs: number };
 
+/** A handler failure, as a supervisor hears of it. */
+export type ChildFailure = { error: unknown; message: Message | undefined; attempt: number };
+
 /** What the runtime lends each agent. */
 export type HostEnv = {
-  system: ActorSystemRef;
+  /** The nact parent of the agent's actor: the system, or its supervisor's actor. */
+  system: ActorSystemRef | Ref<unknown>;
+  /** Set when a supervisor watches this agent: it hears of every failure (and attempts outlive restarts). */
+  supervision?: { onFailure(failure: ChildFailure): void; attempts: Map<string, number> };
   logger: Logger;
   scheduler: SchedulerLike;
   timer: SharedTimer;
@@ -83,6 +90,8 @@ export class AgentHost {
   private subscription: Subscription | undefined;
   private outstanding = 0;
   private stopping = false;
+  /** A supervised handler failed: the rest of the mailbox waits for the restarted agent. */
+  private crashed = false;
   private idle: (() => void) | undefined;
   /** The SendScheduler this host made (and stops with the agent). */
   private ownScheduler: SendScheduler | undefined;
@@ -96,6 +105,7 @@ export class AgentHost {
     this.ack = options.ack ?? true;
     this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
     this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
+    if (env.supervision) this.attemptsMap = env.supervision.attempts;
     const sendScheduler =
       options.sendScheduler instanceof SendScheduler
         ? options.sendScheduler
@@ -134,7 +144,7 @@ export class AgentHost {
 
   start(): void {
     this.actor = spawn(
-      this.env.system,
+      this.env.system as ActorSystemRef,
       (state: undefined, items: Item[]) => this.handleBatch(items).then(() => state),
       this.env.name,
       {
@@ -226,7 +236,7 @@ export class AgentHost {
     const released: string[] = [];
     for (const item of items) {
       const id = item.message.message_id;
-      if (this.stopping) {
+      if (this.stopping || this.crashed) {
         released.push(id);
         continue;
       }
@@ -242,7 +252,7 @@ export class AgentHost {
         this.log.warn({ err, count: acks.length }, 'could not mark handled mail read; it will be acknowledged again');
       }
     }
-    this.inFlight.settle(acks.concat(released), released.length > 0);
+    this.inFlight.settle(acks.concat(released), released.length > 0 && !this.crashed);
     this.outstanding -= 1;
     if (this.outstanding === 0) this.idle?.();
   }
@@ -267,6 +277,12 @@ export class AgentHost {
       if (!final) {
         this.attempts.set(id, attempt);
         this.log.warn({ err, message_id: id, attempt }, 'handler failed; the message will be delivered again');
+        if (this.env.supervision) {
+          // Supervised: the agent has crashed. It takes nothing more; its supervisor decides.
+          this.crashed = true;
+          this.subscription?.unsubscribe();
+          this.env.supervision.onFailure({ error: err, message: item.message, attempt });
+        }
         return 'release';
       }
       this.attempts.delete(id);
@@ -323,9 +339,17 @@ export class AgentHost {
       case 'cancel':
         await this.agent.onCancel({ taskId: d.taskId, body: d.body, from, message }, ctx);
         return undefined;
-      case 'escalation':
-        await this.agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctx);
-        return undefined;
+      case 'escalation': {
+        // An agent serving as a level of a chain answers with its decision, sent back in the thread.
+        const decision = await this.agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctx);
+        if (typeof decision !== 'string' || !(DECISIONS as readonly string[]).includes(decision)) return undefined;
+        return {
+          to: [message.from_address],
+          subject: formatReplySubject(message.subject),
+          body_text: JSON.stringify({ decision }),
+          in_reply_to: message.message_id,
+        };
+      }
       default:
         await this.agent.onMessage(message, ctx);
         return undefined;

@@ -129,7 +129,11 @@ export abstract class Agent {
   onCancel(_cancel: TaskMail<CancelBody>, _ctx: AgentContext): unknown {
     return undefined;
   }
-  /** An `[ESCALATION Ln]` mail: override to serve as a level of an escalation chain. */
+  /**
+   * An `[ESCALATION Ln]` mail: override to serve as a level of an escalation chain. Return
+   * `'retry' | 'skip' | 'restart' | 'stop'` and the decision is sent back in the thread; return
+   * nothing and the chain goes on to the next level when this one's time is up.
+   */
   onEscalation(_escalation: Escalation & { errorType: string }, ctx: AgentContext): unknown {
     return this.onMessage(ctx.message, ctx);
   }

@@ -8,7 +8,7 @@ export {
   type TaskMail,
   type TaskSpec,
 } from './agent.js';
-export type { AgentOptions, DeadLetter } from './agent-host.js';
+export type { AgentOptions, ChildFailure, DeadLetter } from './agent-host.js';
 export { renderTimelineText, type TimelineEntry, timeline } from './audit.js';
 export { type Clock, systemClock } from './clock.js';
 export {
@@ -109,5 +109,17 @@ export {
   type SendSchedulerState,
   type StaggerPolicy,
 } from './send-scheduler.js';
+export {
+  type ChildSpec,
+  DECISIONS,
+  decisionOf,
+  type EscalationDecision,
+  type NestedSpec,
+  type RestartType,
+  type SupervisionStrategy,
+  Supervisor,
+  type SupervisorOptions,
+  type UnansweredEscalation,
+} from './supervisor.js';
 export { isFinal, type TaskOutcome, type TaskRecord, TaskRegistry, type TaskRole } from './task-registry.js';
 export { drain, VirtualTime } from './virtual-time.js';

@@ -8,6 +8,7 @@ import { LocalMailbox } from './local-mailbox.js';
 import type { Mailbox } from './mailbox.js';
 import type { PostOffice } from './post-office.js';
 import { immediateScheduler, SharedTimer } from './scheduling.js';
+import { type SupervisionHooks, Supervisor, type SupervisorOptions } from './supervisor.js';
 
 /** Options of {@link createRuntime}. Give a `postOffice` (embedded) or a `mailboxFactory` (e.g. HTTP). */
 export type RuntimeOptions = {
@@ -52,6 +53,8 @@ export interface Runtime {
   readonly agents: readonly AgentRef[];
   /** Starts an agent. */
   spawn(agent: Agent, options: SpawnOptions): Promise<AgentRef>;
+  /** Starts a supervisor and its children (see `SupervisorOptions`). */
+  supervise(options: SupervisorOptions): Promise<Supervisor>;
   /**
    * Graceful stop: stops polling, lets handlers in progress finish within `stopTimeoutMs` (then
    * aborts their signal), stops the actors. Mail not acknowledged stays unread for next time.
@@ -69,6 +72,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const hosts = new Map<AgentRef, AgentHost>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   let stopped: Promise<void> | undefined;
+  const supervisors = new Set<Supervisor>();
   let seq = 0;
 
   const mailboxFor = async (spawnOptions: SpawnOptions): Promise<Mailbox> => {
@@ -93,39 +97,22 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     get agents() {
       return [...hosts.keys()];
     },
-    async spawn(agent, spawnOptions) {
+    spawn: (agent, spawnOptions) => launch(agent, spawnOptions),
+    async supervise(supervisorOptions) {
       if (stopped) throw new StoppedError('the runtime is stopped');
-      const mailbox = await mailboxFor(spawnOptions);
-      const { id: _id, mailbox: _mb, ...agentOptions } = spawnOptions;
-      const host = new AgentHost(
-        agent,
-        mailbox,
-        { system, logger, scheduler, timer, deadLetters, name: `agent-${++seq}` },
-        { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions },
-      );
-      const a = host.actions;
-      const ref: AgentRef = {
-        agent,
-        address: a.address,
-        mailbox: a.mailbox,
-        tasks: a.tasks,
-        scheduler: a.scheduler,
-        send: (to, subject, body, o) => a.send(to, subject, body, o),
-        delegate: (to, task) => a.delegate(to, task),
-        collect: (ids, o) => a.collect(ids, o),
-        thread: (id) => a.thread(id),
-        stop: async () => {
-          hosts.delete(ref);
-          await host.stop(stopTimeoutMs);
-        },
-      };
-      hosts.set(ref, host);
-      host.start();
-      logger.debug({ agent: a.address }, 'agent spawned');
-      return ref;
+      const supervisor = new Supervisor(supervisorOptions, {
+        parent: system,
+        scheduler,
+        logger,
+        launch: (agent, id, agentOptions, hooks) => launch(agent, { ...agentOptions, id }, hooks),
+      });
+      supervisors.add(supervisor);
+      await supervisor.start();
+      return supervisor;
     },
     stop() {
       stopped ??= (async () => {
+        await Promise.all([...supervisors].map((s) => s.stop()));
         await Promise.all([...hosts.values()].map((h) => h.stop(stopTimeoutMs)));
         hosts.clear();
         stopActor(system);
@@ -135,6 +122,46 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return stopped;
     },
   };
+
+  async function launch(agent: Agent, spawnOptions: SpawnOptions, hooks?: SupervisionHooks): Promise<AgentRef> {
+    if (stopped) throw new StoppedError('the runtime is stopped');
+    const mailbox = await mailboxFor(spawnOptions);
+    const { id: _id, mailbox: _mb, ...agentOptions } = spawnOptions;
+    const host = new AgentHost(
+      agent,
+      mailbox,
+      {
+        system: hooks?.parent ?? system,
+        logger,
+        scheduler,
+        timer,
+        deadLetters,
+        name: `agent-${++seq}`,
+        ...(hooks ? { supervision: { onFailure: hooks.onFailure, attempts: hooks.attempts } } : {}),
+      },
+      { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions },
+    );
+    const a = host.actions;
+    const ref: AgentRef = {
+      agent,
+      address: a.address,
+      mailbox: a.mailbox,
+      tasks: a.tasks,
+      scheduler: a.scheduler,
+      send: (to, subject, body, o) => a.send(to, subject, body, o),
+      delegate: (to, task) => a.delegate(to, task),
+      collect: (ids, o) => a.collect(ids, o),
+      thread: (id) => a.thread(id),
+      stop: async () => {
+        hosts.delete(ref);
+        await host.stop(stopTimeoutMs);
+      },
+    };
+    hosts.set(ref, host);
+    host.start();
+    logger.debug({ agent: a.address }, 'agent spawned');
+    return ref;
+  }
   if (options.signal) {
     if (options.signal.aborted) void runtime.stop();
     else options.signal.addEventListener('abort', () => void runtime.stop(), { once: true });

@@ -42,6 +42,8 @@ export function decodeMessage(message: Message): ProtocolMessage | DecodeFailure
     case 'collab':
       return { kind: 'collab', topic: subject.topic, message };
     case 'escalation': {
+      // `Re: [ESCALATION Ln] …` is an answer in an escalation thread (a decision), not an escalation.
+      if (subject.reply) return { kind: 'other', message };
       const escalation = parseEscalationBody(message.body_text);
       if (escalation instanceof ProtocolError) return { error: escalation, taskId: undefined, kind: 'escalation' };
       return { kind: 'escalation', level: subject.level, errorType: subject.errorType, escalation, message };
