@@ -235,7 +235,7 @@ export class Supervisor {
 
   private async startChild(id: string, fresh: boolean): Promise<void> {
     const c = this.children.get(id);
-    if (!c || !c.stopped || this.stopped) return;
+    if (!c?.stopped || this.stopped) return;
     if ('supervisor' in c.spec) {
       const nested = new Supervisor(
         c.spec.supervisor,
