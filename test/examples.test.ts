@@ -58,3 +58,27 @@ describe('examples/fan-out', () => {
     expect(stdout).toMatch(/schedule: 12 sent at 09:15, 8 sent at 10:00/);
   });
 });
+
+describe('examples/escalation', () => {
+  it('walks the chain: L0 silent, L1 answers retry after the ack timeout, the retried task succeeds', async () => {
+    const { stdout } = await run('node', ['examples/escalation/dist/main.js'], { cwd: root, timeout: 20_000 });
+    const lines = [
+      /09:00:00\.000 {2}worker: run 1 of "report" fails/,
+      /09:00:00\.500 {2}worker: run 2 of "report" fails/,
+      /09:00:00\.500 {2}L0 on-call bot: got \[ESCALATION L0\] Error: upstream timed out \(does not answer\)/,
+      /09:00:30\.500 {2}L1 team lead: got \[ESCALATION L1\] Error: upstream timed out → answers "retry"/,
+      /09:00:30\.500 {2}worker: run 3 of "report" succeeds/,
+      /user: the report is completed: \{"report":"ready"\}/,
+      /supervisor → oncall-bot +\[ESCALATION L0\] Error/,
+      /supervisor → team-lead +\[ESCALATION L1\] Error/,
+      /team-lead → supervisor +Re: \[ESCALATION L1\] Error/,
+    ];
+    let from = 0;
+    for (const line of lines) {
+      const m = line.exec(stdout.slice(from));
+      expect(m, String(line)).not.toBeNull();
+      from += (m?.index ?? 0) + (m?.[0].length ?? 0);
+    }
+    expect(stdout).not.toMatch(/L2 human: got/);
+  });
+});
