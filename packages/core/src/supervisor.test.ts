@@ -159,6 +159,30 @@ describe('Supervisor', () => {
     expect((await s.postOffice.inbox(s.addr('w-a'), { unread_only: true })).messages).toHaveLength(1);
   });
 
+  it('restarts a permanent child that stopped normally, not a transient one; both after a failure', async () => {
+    const s = await setup();
+    const log: string[] = [];
+    const p = workerKind('p', log, { left: 0 });
+    const t = workerKind('t', log, { left: 1 });
+    const sup = await s.runtime.supervise(
+      base([
+        { id: 'w-p', make: p.make, restart: 'permanent' },
+        { id: 'w-t', make: t.make, restart: 'transient' },
+      ]),
+    );
+    await sup.child('w-p')?.stop();
+    await sup.child('w-t')?.stop();
+    await s.vt.advance(1000);
+    expect([p.instances(), t.instances()]).toEqual([2, 1]);
+    const sup2 = await s.runtime.supervise(
+      base([{ id: 'w-t2', make: t.make, restart: 'transient' }], { id: 'boss-two' }),
+    );
+    await s.ask('w-t2', 'job');
+    await s.vt.advance(1000);
+    expect(t.instances()).toBe(3);
+    expect(sup2.child('w-t2')).toBeDefined();
+  });
+
   it('past its intensity with no chain, emits on escalations$ and keeps the mail unread', async () => {
     const s = await setup();
     const log: string[] = [];

@@ -83,6 +83,8 @@ type Event =
 
 type Child = {
   spec: ChildSpec | NestedSpec;
+  /** Stops the running agent (the supervisor's own stop: no restart follows). */
+  stop?: () => Promise<void>;
   ref: AgentRef | undefined;
   nested: Supervisor | undefined;
   agent: Agent | undefined;
@@ -250,11 +252,30 @@ export class Supervisor {
     } else {
       const spec = c.spec;
       if (fresh || !c.agent) c.agent = spec.make();
-      c.ref = await this.env.launch(c.agent, spec.id, spec.options ?? {}, {
+      const ref = await this.env.launch(c.agent, spec.id, spec.options ?? {}, {
         parent: this.actor as Ref<unknown>,
         attempts: c.attempts,
         onFailure: (failure) => this.send({ type: 'failure', child: id, failure }),
       });
+      // A stop that does not come from the supervisor is a normal exit: a permanent child is
+      // restarted all the same; a transient or temporary one stays stopped.
+      const stopRef = ref.stop.bind(ref);
+      c.ref = {
+        ...ref,
+        stop: async () => {
+          if (c.stopped) return stopRef();
+          c.stopped = true;
+          await stopRef();
+          if ((spec.restart ?? 'permanent') === 'permanent' && !this.stopped) {
+            this.send({
+              type: 'failure',
+              child: id,
+              failure: { error: new Error('exited'), message: undefined, attempt: 0 },
+            });
+          }
+        },
+      };
+      c.stop = stopRef;
     }
     c.stopped = false;
   }
@@ -264,12 +285,13 @@ export class Supervisor {
     if (!c || c.stopped) return;
     c.stopped = true;
     if (c.nested) await c.nested.stop();
-    else await c.ref?.stop();
+    else await c.stop?.();
   }
 
   private async onFailure(childId: string, error: unknown, failed: Message | undefined): Promise<void> {
     const c = this.children.get(childId);
-    if (!c || c.stopped || this.stopped) return;
+    const exited = failed === undefined && c?.stopped === true && !('supervisor' in (c?.spec ?? {}));
+    if (!c || (c.stopped && !exited) || this.stopped) return;
     if (this.options.escalateWhen?.(error)) {
       await this.stopChild(childId);
       return this.escalate(childId, error, failed, 'escalateWhen');
