@@ -3,9 +3,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, type AgentContext, type Task } from './agent.js';
 import { TaskFailedError, TaskTimeoutError } from './errors.js';
-import { MemoryPostOffice } from './memory-post-office.js';
-import { createRuntime, type Runtime } from './runtime.js';
-import { Recorder, VirtualTime } from './testing/index.js';
+import type { Runtime } from './runtime.js';
+import { embeddedRuntime, Recorder, VirtualTime } from './testing/index.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -23,14 +22,7 @@ function logCapture() {
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-async function setup(options: Parameters<typeof createRuntime>[0] = {}) {
-  const postOffice = new MemoryPostOffice();
-  const runtime = createRuntime({ postOffice, ...options });
-  runtimes.push(runtime);
-  const user = new Recorder();
-  const userRef = await runtime.spawn(user, { id: 'user' });
-  return { postOffice, runtime, user, userRef };
-}
+const setup = (options: Parameters<typeof embeddedRuntime>[1] = {}) => embeddedRuntime(runtimes, options);
 
 class Echo extends Agent {
   override onTask(task: Task) {

@@ -69,6 +69,7 @@ export {
 } from './mail/quota.js';
 export { planSend, type SendPlan } from './mail/send-plan.js';
 export { SkipList } from './mail/skip-list.js';
+export { WakeUps } from './mail/wake-ups.js';
 export type { Mailbox } from './mailbox.js';
 export { MemoryPostOffice, type MemoryPostOfficeOptions } from './memory-post-office.js';
 export type { PostOffice } from './post-office.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { type Clock, systemClock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
@@ -21,6 +21,7 @@ import { parseOrThrow } from './mail/parse.js';
 import { assertQuota, countSend, emptyUsage, type QuotaLimits, type QuotaUsage, rateLimits } from './mail/quota.js';
 import { planSend } from './mail/send-plan.js';
 import { SkipList } from './mail/skip-list.js';
+import { WakeUps } from './mail/wake-ups.js';
 import type { PostOffice } from './post-office.js';
 
 /** Options of {@link MemoryPostOffice}. */
@@ -114,7 +115,7 @@ export class MemoryPostOffice implements PostOffice {
   private readonly boxes = new Map<string, Box>();
   private readonly keys = new Map<string, string>();
   private readonly messages = new Map<string, Stored>();
-  private readonly wake = new Map<string, Subject<void>>();
+  private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
   private lastIsoMs = Number.NaN;
@@ -222,7 +223,7 @@ export class MemoryPostOffice implements PostOffice {
       message: this.view(out),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
-    for (const box of recipients) this.wake.get(box.address)?.next();
+    for (const box of recipients) this.wake.notify(box.address);
     return result;
   }
 
@@ -358,12 +359,7 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   wakeups(address: string): Observable<void> {
-    let subject = this.wake.get(address);
-    if (!subject) {
-      subject = new Subject<void>();
-      this.wake.set(address, subject);
-    }
-    return subject.asObservable();
+    return this.wake.for(address);
   }
 
   private box(address: string): Box {

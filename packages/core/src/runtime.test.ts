@@ -3,23 +3,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Agent, type AgentContext, type Task } from './agent.js';
 import type { DeadLetter } from './agent-host.js';
 import type { Message } from './mail/model.js';
-import { MemoryPostOffice } from './memory-post-office.js';
-import { createRuntime, type Runtime } from './runtime.js';
-import { Recorder } from './testing/index.js';
+import type { Runtime } from './runtime.js';
+import { embeddedRuntime, Recorder } from './testing/index.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((r) => r.stop()));
 });
 
-async function setup(options: Parameters<typeof createRuntime>[0] = {}) {
-  const postOffice = new MemoryPostOffice();
-  const runtime = createRuntime({ postOffice, ...options });
-  runtimes.push(runtime);
-  const user = new Recorder();
-  const userRef = await runtime.spawn(user, { id: 'user' });
-  return { postOffice, runtime, user, userRef };
-}
+const setup = (options: Parameters<typeof embeddedRuntime>[1] = {}) => embeddedRuntime(runtimes, options);
 
 /** A deferred: a promise with its resolve at hand. */
 function deferred<T = void>() {

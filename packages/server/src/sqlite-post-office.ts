@@ -29,9 +29,10 @@ import {
   systemClock,
   type Thread,
   ValidationError,
+  WakeUps,
 } from '@mailroom/core';
 import Database from 'libsql';
-import { type Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { SCHEMA } from './schema.js';
 
 /** Options of {@link SqlitePostOffice}. */
@@ -90,7 +91,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly defaultLimits: QuotaLimits;
-  private readonly wake = new Map<string, Subject<void>>();
+  private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
   private readonly q: Record<string, Database.Statement>;
@@ -150,7 +151,7 @@ export class SqlitePostOffice implements PostOffice {
 
   /** Closes the database. */
   close(): void {
-    for (const s of this.wake.values()) s.complete();
+    this.wake.complete();
     this.db.close();
   }
 
@@ -273,7 +274,7 @@ export class SqlitePostOffice implements PostOffice {
       return result;
     });
     const result = commit() as SendResult;
-    for (const a of plan.recipients) this.wake.get(a)?.next();
+    for (const a of plan.recipients) this.wake.notify(a);
     return result;
   }
 
@@ -290,9 +291,7 @@ export class SqlitePostOffice implements PostOffice {
          ORDER BY e.seq LIMIT ?`,
       )
       .all(...[address, after, ...(q.from_address !== undefined ? [q.from_address] : []), q.limit + 1]) as MessageRow[];
-    const hasMore = rows.length > q.limit;
-    const page = hasMore ? rows.slice(0, q.limit) : rows;
-    const last = page[page.length - 1];
+    const { page, hasMore, last } = pageOf(rows, q.limit);
     return {
       messages: page.map((r) => this.toMessage(r)),
       total: page.length,
@@ -381,9 +380,7 @@ export class SqlitePostOffice implements PostOffice {
          WHERE e.owner = ? AND e.direction = 'outbound' AND e.deleted = 0 AND e.seq > ? ORDER BY e.seq LIMIT ?`,
       )
       .all(address, after, q.limit + 1) as MessageRow[];
-    const hasMore = rows.length > q.limit;
-    const page = hasMore ? rows.slice(0, q.limit) : rows;
-    const last = page[page.length - 1];
+    const { page, hasMore, last } = pageOf(rows, q.limit);
     return {
       messages: page.map((r) => this.toMessage(r)),
       total: page.length,
@@ -412,12 +409,7 @@ export class SqlitePostOffice implements PostOffice {
   }
 
   wakeups(address: string): Observable<void> {
-    let subject = this.wake.get(address);
-    if (!subject) {
-      subject = new Subject<void>();
-      this.wake.set(address, subject);
-    }
-    return subject.asObservable();
+    return this.wake.for(address);
   }
 
   private accountRow(address: string): AccountRow {
@@ -492,4 +484,11 @@ export class SqlitePostOffice implements PostOffice {
   private isoNow(): string {
     return new Date(this.clock.now()).toISOString();
   }
+}
+
+/** A page of `limit` rows out of `limit + 1` fetched: whether more follow, and the last row. */
+function pageOf<R>(rows: R[], limit: number): { page: R[]; hasMore: boolean; last: R | undefined } {
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  return { page, hasMore, last: page[page.length - 1] };
 }
