@@ -1,5 +1,6 @@
 // pnpm bench [ID…]: runs the benchmarks (all, or those named), prints a table and writes
 // bench/results.json (figures of benchmarks not run this time are kept from the last run).
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { p1 } from './p1-throughput.js';
@@ -11,6 +12,32 @@ import { p6 } from './p6-scatter.js';
 import type { BenchResult } from './result.js';
 
 const all: Record<string, () => Promise<BenchResult>> = { P1: p1, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6 };
+
+// Each benchmark runs in a process of its own, so that none pays for another's garbage or timers.
+if (process.argv[2] === '--one') {
+  const bench = all[process.argv[3] ?? ''];
+  if (!bench) process.exit(2);
+  process.stdout.write(`${JSON.stringify(await bench())}\n`);
+  process.exit(0);
+}
+
+function runOne(id: string): Promise<BenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--one', id], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as BenchResult);
+      else reject(new Error(`${id} failed (exit ${code}): ${out}`));
+    });
+  });
+}
+
 const asked = process.argv.slice(2).map((a) => a.toUpperCase());
 const unknown = asked.filter((id) => !(id in all));
 if (unknown.length > 0) {
@@ -24,7 +51,7 @@ const results = new Map(previous.map((r) => [r.id, r]));
 
 for (const id of ids) {
   process.stdout.write(`running ${id}… `);
-  const r = await (all[id] as () => Promise<BenchResult>)();
+  const r = await runOne(id);
   results.set(id, { ...r, measuredAt: new Date().toISOString(), node: process.version });
   console.log(`${r.value} ${r.unit}${r.ratio !== undefined ? ` (ratio ${r.ratio})` : ''}`);
 }
