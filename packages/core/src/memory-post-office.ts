@@ -5,6 +5,24 @@ import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
 import { hashKey, newApiKey } from './mail/keys.js';
 import {
+  addOnce,
+  type Box,
+  deliver,
+  type Entry,
+  insOf,
+  newEntry,
+  rootOf,
+  type SenderLists,
+  type Stored,
+  senderLists,
+  setRead,
+  shown,
+  threadIdOf,
+  threadOf,
+  unreadShown,
+  viewOf,
+} from './mail/memory-store.js';
+import {
   type Account,
   type InboxPage,
   InboxQuery,
@@ -33,75 +51,6 @@ export type MemoryPostOfficeOptions = {
   /** Send quotas of every new account. @default { hourly: 10000, daily: 100000 } */
   limits?: Partial<QuotaLimits>;
 };
-
-type Stored = {
-  id: string;
-  /** The thread's first message (itself for a root): the thread id is derived from its id. */
-  root: Stored | undefined;
-  from: string;
-  fromAgentId: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
-  subject: string;
-  bodyText: string | null;
-  bodyHtml: string | null;
-  inReplyTo: string | null;
-  createdAt: string;
-  /** The sender's copy. */
-  out: Entry;
-  /** The first recipient's copy, and the others' (most mail has one recipient). */
-  in0: Entry | undefined;
-  insMore: Entry[] | undefined;
-  /** On a thread's first message, once the thread has more than one message. */
-  thread: ThreadState | undefined;
-};
-
-type Entry = {
-  stored: Stored;
-  owner: Box;
-  direction: 'inbound' | 'outbound';
-  readAt: string | null;
-  starred: boolean;
-  deleted: boolean;
-  /** Positions in the lists that hold this entry, to hide it there. */
-  pos: number;
-  senderPos: number;
-};
-
-type SenderLists = { all: SkipList<Entry>; unread: SkipList<Entry> };
-
-type Box = {
-  address: string;
-  agentId: string;
-  createdAt: string;
-  limits: QuotaLimits;
-  usage: QuotaUsage;
-  totalSent: number;
-  totalReceived: number;
-  unread: number;
-  inbox: SkipList<Entry>;
-  unreadInbox: SkipList<Entry>;
-  /** Built on the first `from_address` query for a sender, then kept up to date. */
-  bySender: Map<string, SenderLists>;
-  sent: SkipList<Entry>;
-  idempotency: Map<string, SendResult>;
-};
-
-type ThreadState = {
-  messages: Stored[];
-  /** Senders, to and cc: seen by every participant. */
-  participants: string[];
-  /** Bcc recipients: participants who appear only in their own view. */
-  hidden: string[];
-};
-
-const addOnce = (list: string[], items: readonly string[]) => {
-  for (const a of items) if (!list.includes(a)) list.push(a);
-};
-
-const shown = (e: Entry) => !e.deleted;
-const unreadShown = (e: Entry) => !e.deleted && e.readAt === null;
 
 /**
  * The embedded post office: every account in memory, no I/O, instant wake-ups. Inbox pages cost
@@ -210,17 +159,17 @@ export class MemoryPostOffice implements PostOffice {
       addOnce(root.thread.participants, cc);
       addOnce(root.thread.hidden, bcc);
     }
-    const out = this.entry(stored, sender, 'outbound');
+    const out = newEntry(stored, sender, 'outbound');
     stored.out = out;
     out.pos = sender.sent.push(out);
     sender.totalSent += 1;
-    for (const box of recipients) this.deliver(box, stored);
+    for (const box of recipients) deliver(box, stored);
     const result: SendResult = {
       message_id: id,
       thread_id: threadIdOf(stored),
       status: 'delivered',
       delivery_type: 'internal',
-      message: this.view(out),
+      message: viewOf(out),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);
@@ -233,12 +182,12 @@ export class MemoryPostOffice implements PostOffice {
     let list: SkipList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
     const mode = inboxCursorMode(q.unread_only, q.from_address);
     if (q.from_address !== undefined) {
-      const lists = this.senderLists(box, q.from_address);
+      const lists = senderLists(box, q.from_address);
       list = q.unread_only ? lists.unread : lists.all;
     }
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
     const page = list.page(start, q.limit);
-    const messages = page.items.map((e) => this.view(e));
+    const messages = page.items.map((e) => viewOf(e));
     return {
       messages,
       total: messages.length,
@@ -252,8 +201,8 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.box(address);
     const entry = this.own(box, messageId);
     if (entry && !entry.deleted) {
-      if (entry.direction === 'inbound' && entry.readAt === null) this.setRead(box, entry, true, this.isoNow());
-      return this.view(entry);
+      if (entry.direction === 'inbound' && entry.readAt === null) setRead(box, entry, true, this.isoNow());
+      return viewOf(entry);
     }
     const stored = this.visible(address, messageId);
     if (!stored || entry?.deleted) throw new NotFoundError(`message ${messageId} not found`);
@@ -276,7 +225,7 @@ export class MemoryPostOffice implements PostOffice {
     let changed = 0;
     for (const entry of entries) {
       if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
-      this.setRead(box, entry, read, at);
+      setRead(box, entry, read, at);
       changed += 1;
     }
     return changed;
@@ -331,7 +280,7 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.box(address);
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
     const page = box.sent.page(start, q.limit);
-    const messages = page.items.map((e) => this.view(e));
+    const messages = page.items.map((e) => viewOf(e));
     return {
       messages,
       total: messages.length,
@@ -381,58 +330,6 @@ export class MemoryPostOffice implements PostOffice {
     return box;
   }
 
-  private entry(stored: Stored, owner: Box, direction: Entry['direction']): Entry {
-    return { stored, owner, direction, readAt: null, starred: false, deleted: false, pos: 0, senderPos: -1 };
-  }
-
-  private deliver(box: Box, stored: Stored): void {
-    const entry = this.entry(stored, box, 'inbound');
-    if (!stored.in0) {
-      stored.in0 = entry;
-    } else {
-      stored.insMore ??= [];
-      stored.insMore.push(entry);
-    }
-    entry.pos = box.inbox.push(entry);
-    box.unreadInbox.push(entry);
-    const lists = box.bySender.get(stored.from);
-    if (lists) {
-      entry.senderPos = lists.all.push(entry);
-      lists.unread.push(entry);
-    }
-    box.unread += 1;
-    box.totalReceived += 1;
-  }
-
-  private senderLists(box: Box, from: string): SenderLists {
-    let lists = box.bySender.get(from);
-    if (!lists) {
-      lists = { all: new SkipList(shown), unread: new SkipList(unreadShown) };
-      for (const entry of box.inbox.items) {
-        if (entry.stored.from !== from) continue;
-        entry.senderPos = lists.all.push(entry);
-        lists.unread.push(entry);
-      }
-      box.bySender.set(from, lists);
-    }
-    return lists;
-  }
-
-  private setRead(box: Box, entry: Entry, read: boolean, at: string): void {
-    const lists = box.bySender.get(entry.stored.from);
-    if (read) {
-      entry.readAt = at;
-      box.unread -= 1;
-      box.unreadInbox.hide(entry.pos);
-      lists?.unread.hide(entry.senderPos);
-    } else {
-      entry.readAt = null;
-      box.unread += 1;
-      box.unreadInbox.rebuild();
-      lists?.unread.rebuild();
-    }
-  }
-
   /** The caller's own copy of a message: received (preferred) or sent. */
   private own(box: Box, messageId: string): Entry | undefined {
     const stored = this.messages.get(messageId);
@@ -464,36 +361,11 @@ export class MemoryPostOffice implements PostOffice {
 
   private synthesize(stored: Stored, viewer: Box): Message {
     const own = this.own(viewer, stored.id);
-    if (own) return this.view(own);
-    return this.view({
-      ...this.entry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'),
+    if (own) return viewOf(own);
+    return viewOf({
+      ...newEntry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'),
       pos: -1,
     });
-  }
-
-  private view(entry: Entry): Message {
-    const m = entry.stored;
-    return {
-      message_id: m.id,
-      thread_id: threadIdOf(m),
-      from_address: m.from,
-      from_agent_id: m.fromAgentId,
-      to_addresses: [...m.to],
-      cc_addresses: [...m.cc],
-      subject: m.subject,
-      body_text: m.bodyText,
-      body_html: m.bodyHtml,
-      direction: entry.direction,
-      delivery_type: 'internal',
-      status: 'delivered',
-      has_attachments: false,
-      attachments: [],
-      in_reply_to: m.inReplyTo,
-      read_at: entry.readAt,
-      starred: entry.starred,
-      created_at: m.createdAt,
-      delivered_at: m.createdAt,
-    };
   }
 
   private nextId(): string {
@@ -513,13 +385,4 @@ export class MemoryPostOffice implements PostOffice {
   private isoNow(): string {
     return this.iso(this.clock.now());
   }
-}
-
-const rootOf = (m: Stored): Stored => m.root ?? m;
-const threadIdOf = (m: Stored): string => `thr_${rootOf(m).id.slice(4)}`;
-const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
-
-/** A thread as stored on its first message (derived while it has only that one). */
-function threadOf(root: Stored): ThreadState {
-  return root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc };
 }
