@@ -12,7 +12,6 @@ import {
   insOf,
   newEntry,
   rootOf,
-  type SenderLists,
   type Stored,
   senderLists,
   setRead,
@@ -36,7 +35,7 @@ import {
   type Thread,
 } from './mail/model.js';
 import { parseOrThrow } from './mail/parse.js';
-import { assertQuota, countSend, emptyUsage, type QuotaLimits, type QuotaUsage, rateLimits } from './mail/quota.js';
+import { assertQuota, countSend, emptyUsage, type QuotaLimits, rateLimits } from './mail/quota.js';
 import { planSend } from './mail/send-plan.js';
 import { SkipList } from './mail/skip-list.js';
 import { WakeUps } from './mail/wake-ups.js';

@@ -33,7 +33,9 @@ import {
 } from '@mailroom/core';
 import Database from 'libsql';
 import type { Observable } from 'rxjs';
+import { type AccountRow, MESSAGE_COLUMNS, type MessageRow, pageOf, toMessage } from './rows.js';
 import { SCHEMA } from './schema.js';
+import { prepareStatements, type Statements } from './statements.js';
 
 /** Options of {@link SqlitePostOffice}. */
 export type SqlitePostOfficeOptions = {
@@ -47,41 +49,6 @@ export type SqlitePostOfficeOptions = {
   limits?: Partial<QuotaLimits>;
 };
 
-type Row = Record<string, unknown>;
-type AccountRow = {
-  address: string;
-  agent_id: string;
-  created_at: string;
-  hourly_limit: number;
-  daily_limit: number;
-  hour_window: number;
-  hour_used: number;
-  day_window: number;
-  day_used: number;
-  total_sent: number;
-  total_received: number;
-};
-type MessageRow = {
-  seq: number;
-  id: string;
-  thread_id: string;
-  from_address: string;
-  from_agent_id: string;
-  to_json: string;
-  cc_json: string;
-  subject: string;
-  body_text: string | null;
-  body_html: string | null;
-  in_reply_to: string | null;
-  created_at: string;
-  direction?: 'inbound' | 'outbound' | null;
-  read_at?: string | null;
-  starred?: number | null;
-};
-
-const MESSAGE_COLUMNS =
-  'm.seq, m.id, m.thread_id, m.from_address, m.from_agent_id, m.to_json, m.cc_json, m.subject, m.body_text, m.body_html, m.in_reply_to, m.created_at';
-
 /**
  * A post office in SQLite (libsql, WAL mode): every account, message, read state and quota
  * survives a restart. Inbox pages are index range scans, O(page).
@@ -94,7 +61,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
-  private readonly q: Record<string, Database.Statement>;
+  private readonly q: Statements;
 
   constructor(options: SqlitePostOfficeOptions) {
     this.domain = options.domain ?? 'agents.localhost';
@@ -105,46 +72,8 @@ export class SqlitePostOffice implements PostOffice {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
-    const p = (sql: string) => this.db.prepare(sql);
-    this.q = {
-      account: p('SELECT * FROM accounts WHERE address = ?'),
-      byKey: p('SELECT address FROM accounts WHERE key_hash = ?'),
-      insertAccount: p(
-        'INSERT INTO accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      setUsage: p(
-        'UPDATE accounts SET hour_window = ?, hour_used = ?, day_window = ?, day_used = ?, total_sent = total_sent + 1 WHERE address = ?',
-      ),
-      received: p('UPDATE accounts SET total_received = total_received + 1 WHERE address = ?'),
-      setLimits: p('UPDATE accounts SET hourly_limit = ?, daily_limit = ? WHERE address = ?'),
-      idem: p('SELECT result_json FROM idempotency WHERE owner = ? AND key = ?'),
-      insertIdem: p('INSERT INTO idempotency (owner, key, result_json) VALUES (?, ?, ?)'),
-      message: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`),
-      insertMessage: p(
-        'INSERT INTO messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      insertEntry: p(
-        'INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, ?, NULL, 0, 0)',
-      ),
-      entries: p('SELECT direction, read_at, starred, deleted FROM entries WHERE owner = ? AND seq = ?'),
-      setRead: p("UPDATE entries SET read_at = ? WHERE owner = ? AND seq = ? AND direction = 'inbound'"),
-      star: p('UPDATE entries SET starred = 1 - starred WHERE owner = ? AND seq = ? AND direction = ?'),
-      del: p('UPDATE entries SET deleted = 1 WHERE owner = ? AND seq = ? AND deleted = 0'),
-      thread: p('SELECT subject FROM threads WHERE thread_id = ?'),
-      insertThread: p('INSERT INTO threads (thread_id, subject) VALUES (?, ?)'),
-      participant: p('SELECT hidden FROM participants WHERE thread_id = ? AND address = ?'),
-      addParticipant: p(
-        'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = MIN(hidden, excluded.hidden)',
-      ),
-      participants: p('SELECT address FROM participants WHERE thread_id = ? AND hidden = 0 ORDER BY rowid'),
-      threadMessages: p(`SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM messages m
-        LEFT JOIN entries e ON e.owner = ? AND e.seq = m.seq
-          AND e.direction = (SELECT x.direction FROM entries x WHERE x.owner = e.owner AND x.seq = m.seq ORDER BY x.direction LIMIT 1)
-        WHERE m.thread_id = ? ORDER BY m.seq`),
-      unreadCount: p(
-        "SELECT COUNT(*) AS n FROM entries WHERE owner = ? AND direction = 'inbound' AND deleted = 0 AND read_at IS NULL",
-      ),
-    };
+    this.q = prepareStatements(this.db);
+
     const last = this.db.prepare('SELECT MAX(seq) AS n FROM messages').get() as { n: number | null };
     this.seq = last.n ?? 0;
   }
@@ -245,7 +174,7 @@ export class SqlitePostOffice implements PostOffice {
         this.q.insertEntry!.run(a, seq, 'inbound');
         this.q.received!.run(a);
       }
-      const message = this.toMessage({
+      const message = toMessage({
         seq,
         id,
         thread_id: threadId,
@@ -293,7 +222,7 @@ export class SqlitePostOffice implements PostOffice {
       .all(...[address, after, ...(q.from_address !== undefined ? [q.from_address] : []), q.limit + 1]) as MessageRow[];
     const { page, hasMore, last } = pageOf(rows, q.limit);
     return {
-      messages: page.map((r) => this.toMessage(r)),
+      messages: page.map((r) => toMessage(r)),
       total: page.length,
       unread_count: this.unreadCount(address),
       has_more: hasMore,
@@ -313,7 +242,7 @@ export class SqlitePostOffice implements PostOffice {
       own.read_at = this.isoNow();
       this.q.setRead!.run(own.read_at, address, row.seq);
     }
-    return this.toMessage(this.withView(row, address, own));
+    return toMessage(this.withView(row, address, own));
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
@@ -366,7 +295,7 @@ export class SqlitePostOffice implements PostOffice {
       thread_id: threadId,
       subject: thread.subject,
       participant_addresses: participants,
-      messages: rows.map((r) => this.toMessage(this.withView(r, address, undefined))),
+      messages: rows.map((r) => toMessage(this.withView(r, address, undefined))),
     };
   }
 
@@ -382,7 +311,7 @@ export class SqlitePostOffice implements PostOffice {
       .all(address, after, q.limit + 1) as MessageRow[];
     const { page, hasMore, last } = pageOf(rows, q.limit);
     return {
-      messages: page.map((r) => this.toMessage(r)),
+      messages: page.map((r) => toMessage(r)),
       total: page.length,
       has_more: hasMore,
       cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
@@ -456,39 +385,7 @@ export class SqlitePostOffice implements PostOffice {
     return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
   }
 
-  private toMessage(r: MessageRow | Row): Message {
-    const m = r as MessageRow;
-    return {
-      message_id: m.id,
-      thread_id: m.thread_id,
-      from_address: m.from_address,
-      from_agent_id: m.from_agent_id,
-      to_addresses: JSON.parse(m.to_json) as string[],
-      cc_addresses: JSON.parse(m.cc_json) as string[],
-      subject: m.subject,
-      body_text: m.body_text,
-      body_html: m.body_html,
-      direction: m.direction ?? 'inbound',
-      delivery_type: 'internal',
-      status: 'delivered',
-      has_attachments: false,
-      attachments: [],
-      in_reply_to: m.in_reply_to,
-      read_at: m.read_at ?? null,
-      starred: m.starred === 1,
-      created_at: m.created_at,
-      delivered_at: m.created_at,
-    };
-  }
-
   private isoNow(): string {
     return new Date(this.clock.now()).toISOString();
   }
-}
-
-/** A page of `limit` rows out of `limit + 1` fetched: whether more follow, and the last row. */
-function pageOf<R>(rows: R[], limit: number): { page: R[]; hasMore: boolean; last: R | undefined } {
-  const hasMore = rows.length > limit;
-  const page = hasMore ? rows.slice(0, limit) : rows;
-  return { page, hasMore, last: page[page.length - 1] };
 }
