@@ -13,7 +13,7 @@ import { formatReplySubject, formatTaskMailSubject, TASK_ID } from './protocol/s
 import { RecentIds } from './recent-ids.js';
 import type { SharedTimer } from './scheduling.js';
 import { SendScheduler, type SendSchedulerOptions } from './send-scheduler.js';
-import { DECISIONS } from './supervisor.js';
+import { DECISIONS } from './supervision.js';
 import { TaskRegistry } from './task-registry.js';
 
 /** Options of one agent. */

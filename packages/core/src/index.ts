@@ -118,9 +118,9 @@ export {
   type NestedSpec,
   type RestartType,
   type SupervisionStrategy,
-  Supervisor,
   type SupervisorOptions,
   type UnansweredEscalation,
-} from './supervisor.js';
+} from './supervision.js';
+export { Supervisor } from './supervisor.js';
 export { isFinal, type TaskOutcome, type TaskRecord, TaskRegistry, type TaskRole } from './task-registry.js';
 export { drain, VirtualTime } from './virtual-time.js';

@@ -8,7 +8,8 @@ import { LocalMailbox } from './local-mailbox.js';
 import type { Mailbox } from './mailbox.js';
 import type { PostOffice } from './post-office.js';
 import { immediateScheduler, SharedTimer } from './scheduling.js';
-import { type SupervisionHooks, Supervisor, type SupervisorOptions } from './supervisor.js';
+import type { SupervisionHooks, SupervisorOptions } from './supervision.js';
+import { Supervisor } from './supervisor.js';
 
 /** Options of {@link createRuntime}. Give a `postOffice` (embedded) or a `mailboxFactory` (e.g. HTTP). */
 export type RuntimeOptions = {

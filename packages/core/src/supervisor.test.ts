@@ -4,7 +4,7 @@ import type { Message } from './mail/model.js';
 import { MemoryPostOffice } from './memory-post-office.js';
 import type { Escalation } from './protocol/escalation.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import type { EscalationDecision, SupervisorOptions, UnansweredEscalation } from './supervisor.js';
+import type { EscalationDecision, SupervisorOptions, UnansweredEscalation } from './supervision.js';
 import { Recorder, VirtualTime } from './testing/index.js';
 
 const T0 = Date.UTC(2026, 0, 1, 10, 0, 0);

@@ -1,79 +1,27 @@
 import { dispatch, type Ref, spawn, stop as stopActor } from 'nact';
-import type { Logger } from 'pino';
-import { type Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
-import { Agent, type AgentContext } from './agent.js';
-import type { AgentOptions, ChildFailure } from './agent-host.js';
+import { type Observable, Subject } from 'rxjs';
+import type { Agent } from './agent.js';
+import type { ChildFailure } from './agent-host.js';
 import type { Message } from './mail/model.js';
 import { formatEscalationBody } from './protocol/escalation.js';
 import { formatEscalationSubject, formatTaskMailSubject, parseSubject } from './protocol/subject.js';
 import type { AgentRef } from './runtime.js';
-
-/** What a supervisor does with a failing child's group. */
-export type SupervisionStrategy = 'one-for-one' | 'all-for-one' | 'rest-for-one';
-/** When a child is restarted: always, only after a failure, or never. */
-export type RestartType = 'permanent' | 'transient' | 'temporary';
-/** What an escalation level can answer. */
-export type EscalationDecision = 'retry' | 'skip' | 'restart' | 'stop';
-export const DECISIONS: readonly EscalationDecision[] = ['retry', 'skip', 'restart', 'stop'];
-
-/** A supervised agent. */
-export type ChildSpec = {
-  id: string;
-  /** Makes a fresh instance: every restart calls it again (state reset). */
-  make: () => Agent;
-  /** @default 'permanent' */
-  restart?: RestartType;
-  options?: AgentOptions;
-};
-/** A supervised supervisor (supervisors nest). */
-export type NestedSpec = { id: string; supervisor: SupervisorOptions };
-
-/** Options of a supervisor. */
-export type SupervisorOptions = {
-  /** The supervisor's own agent id: escalation mail comes from `<id>@<domain>`. */
-  id: string;
-  children: (ChildSpec | NestedSpec)[];
-  /** @default 'one-for-one' */
-  strategy?: SupervisionStrategy;
-  /** Restart intensity: at most this many restarts within `withinMs`. @default 3 */
-  maxRestarts?: number;
-  /** @default 60000 */
-  withinMs?: number;
-  /** Delay of the n-th restart in the window: min · 2^(n-1), at most max, ± randomFactor. */
-  backoff?: { minBackoffMs?: number; maxBackoffMs?: number; randomFactor?: number };
-  /** Escalate a handler error at once when this says so (besides intensity). */
-  escalateWhen?: (error: unknown) => boolean;
-  /** L0, L1, … and last a human: mailed level by level until one answers within `ackTimeoutMs`. */
-  escalation?: { chain: string[]; ackTimeoutMs: number };
-  /** @default Math.random */
-  random?: () => number;
-};
-
-/** A failure that went past the last level of the chain (or had no chain): nothing is dropped. */
-export type UnansweredEscalation = {
-  supervisor: string;
-  child: string;
-  error: { type: string; message: string };
-  levelsTried: number;
-  reason: 'intensity' | 'escalateWhen';
-};
+import {
+  type ChildSpec,
+  DECISIONS,
+  decisionOf,
+  info,
+  type NestedSpec,
+  type Pending,
+  type RestartType,
+  type SupervisorEnv,
+  SupervisorMailAgent,
+  type SupervisorOptions,
+  type UnansweredEscalation,
+} from './supervision.js';
 
 /** What the parent of a nested supervisor hears. */
 type ParentLink = { failed(child: Supervisor, error: unknown): void };
-
-/** The environment a supervisor runs in (the runtime lends it). @internal */
-export type SupervisorEnv = {
-  parent: Ref<unknown>;
-  scheduler: SchedulerLike;
-  logger: Logger;
-  launch(agent: Agent, id: string, options: AgentOptions, supervision: SupervisionHooks): Promise<AgentRef>;
-};
-/** @internal */
-export type SupervisionHooks = {
-  parent: Ref<unknown>;
-  onFailure(failure: ChildFailure): void;
-  attempts: Map<string, number>;
-};
 
 type Event =
   | { type: 'failure'; child: string; failure: ChildFailure }
@@ -91,37 +39,6 @@ type Child = {
   attempts: Map<string, number>;
   stopped: boolean;
 };
-
-type Pending = {
-  id: number;
-  child: string;
-  error: { type: string; message: string };
-  failed: Message | undefined;
-  level: number;
-  threadId: string | undefined;
-  lastMessageId: string | undefined;
-  answered: boolean;
-  timer: Subscription | undefined;
-  reason: UnansweredEscalation['reason'];
-};
-
-const info = (e: unknown) => ({
-  type: e instanceof Error ? e.name : 'Error',
-  message: e instanceof Error ? e.message : String(e),
-});
-
-/** The supervisor's mailbox agent: hands replies to escalation mail to its supervisor. */
-class SupervisorMailAgent extends Agent {
-  constructor(private readonly deliver: (m: Message) => void) {
-    super();
-  }
-  override onMessage(message: Message) {
-    this.deliver(message);
-  }
-  override onAck(mail: { message: Message }, _ctx: AgentContext) {
-    this.deliver(mail.message);
-  }
-}
 
 /**
  * A nact parent for a group of agents, with OTP's restart discipline (one-for-one, all-for-one,
@@ -476,18 +393,4 @@ export class Supervisor {
     const group = this.group(childId).filter((id) => this.children.get(id)?.stopped);
     for (const id of group.length > 0 ? group : [childId]) await this.startChild(id, fresh);
   }
-}
-
-/** The decision in a reply: `{ "decision": "retry" }`, or a first word among the four. */
-export function decisionOf(message: Message): EscalationDecision | undefined {
-  const text = (message.body_text ?? '').trim();
-  try {
-    const json = JSON.parse(text) as { decision?: unknown };
-    if (typeof json.decision === 'string' && (DECISIONS as string[]).includes(json.decision))
-      return json.decision as EscalationDecision;
-  } catch {
-    // not JSON: a person's reply
-  }
-  const word = /^[a-z]+/i.exec(text)?.[0]?.toLowerCase();
-  return word && (DECISIONS as string[]).includes(word) ? (word as EscalationDecision) : undefined;
 }
