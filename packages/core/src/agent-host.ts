@@ -1,71 +1,23 @@
 import { type ActorSystemRef, dispatch, type Ref, spawn, stop } from 'nact';
 import type { Logger } from 'pino';
-import type { SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Agent, Task } from './agent.js';
 import { Actions, MessageContext } from './agent-actions.js';
+import { type AgentOptions, errorInfo, type HostEnv } from './agent-options.js';
 import { RateLimitedError, TaskFailedError } from './errors.js';
 import { InFlight } from './in-flight.js';
-import { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
+import { inboxStream } from './inbox-stream.js';
 import type { Message, SendRequest } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
 import { formatReplySubject, formatTaskMailSubject, TASK_ID } from './protocol/subject.js';
 import { RecentIds } from './recent-ids.js';
-import type { SharedTimer } from './scheduling.js';
-import { SendScheduler, type SendSchedulerOptions } from './send-scheduler.js';
+import { SendScheduler } from './send-scheduler.js';
 import { DECISIONS } from './supervision.js';
 import { TaskRegistry } from './task-registry.js';
 
-/** Options of one agent. */
-export type AgentOptions = {
-  /** Handler runs before a message is dead-lettered. @default 3 */
-  maxAttempts?: number;
-  /** Send `ACK:{task_id}` when a task is taken. @default true */
-  ack?: boolean;
-  /** How many handled message ids are remembered to drop duplicates. @default 100000 */
-  dedupeWindow?: number;
-  /** How many task records are kept (oldest finished go first). @default 10000 */
-  maxTasks?: number;
-  /** Inbox polling. */
-  inbox?: Omit<InboxStreamOptions, 'scheduler' | 'timer' | 'inFlight' | 'logger'>;
-  /**
-   * Send everything (tasks, replies, ACKs) through a SendScheduler: the account's quotas, a
-   * stagger, 429 pauses. `true` makes one for the agent's mailbox. @default none
-   */
-  sendScheduler?: SendScheduler | true | SendSchedulerOptions['stagger'];
-};
-
-/** A message that could not be handled: marked read, answered with `ERROR:`, and reported here. */
-export type DeadLetter = {
-  agent: string;
-  message: Message;
-  error: { type: string; message: string };
-  attempts: number;
-};
-
 type Item = { message: Message; decoded: ProtocolMessage | DecodeFailure };
 type Outcome = 'ack' | 'release' | { releaseAfterMs: number };
-
-/** A handler failure, as a supervisor hears of it. */
-export type ChildFailure = { error: unknown; message: Message | undefined; attempt: number };
-
-/** What the runtime lends each agent. */
-export type HostEnv = {
-  /** The nact parent of the agent's actor: the system, or its supervisor's actor. */
-  system: ActorSystemRef | Ref<unknown>;
-  /** Set when a supervisor watches this agent: it hears of every failure (and attempts outlive restarts). */
-  supervision?: { onFailure(failure: ChildFailure): void; attempts: Map<string, number> };
-  logger: Logger;
-  scheduler: SchedulerLike;
-  timer: SharedTimer;
-  deadLetters: Subject<DeadLetter>;
-  name: string;
-};
-
-const errorInfo = (e: unknown) => ({
-  type: e instanceof TaskFailedError ? e.type : e instanceof Error ? e.name : 'Error',
-  message: e instanceof Error ? e.message : String(e),
-});
 
 /** Runs one agent: its inbox stream feeds its nact actor, under the delivery rules. @internal */
 export class AgentHost {

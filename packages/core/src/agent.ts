@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
-import type { AgentOptions } from './agent-host.js';
+import type { AgentOptions } from './agent-options.js';
 import { TaskFailedError } from './errors.js';
 import type { Message, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';

@@ -8,7 +8,7 @@ export {
   type TaskMail,
   type TaskSpec,
 } from './agent.js';
-export type { AgentOptions, ChildFailure, DeadLetter } from './agent-host.js';
+export type { AgentOptions, ChildFailure, DeadLetter } from './agent-options.js';
 export { renderTimelineText, type TimelineEntry, timeline } from './audit.js';
 export { type Clock, systemClock } from './clock.js';
 export {

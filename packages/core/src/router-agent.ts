@@ -1,5 +1,5 @@
 import { Agent, type AgentContext, type Task } from './agent.js';
-import type { AgentOptions } from './agent-host.js';
+import type { AgentOptions } from './agent-options.js';
 import { createRouter, type Router, type RouterOptions, routeAnswer } from './routing.js';
 
 /**

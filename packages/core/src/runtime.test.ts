@@ -1,7 +1,7 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Agent, type AgentContext, type Task } from './agent.js';
-import type { DeadLetter } from './agent-host.js';
+import type { DeadLetter } from './agent-options.js';
 import type { Message } from './mail/model.js';
 import type { Runtime } from './runtime.js';
 import { embeddedRuntime, Recorder } from './testing/index.js';

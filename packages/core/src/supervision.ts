@@ -2,7 +2,7 @@ import type { Ref } from 'nact';
 import type { Logger } from 'pino';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { Agent, type AgentContext } from './agent.js';
-import type { AgentOptions, ChildFailure } from './agent-host.js';
+import type { AgentOptions, ChildFailure } from './agent-options.js';
 import type { Message } from './mail/model.js';
 import type { AgentRef } from './runtime.js';
 

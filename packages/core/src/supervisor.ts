@@ -1,7 +1,7 @@
 import { dispatch, type Ref, spawn, stop as stopActor } from 'nact';
 import { type Observable, Subject } from 'rxjs';
 import type { Agent } from './agent.js';
-import type { ChildFailure } from './agent-host.js';
+import type { ChildFailure } from './agent-options.js';
 import type { Message } from './mail/model.js';
 import { formatEscalationBody } from './protocol/escalation.js';
 import { formatEscalationSubject, formatTaskMailSubject, parseSubject } from './protocol/subject.js';
