@@ -1,7 +1,7 @@
 import { start, stop as stopActor } from 'nact';
 import { type Logger, pino } from 'pino';
 import { type Observable, type SchedulerLike, Subject } from 'rxjs';
-import type { Agent, AgentActions } from './agent.js';
+import type { Agent, AgentActions, TaskSpec } from './agent.js';
 import { AgentHost } from './agent-host.js';
 import type { AgentOptions, DeadLetter } from './agent-options.js';
 import { ConflictError, StoppedError, ValidationError } from './errors.js';
@@ -62,6 +62,42 @@ export interface Runtime {
    * aborts their signal), stops the actors. Mail not acknowledged stays unread for next time.
    */
   stop(): Promise<void>;
+}
+
+/** An AgentRef: the agent's actions, on the prototype (ten thousand agents, one set of methods). */
+class RunningAgent implements AgentRef {
+  constructor(
+    readonly agent: Agent,
+    private readonly host: AgentHost,
+    private readonly stopper: (self: AgentRef) => Promise<void>,
+  ) {}
+  get address() {
+    return this.host.actions.address;
+  }
+  get mailbox() {
+    return this.host.actions.mailbox;
+  }
+  get tasks() {
+    return this.host.actions.tasks;
+  }
+  get scheduler() {
+    return this.host.actions.scheduler;
+  }
+  send(...args: Parameters<AgentRef['send']>) {
+    return this.host.actions.send(...args);
+  }
+  delegate(to: string, task: TaskSpec) {
+    return this.host.actions.delegate(to, task);
+  }
+  collect(...args: Parameters<AgentRef['collect']>) {
+    return this.host.actions.collect(...args);
+  }
+  thread(threadId: string) {
+    return this.host.actions.thread(threadId);
+  }
+  stop(): Promise<void> {
+    return this.stopper(this);
+  }
 }
 
 /** Creates a runtime. Runtimes share nothing: two in one process never see each other. */
@@ -143,25 +179,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       },
       { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions },
     );
-    const a = host.actions;
-    const ref: AgentRef = {
-      agent,
-      address: a.address,
-      mailbox: a.mailbox,
-      tasks: a.tasks,
-      scheduler: a.scheduler,
-      send: (to, subject, body, o) => a.send(to, subject, body, o),
-      delegate: (to, task) => a.delegate(to, task),
-      collect: (ids, o) => a.collect(ids, o),
-      thread: (id) => a.thread(id),
-      stop: async () => {
-        hosts.delete(ref);
-        await host.stop(stopTimeoutMs);
-      },
-    };
+    const ref: AgentRef = new RunningAgent(agent, host, async (self) => {
+      hosts.delete(self);
+      await host.stop(stopTimeoutMs);
+    });
     hosts.set(ref, host);
     host.start();
-    logger.debug({ agent: a.address }, 'agent spawned');
+    logger.debug({ agent: ref.address }, 'agent spawned');
     return ref;
   }
   if (options.signal) {

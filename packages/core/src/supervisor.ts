@@ -177,8 +177,7 @@ export class Supervisor {
       // A stop that does not come from the supervisor is a normal exit: a permanent child is
       // restarted all the same; a transient or temporary one stays stopped.
       const stopRef = ref.stop.bind(ref);
-      c.ref = {
-        ...ref,
+      c.ref = Object.assign(Object.create(ref) as AgentRef, {
         stop: async () => {
           if (c.stopped) return stopRef();
           c.stopped = true;
@@ -191,7 +190,7 @@ export class Supervisor {
             });
           }
         },
-      };
+      });
       c.stop = stopRef;
     }
     c.stopped = false;
