@@ -90,6 +90,55 @@ describe('HttpMailbox', () => {
     }
   });
 
+  it('retries a send whose answer was lost, and the message is delivered once', async () => {
+    const a = await server.register('retry-a');
+    const b = await server.register('retry-b');
+    let sends = 0;
+    // A proxy that passes every request on, but loses the answer to the first send (503).
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const upstream = await fetch(`${server.url}${req.url}`, {
+        method: req.method ?? 'GET',
+        headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key'] ?? '') },
+        ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+      });
+      const text = await upstream.text();
+      if (req.url === '/email/send' && ++sends === 1) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' }).end('{"detail":"lost"}');
+        return;
+      }
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const box = await HttpMailbox.connect({ baseUrl: url, apiKey: a.api_key });
+      await box.send({ to: [b.email_address], subject: 'exactly once' });
+      expect(sends).toBe(2);
+      const inbox = (await (await server.request('/email/inbox', { key: b.api_key })).json()) as {
+        messages: { subject: string }[];
+      };
+      expect(inbox.messages.filter((m) => m.subject === 'exactly once')).toHaveLength(1);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('rejects an answer that does not match the model with MailboxError', async () => {
+    const odd = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"email_address": 42}'),
+    );
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
+      const box = new HttpMailbox({ baseUrl: url, apiKey: 'k', address: 'x@agents.localhost' });
+      await expect(box.account()).rejects.toThrow(/invalid response from the server/);
+    } finally {
+      odd.close();
+    }
+  });
+
   it('retries a GET through 503s with backoff, and reports a server that keeps failing', async () => {
     let calls = 0;
     const flaky = createServer((_req, res) => {
