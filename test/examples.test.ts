@@ -16,7 +16,7 @@ describe('examples', () => {
     expect(stdout).toMatch(/user: report completed/);
     for (const skill of ['search', 'analyze', 'cite']) {
       expect(stdout).toMatch(new RegExp(`orchestrator: ${skill} \\(${skill}\\) is accepted`));
-      expect(stdout).toMatch(new RegExp(`orchestrator → ${skill} +TASK:t-[0-9a-f]+ — ${skill}`));
+      expect(stdout).toMatch(new RegExp(`orchestrator → ${skill} +TASK:t-[0-9a-z]+ — ${skill}`));
       expect(stdout).toMatch(new RegExp(`${skill} → orchestrator +ACK:t-`));
       expect(stdout).toMatch(new RegExp(`${skill} → orchestrator +RESULT:t-`));
       expect(stdout).toContain(`"answer": "${skill} of \\"actor runtimes\\" done"`);

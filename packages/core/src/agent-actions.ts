@@ -10,8 +10,10 @@ import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from './
 import type { SendScheduler } from './send-scheduler.js';
 import type { TaskOutcome, TaskRegistry } from './task-registry.js';
 
-/** A fresh task id. */
-export const newTaskId = (): string => `t-${randomBytes(6).toString('hex')}`;
+const TASK_PREFIX = randomBytes(4).toString('hex');
+let taskSeq = 0;
+/** A fresh task id: a random prefix per process and a counter (no crypto call per task). */
+export const newTaskId = (): string => `t-${TASK_PREFIX}${(++taskSeq).toString(36).padStart(4, '0')}`;
 
 const encode = (body: string | object): string => (typeof body === 'string' ? body : JSON.stringify(body));
 
