@@ -64,10 +64,11 @@ export class Actions implements AgentActions {
   }
 
   delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message) {
-    return this.delegateIn(to, task, options.inThread ? current : undefined);
+    return this.delegateIn(to, task, options.inReplyTo ?? (options.inThread ? current?.message_id : undefined));
   }
 
-  async delegateIn(to: string, task: TaskSpec, parent: Message | undefined) {
+  /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
+  async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined) {
     const taskId = task.taskId ?? newTaskId();
     const body: TaskBody = {
       task_id: taskId,
@@ -78,7 +79,7 @@ export class Actions implements AgentActions {
       ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
     };
     const sent = await this.send(to, formatTaskSubject(taskId, task.name), body, {
-      ...(parent ? { inReplyTo: parent.message_id } : {}),
+      ...(inReplyTo ? { inReplyTo } : {}),
       idempotencyKey: `task:${taskId}`,
     });
     this.tasks.open({

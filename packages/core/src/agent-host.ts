@@ -171,10 +171,18 @@ export class AgentHost {
         });
         break;
       case 'result':
-        this.tasks.update(d.taskId, 'sent', 'completed', { result: d.body.result, answeredBy: from });
+        this.tasks.update(d.taskId, 'sent', 'completed', {
+          result: d.body.result,
+          answeredBy: from,
+          answerMessageId: d.message.message_id,
+        });
         break;
       case 'error':
-        this.tasks.update(d.taskId, 'sent', 'failed', { error: d.body.error, answeredBy: from });
+        this.tasks.update(d.taskId, 'sent', 'failed', {
+          error: d.body.error,
+          answeredBy: from,
+          answerMessageId: d.message.message_id,
+        });
         break;
       case 'cancel':
         if (this.tasks.update(d.taskId, 'received', 'canceled'))
@@ -353,7 +361,8 @@ export class AgentHost {
       this.tasks.update(taskId, 'received', 'completed', { result });
       return {
         to: [body.callback ?? message.from_address],
-        subject: formatTaskMailSubject('result', taskId),
+        // A callback_subject names the result mail for its reader; the body stays a RESULT body.
+        subject: body.callback_subject ?? formatTaskMailSubject('result', taskId),
         body_text: JSON.stringify({ task_id: taskId, result: result ?? null }),
         in_reply_to: message.message_id,
       };

@@ -47,6 +47,8 @@ export type SendOptions = {
 export type DelegateOptions = {
   /** Send the TASK in the thread of the message being handled, instead of a new thread. @default false */
   inThread?: boolean;
+  /** Send the TASK in reply to this message (its thread): a pipeline's next stage answers a RESULT. */
+  inReplyTo?: string;
 };
 
 /** The calls an agent (or a program holding an AgentRef) can make at any time. */

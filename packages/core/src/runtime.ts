@@ -1,7 +1,7 @@
 import { start, stop as stopActor } from 'nact';
 import { type Logger, pino } from 'pino';
 import { type Observable, type SchedulerLike, Subject } from 'rxjs';
-import type { Agent, AgentActions, TaskSpec } from './agent.js';
+import type { Agent, AgentActions, DelegateOptions, TaskSpec } from './agent.js';
 import { AgentHost } from './agent-host.js';
 import type { AgentOptions, DeadLetter } from './agent-options.js';
 import { ConflictError, StoppedError, ValidationError } from './errors.js';
@@ -86,8 +86,8 @@ class RunningAgent implements AgentRef {
   send(...args: Parameters<AgentRef['send']>) {
     return this.host.actions.send(...args);
   }
-  delegate(to: string, task: TaskSpec) {
-    return this.host.actions.delegate(to, task);
+  delegate(to: string, task: TaskSpec, options?: DelegateOptions) {
+    return this.host.actions.delegate(to, task, options);
   }
   collect(...args: Parameters<AgentRef['collect']>) {
     return this.host.actions.collect(...args);

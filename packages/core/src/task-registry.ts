@@ -23,6 +23,8 @@ export type TaskRecord = {
   progress?: number;
   /** Who answered last (a RESULT may come from a callback address's sender). */
   answeredBy?: string;
+  /** The RESULT or ERROR message (to continue its thread, as a pipeline does). */
+  answerMessageId?: string;
   history: { state: TaskState; at: number }[];
 };
 

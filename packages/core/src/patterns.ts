@@ -1,0 +1,65 @@
+import type { AgentActions } from './agent.js';
+import { TaskFailedError, ValidationError } from './errors.js';
+import type { SendResult } from './mail/model.js';
+import { formatCollabSubject, formatReplySubject } from './protocol/subject.js';
+import type { TaskOutcome } from './task-registry.js';
+
+/** One stage of a pipeline: the agent, and the task it gets (its input is the previous output). */
+export type PipelineStage = { to: string; name: string; description?: string };
+
+/**
+ * Runs stages in order, in one thread: stage n's TASK answers stage n-1's RESULT (`in_reply_to`),
+ * with the previous output as its input. Resolves with the last output; a failed stage fails the
+ * pipeline with `TaskFailedError` naming it.
+ */
+export async function pipeline(
+  agent: AgentActions,
+  stages: readonly PipelineStage[],
+  input: unknown,
+  options: { timeoutMs: number },
+): Promise<{ output: unknown; threadId: string; outcomes: TaskOutcome[] }> {
+  if (stages.length === 0) throw ValidationError.single(['stages'], 'a pipeline needs at least one stage');
+  const outcomes: TaskOutcome[] = [];
+  let value = input;
+  let inReplyTo: string | undefined;
+  let threadId = '';
+  for (const stage of stages) {
+    const sent = await agent.delegate(
+      stage.to,
+      { name: stage.name, description: stage.description ?? stage.name, input: value },
+      inReplyTo ? { inReplyTo } : {},
+    );
+    threadId ||= sent.threadId;
+    const [outcome] = await agent.collect([sent.taskId], options);
+    const done = outcome as TaskOutcome;
+    outcomes.push(done);
+    if (done.state !== 'completed') {
+      const why = done.state === 'failed' ? `${done.error.type}: ${done.error.message}` : 'canceled';
+      throw new TaskFailedError('PipelineStageFailed', `stage "${stage.name}" (${stage.to}) ended: ${why}`);
+    }
+    value = done.result;
+    inReplyTo = agent.tasks.get(sent.taskId)?.answerMessageId ?? sent.messageId;
+  }
+  return { output: value, threadId, outcomes };
+}
+
+/** Opens a shared thread: `[COLLAB] {topic}` to every participant. */
+export function openSharedThread(
+  agent: AgentActions,
+  participants: readonly string[],
+  topic: string,
+  text: string,
+): Promise<SendResult> {
+  const others = participants.filter((p) => p !== agent.address);
+  if (others.length === 0) throw ValidationError.single(['participants'], 'a shared thread needs someone else');
+  return agent.send(others, formatCollabSubject(topic), text);
+}
+
+/** Contributes to a shared thread: to all its participants, in reply to its latest message. */
+export async function contribute(agent: AgentActions, threadId: string, text: string): Promise<SendResult> {
+  const thread = await agent.thread(threadId);
+  const latest = thread.messages[thread.messages.length - 1];
+  if (!latest) throw ValidationError.single(['threadId'], 'the thread has no message to answer');
+  const to = thread.participant_addresses.filter((p) => p !== agent.address);
+  return agent.send(to, formatReplySubject(thread.subject), text, { inReplyTo: latest.message_id });
+}
