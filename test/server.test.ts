@@ -30,6 +30,7 @@ describe('mailroom server', () => {
     ['DELETE', '/email/message/msg_x'],
     ['GET', '/email/thread/thr_x'],
     ['GET', '/email/account'],
+    ['GET', '/ui/thread/thr_x'],
   ];
   for (const [method, path] of endpoints) {
     it(`answers 401 to ${method} ${path} without a key or with an unknown one`, async () => {
@@ -187,6 +188,30 @@ describe('mailroom server', () => {
     );
     expect(Object.keys(doc.components.schemas.Message?.properties ?? {})).toContain('in_reply_to');
     expect(Object.keys(doc.components.schemas.SendRequest?.properties ?? {})).toContain('idempotency_key');
+  });
+
+  it('serves the audit page of a thread to its participants only', async () => {
+    const sent = (await (
+      await s.request('/email/send', {
+        method: 'POST',
+        key: alice.api_key,
+        body: JSON.stringify({ to: [bob.email_address], subject: 'TASK:t-9 — audit me' }),
+      })
+    ).json()) as { message_id: string; thread_id: string };
+    await s.request('/email/send', {
+      method: 'POST',
+      key: bob.api_key,
+      body: JSON.stringify({ to: [alice.email_address], subject: 'RESULT:t-9', in_reply_to: sent.message_id }),
+    });
+    const page = await s.request(`/ui/thread/${sent.thread_id}`, { key: bob.api_key });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<svg');
+    expect(html).toContain('TASK:t-9 — audit me');
+    expect(html).toContain('RESULT:t-9');
+    const outsider = await s.register('outsider');
+    expect((await s.request(`/ui/thread/${sent.thread_id}`, { key: outsider.api_key })).status).toBe(404);
   });
 
   it('never writes an API key or the admin key to its log', () => {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthError, type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core';
+import { AuthError, type InboxPage, InboxQuery, type PostOffice, parseOrThrow, renderThreadHtml } from '@mailroom/core';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController, type RawServerDefault } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { z } from 'zod';
@@ -125,6 +125,10 @@ export function buildServer(
     }
     email.get<{ Params: { id: string } }>('/email/thread/:id', async (req) => po.thread(req.address, req.params.id));
     email.get('/email/account', async (req) => po.account(req.address));
+    // The audit trail of a thread as a page, for its participants (X-API-Key as everywhere).
+    email.get<{ Params: { id: string } }>('/ui/thread/:id', async (req, reply) =>
+      reply.type('text/html; charset=utf-8').send(renderThreadHtml(await po.thread(req.address, req.params.id))),
+    );
   });
 
   return app;
