@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { startServer } from './support/server.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -80,5 +81,47 @@ describe('examples/escalation', () => {
       from += (m?.index ?? 0) + (m?.[0].length ?? 0);
     }
     expect(stdout).not.toMatch(/L2 human: got/);
+  });
+});
+
+describe('examples: patterns', () => {
+  it('pipeline: draft → edit → publish in one thread', async () => {
+    const { stdout } = await run('node', ['examples/pipeline/dist/main.js'], { cwd: root, timeout: 20_000 });
+    expect(stdout).toContain('output: EDITED: AGENTS THAT COORDINATE BY EMAIL (published)');
+    for (const stage of ['draft', 'edit', 'publish'])
+      expect(stdout).toMatch(new RegExp(`user → \\w+ +TASK:t-\\w+ — ${stage}`));
+  });
+
+  it('shared thread: everyone speaks once, to everyone', async () => {
+    const { stdout } = await run('node', ['examples/shared-thread/dist/main.js'], { cwd: root, timeout: 20_000 });
+    expect(stdout).toMatch(
+      /host: When do we ship\?\nplanner: Ship on Monday\.\ntester: Only after the load test\.|host: When do we ship\?\ntester: Only after the load test\.\nplanner: Ship on Monday\./,
+    );
+    expect(stdout).toMatch(/planner → host, tester +Re: \[COLLAB\] release date/);
+    expect(stdout).toMatch(/tester → host, planner +Re: \[COLLAB\] release date/);
+  });
+
+  it('callbacks: the result lands at the callback inbox under its subject', async () => {
+    const { stdout } = await run('node', ['examples/callbacks/dist/main.js'], { cwd: root, timeout: 20_000 });
+    expect(stdout).toMatch(/requester: sent t-\w+, not waiting/);
+    expect(stdout).toContain('callback inbox: "translation ready" → results arrive later');
+  });
+
+  it('runs on a mailroom-server with --server URL --admin-key KEY', async () => {
+    const server = await startServer({ adminKey: 'example-key' });
+    try {
+      const { stdout } = await run(
+        'node',
+        ['examples/pipeline/dist/main.js', '--server', server.url, '--admin-key', 'example-key'],
+        {
+          cwd: root,
+          timeout: 30_000,
+        },
+      );
+      expect(stdout).toContain(`pipeline on ${server.url}`);
+      expect(stdout).toContain('output: EDITED: AGENTS THAT COORDINATE BY EMAIL (published)');
+    } finally {
+      await server.close();
+    }
   });
 });

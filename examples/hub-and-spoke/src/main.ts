@@ -1,14 +1,7 @@
 // Hub and spoke: an orchestrator delegates "search", "analyze" and "cite" to three specialists on
 // the embedded post office, collects the results with a deadline, and the exchange is printed.
-import {
-  Agent,
-  type AgentContext,
-  createRuntime,
-  MemoryPostOffice,
-  renderTimelineText,
-  type Task,
-  timeline,
-} from '@mailroom/core';
+import { Agent, type AgentContext, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { exampleRuntime } from '@mailroom/example-support';
 
 const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -26,11 +19,14 @@ class Specialist extends Agent {
 
 /** The hub: fans the task out to the specialists and merges what comes back. */
 class Orchestrator extends Agent {
+  constructor(private readonly specialists: Record<string, string>) {
+    super();
+  }
   override async onTask(task: Task, ctx: AgentContext) {
     const jobs = await Promise.all(
-      ['search', 'analyze', 'cite'].map((skill) =>
+      Object.entries(this.specialists).map(([skill, to]) =>
         ctx.delegate(
-          `${skill}@${domain}`,
+          to,
           { name: skill, description: `${skill} for the report`, input: task.input },
           { inThread: true },
         ),
@@ -44,21 +40,23 @@ class Orchestrator extends Agent {
   }
 }
 
-const postOffice = new MemoryPostOffice();
-const domain = postOffice.domain;
-const runtime = createRuntime({ postOffice });
+const { runtime, where, id } = exampleRuntime();
 const started = Date.now();
 const say = (line: string) => console.log(`[${String(Date.now() - started).padStart(4)} ms] ${line}`);
 
-for (const skill of ['search', 'analyze', 'cite']) await runtime.spawn(new Specialist(skill), { id: skill });
-const orchestrator = await runtime.spawn(new Orchestrator(), { id: 'orchestrator' });
-const user = await runtime.spawn(new (class User extends Agent {})(), { id: 'user' });
+const specialists: Record<string, string> = {};
+for (const skill of ['search', 'analyze', 'cite']) {
+  specialists[skill] = (await runtime.spawn(new Specialist(skill), { id: id(skill) })).address;
+}
+const orchestrator = await runtime.spawn(new Orchestrator(specialists), { id: id('orchestrator') });
+const user = await runtime.spawn(new (class User extends Agent {})(), { id: id('user') });
 
 orchestrator.tasks.changes$.subscribe((t) => {
   if (t.role === 'sent')
     say(`orchestrator: ${t.name} (${t.peer.split('@')[0]}) is ${t.state}${t.note ? ` — ${t.note}` : ''}`);
 });
 
+say(`agents on ${where}`);
 say('user: asking the orchestrator for a report on "actor runtimes"');
 const job = await user.delegate(orchestrator.address, {
   name: 'report',

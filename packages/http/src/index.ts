@@ -1,1 +1,2 @@
 export { HttpMailbox, type HttpMailboxOptions } from './http-mailbox.js';
+export { type RegisteringOptions, registeringMailboxFactory } from './register.js';

@@ -1,0 +1,33 @@
+// Pipeline: draft → edit → publish, each stage answering the previous one in the same thread.
+import { Agent, pipeline, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { exampleRuntime } from '@mailroom/example-support';
+
+class Stage extends Agent {
+  constructor(private readonly work: (text: string) => string) {
+    super();
+  }
+  override onTask(task: Task) {
+    return this.work(String(task.input));
+  }
+}
+
+const { runtime, where, id } = exampleRuntime();
+const drafter = await runtime.spawn(new Stage((t) => `draft: ${t}`), { id: id('drafter') });
+const editor = await runtime.spawn(new Stage((t) => t.replace('draft', 'edited')), { id: id('editor') });
+const publisher = await runtime.spawn(new Stage((t) => `${t.toUpperCase()} (published)`), { id: id('publisher') });
+const user = await runtime.spawn(new (class User extends Agent {})(), { id: id('user') });
+
+console.log(`pipeline on ${where}`);
+const run = await pipeline(
+  user,
+  [
+    { to: drafter.address, name: 'draft' },
+    { to: editor.address, name: 'edit' },
+    { to: publisher.address, name: 'publish' },
+  ],
+  'agents that coordinate by email',
+  { timeoutMs: 10_000 },
+);
+console.log(`output: ${String(run.output)}`);
+console.log(renderTimelineText(timeline(await user.thread(run.threadId))));
+await runtime.stop();
