@@ -1,6 +1,6 @@
 // Hub and spoke: an orchestrator delegates "search", "analyze" and "cite" to three specialists on
 // the embedded post office, collects the results with a deadline, and the exchange is printed.
-import { Agent, type AgentContext, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { Agent, type AgentContext, hubAndSpoke, renderTimelineText, type Task, timeline } from '@mailroom/core';
 import { exampleRuntime } from '@mailroom/example-support';
 
 const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,18 +23,13 @@ class Orchestrator extends Agent {
     super();
   }
   override async onTask(task: Task, ctx: AgentContext) {
-    const jobs = await Promise.all(
-      Object.entries(this.specialists).map(([skill, to]) =>
-        ctx.delegate(
-          to,
-          { name: skill, description: `${skill} for the report`, input: task.input },
-          { inThread: true },
-        ),
-      ),
-    );
-    const outcomes = await ctx.collect(
-      jobs.map((j) => j.taskId),
-      { timeoutMs: 5_000 },
+    const outcomes = await hubAndSpoke(
+      ctx,
+      Object.entries(this.specialists).map(([skill, to]) => ({
+        to,
+        task: { name: skill, description: `${skill} for the report`, input: task.input },
+      })),
+      { timeoutMs: 5_000, inThread: true },
     );
     return outcomes.map((o) => (o.state === 'completed' ? o.result : o));
   }

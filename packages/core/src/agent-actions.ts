@@ -100,6 +100,19 @@ export class Actions implements AgentActions {
   thread(threadId: string): Promise<Thread> {
     return this.mailbox.thread(threadId);
   }
+
+  async cancel(taskId: string, reason?: string): Promise<SendResult> {
+    const record = this.tasks.get(taskId, 'sent');
+    if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
+    const sent = await this.send(
+      record.peer,
+      formatTaskMailSubject('cancel', taskId),
+      { task_id: taskId, ...(reason !== undefined ? { reason } : {}) },
+      { inReplyTo: record.messageId, idempotencyKey: `cancel:${taskId}` },
+    );
+    this.tasks.update(taskId, 'sent', 'canceled', reason !== undefined ? { note: reason } : {});
+    return sent;
+  }
 }
 
 /** The context of one handled message: the agent's actions plus the message's own. */
@@ -157,6 +170,9 @@ export class MessageContext implements AgentContext {
   }
   thread(threadId: string): Promise<Thread> {
     return this.actions.thread(threadId);
+  }
+  cancel(taskId: string, reason?: string): Promise<SendResult> {
+    return this.actions.cancel(taskId, reason);
   }
   reply(body: string | object, options: { subject?: string; to?: string[] } = {}): Promise<SendResult> {
     const m = this.message;

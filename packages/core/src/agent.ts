@@ -74,6 +74,8 @@ export interface AgentActions {
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]>;
   /** Reads a thread this agent takes part in. */
   thread(threadId: string): Promise<Thread>;
+  /** Cancels a task this agent sent: `CANCEL:{task_id}` to its assignee (whose handler's signal aborts). */
+  cancel(taskId: string, reason?: string): Promise<SendResult>;
 }
 
 /** The context of one handled message. */

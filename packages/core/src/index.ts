@@ -73,7 +73,14 @@ export { SkipList } from './mail/skip-list.js';
 export { WakeUps } from './mail/wake-ups.js';
 export type { Mailbox } from './mailbox.js';
 export { MemoryPostOffice, type MemoryPostOfficeOptions } from './memory-post-office.js';
-export { contribute, openSharedThread, type PipelineStage, pipeline } from './patterns.js';
+export {
+  type Assignment,
+  contribute,
+  hubAndSpoke,
+  openSharedThread,
+  type PipelineStage,
+  pipeline,
+} from './patterns.js';
 export type { PostOffice } from './post-office.js';
 export { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody, TaskState } from './protocol/bodies.js';
 export { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';

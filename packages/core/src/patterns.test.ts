@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, type AgentContext, type Task } from './agent.js';
 import { TaskFailedError } from './errors.js';
 import type { Message } from './mail/model.js';
-import { contribute, openSharedThread, pipeline } from './patterns.js';
+import { contribute, hubAndSpoke, openSharedThread, pipeline } from './patterns.js';
 import type { Runtime } from './runtime.js';
 import { embeddedRuntime, Recorder } from './testing/index.js';
 
@@ -109,5 +109,45 @@ describe('patterns', () => {
     await done;
     expect(got[0]?.subject).toBe('report ready');
     expect(JSON.parse(got[0]?.body_text ?? '{}')).toEqual({ task_id: taskId, result: 'LATER' });
+  });
+
+  it('hub and spoke: each specialist gets its own task, and every outcome comes back by the deadline', async () => {
+    const { runtime, userRef } = await embeddedRuntime(runtimes);
+    const up = await runtime.spawn(new Stage((s) => s.toUpperCase()), { id: 'upper' });
+    const rev = await runtime.spawn(new Stage((s) => [...s].reverse().join('')), { id: 'reverse' });
+    const outcomes = await hubAndSpoke(
+      userRef,
+      [
+        { to: up.address, task: { name: 'shout', description: 'x', input: 'abc' } },
+        { to: rev.address, task: { name: 'flip', description: 'x', input: 'abc' } },
+      ],
+      { timeoutMs: 5000 },
+    );
+    expect(outcomes.map((o) => o.state === 'completed' && o.result)).toEqual(['ABC', 'cba']);
+  });
+
+  it('cancel: CANCEL aborts the assignee’s handler and the task ends canceled for both', async () => {
+    const { runtime, user, userRef } = await embeddedRuntime(runtimes);
+    let aborted!: () => void;
+    const wasAborted = new Promise<void>((r) => (aborted = r));
+    const slow = await runtime.spawn(
+      new (class Slow extends Agent {
+        override onTask(_t: Task, ctx: AgentContext) {
+          return new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => {
+              aborted();
+              reject(new Error('stopped'));
+            }),
+          );
+        }
+      })(),
+      { id: 'slow' },
+    );
+    const { taskId } = await userRef.delegate(slow.address, { name: 'long', description: 'x' });
+    await user.next((s) => s.kind === 'ack');
+    await userRef.cancel(taskId, 'no longer needed');
+    await wasAborted;
+    await expect(userRef.collect([taskId], { timeoutMs: 1000 })).resolves.toMatchObject([{ state: 'canceled' }]);
+    expect(userRef.tasks.get(taskId)?.history.map((h) => h.state)).toEqual(['submitted', 'accepted', 'canceled']);
   });
 });

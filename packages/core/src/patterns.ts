@@ -1,8 +1,29 @@
-import type { AgentActions } from './agent.js';
+import type { AgentActions, TaskSpec } from './agent.js';
 import { TaskFailedError, ValidationError } from './errors.js';
 import type { SendResult } from './mail/model.js';
 import { formatCollabSubject, formatReplySubject } from './protocol/subject.js';
 import type { TaskOutcome } from './task-registry.js';
+
+/** One assignment of a hub: which specialist gets which task. */
+export type Assignment = { to: string; task: TaskSpec };
+
+/**
+ * Hub and spoke: delegates each assignment to its specialist (in the hub's current thread when
+ * called with a handler context and `inThread`), and collects every outcome with one deadline.
+ */
+export async function hubAndSpoke(
+  agent: AgentActions,
+  assignments: readonly Assignment[],
+  options: { timeoutMs: number; inThread?: boolean },
+): Promise<TaskOutcome[]> {
+  const sent = await Promise.all(
+    assignments.map((a) => agent.delegate(a.to, a.task, { inThread: options.inThread ?? false })),
+  );
+  return agent.collect(
+    sent.map((s) => s.taskId),
+    { timeoutMs: options.timeoutMs },
+  );
+}
 
 /** One stage of a pipeline: the agent, and the task it gets (its input is the previous output). */
 export type PipelineStage = { to: string; name: string; description?: string };

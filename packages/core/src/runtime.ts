@@ -95,6 +95,9 @@ class RunningAgent implements AgentRef {
   thread(threadId: string) {
     return this.host.actions.thread(threadId);
   }
+  cancel(taskId: string, reason?: string) {
+    return this.host.actions.cancel(taskId, reason);
+  }
   stop(): Promise<void> {
     return this.stopper(this);
   }
