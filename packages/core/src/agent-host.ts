@@ -14,6 +14,7 @@ import { formatReplySubject, formatTaskMailSubject, TASK_ID } from './protocol/s
 import { RecentIds } from './recent-ids.js';
 import { SendScheduler } from './send-scheduler.js';
 import { DECISIONS } from './supervision.js';
+import { recordTaskMail } from './task-mail.js';
 import { TaskRegistry } from './task-registry.js';
 
 type Item = { message: Message; decoded: ProtocolMessage | DecodeFailure };
@@ -142,58 +143,21 @@ export class AgentHost {
 
   private onBatch(messages: Message[]): void {
     const items: Item[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
-    for (const item of items) if (!isDecodeFailure(item.decoded)) this.preRoute(item.decoded);
+    for (const { decoded: d } of items) {
+      if (isDecodeFailure(d)) continue;
+      // Task states (for collect) and CANCEL must not wait behind a busy handler.
+      if (recordTaskMail(this.tasks, d) === 'canceled' && d.kind === 'cancel') {
+        this.controllersMap?.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
+      }
+    }
     this.outstanding += 1;
     if (this.actor) dispatch(this.actor, items);
-  }
-
-  /** Bookkeeping that must not wait behind a busy handler: task states (for collect) and CANCEL. */
-  private preRoute(d: ProtocolMessage): void {
-    const from = d.message.from_address;
-    switch (d.kind) {
-      case 'task':
-        this.tasks.open({
-          taskId: d.taskId,
-          role: 'received',
-          name: d.name,
-          peer: from,
-          threadId: d.message.thread_id,
-          messageId: d.message.message_id,
-        });
-        break;
-      case 'ack':
-        this.tasks.update(d.taskId, 'sent', 'accepted');
-        break;
-      case 'status':
-        this.tasks.update(d.taskId, 'sent', 'working', {
-          ...(d.body.note !== undefined ? { note: d.body.note } : {}),
-          ...(d.body.progress !== undefined ? { progress: d.body.progress } : {}),
-        });
-        break;
-      case 'result':
-        this.tasks.update(d.taskId, 'sent', 'completed', {
-          result: d.body.result,
-          answeredBy: from,
-          answerMessageId: d.message.message_id,
-        });
-        break;
-      case 'error':
-        this.tasks.update(d.taskId, 'sent', 'failed', {
-          error: d.body.error,
-          answeredBy: from,
-          answerMessageId: d.message.message_id,
-        });
-        break;
-      case 'cancel':
-        if (this.tasks.update(d.taskId, 'received', 'canceled'))
-          this.controllersMap?.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
-        break;
-    }
   }
 
   private async handleBatch(items: Item[]): Promise<void> {
     const acks: string[] = [];
     const released: string[] = [];
+    const again: Item[] = [];
     for (const item of items) {
       const id = item.message.message_id;
       if (this.stopping || this.crashed) {
@@ -202,6 +166,7 @@ export class AgentHost {
       }
       const outcome = await this.handle(item);
       if (outcome === 'ack') acks.push(id);
+      else if (outcome === 'release' && !this.stopping && !this.crashed) again.push(item);
       else if (outcome === 'release') released.push(id);
       else this.env.timer.after(outcome.releaseAfterMs, () => this.inFlight.settle([id], true));
     }
@@ -211,6 +176,12 @@ export class AgentHost {
       } catch (err) {
         this.log.warn({ err, count: acks.length }, 'could not mark handled mail read; it will be acknowledged again');
       }
+    }
+    // A failed handler runs again from here, still in flight and still unread in the post office:
+    // no re-poll that would walk past every message in flight to find it.
+    if (again.length > 0 && this.actor) {
+      this.outstanding += 1;
+      dispatch(this.actor, again);
     }
     this.inFlight.settle(acks.concat(released), released.length > 0 && !this.crashed);
     this.outstanding -= 1;

@@ -1,0 +1,49 @@
+import type { ProtocolMessage } from './protocol/codec.js';
+import type { TaskRegistry } from './task-registry.js';
+
+/**
+ * Records what a piece of task mail says in the registry of the agent that received it: a TASK
+ * opens a received task; ACK, STATUS, RESULT and ERROR move a sent one; CANCEL cancels a received
+ * one. Returns 'canceled' when a CANCEL took effect (the caller aborts the handler).
+ */
+export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'canceled' | undefined {
+  const from = d.message.from_address;
+  switch (d.kind) {
+    case 'task':
+      tasks.open({
+        taskId: d.taskId,
+        role: 'received',
+        name: d.name,
+        peer: from,
+        threadId: d.message.thread_id,
+        messageId: d.message.message_id,
+      });
+      break;
+    case 'ack':
+      tasks.update(d.taskId, 'sent', 'accepted');
+      break;
+    case 'status':
+      tasks.update(d.taskId, 'sent', 'working', {
+        ...(d.body.note !== undefined ? { note: d.body.note } : {}),
+        ...(d.body.progress !== undefined ? { progress: d.body.progress } : {}),
+      });
+      break;
+    case 'result':
+      tasks.update(d.taskId, 'sent', 'completed', {
+        result: d.body.result,
+        answeredBy: from,
+        answerMessageId: d.message.message_id,
+      });
+      break;
+    case 'error':
+      tasks.update(d.taskId, 'sent', 'failed', {
+        error: d.body.error,
+        answeredBy: from,
+        answerMessageId: d.message.message_id,
+      });
+      break;
+    case 'cancel':
+      return tasks.update(d.taskId, 'received', 'canceled') ? 'canceled' : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,140 @@
+import { Agent, createRuntime, MemoryPostOffice, type Task } from '@mailroom/core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from './support/server.js';
+
+// Short versions of the reliability suite (the issue's R1 and R4); `pnpm soak` is still to come.
+const TASKS = Number(process.env.R1_TASKS ?? 2_000);
+const AGENTS = 20;
+const REQUESTS = Number(process.env.R4_REQUESTS ?? 1_500);
+
+describe('R1: crashing handlers', () => {
+  it(`${TASKS} tasks over ${AGENTS} agents, 10 % of handler runs throw: each ends once, nothing lost`, async () => {
+    const postOffice = new MemoryPostOffice({ limits: { hourly: 1e6, daily: 1e7 } });
+    const runtime = createRuntime({ postOffice });
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const completions = new Map<string, number>();
+    class Flaky extends Agent {
+      override onTask(task: Task) {
+        if (random() < 0.1) throw new Error('random crash');
+        completions.set(task.id, (completions.get(task.id) ?? 0) + 1);
+        return task.input;
+      }
+    }
+    const workers = [];
+    for (let i = 0; i < AGENTS; i++)
+      workers.push((await runtime.spawn(new Flaky(), { id: `worker-${i}`, ack: false })).address);
+    const boss = await runtime.spawn(new (class Boss extends Agent {})(), { id: 'boss', inbox: { limit: 100 } });
+    const ids: string[] = [];
+    for (let i = 0; i < TASKS; i++)
+      ids.push(
+        (await boss.delegate(workers[i % AGENTS] as string, { name: 'job', description: 'x', input: i })).taskId,
+      );
+    const outcomes = await boss.collect(ids, { timeoutMs: 60_000 });
+    await runtime.stop();
+
+    const completed = outcomes.filter((o) => o.state === 'completed').length;
+    const failed = outcomes.filter((o) => o.state === 'failed').length;
+    expect(completed + failed).toBe(TASKS); // none lost
+    expect([...completions.values()].every((n) => n === 1)).toBe(true); // none completed twice
+    expect(completions.size).toBe(completed);
+    // Every task has exactly one answer in the boss's mailbox.
+    const answers = new Map<string, number>();
+    let cursor: string | undefined;
+    do {
+      const page = await postOffice.inbox(boss.address, { limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const m of page.messages) {
+        const id = /^(RESULT|ERROR):(\S+)$/.exec(m.subject)?.[2];
+        if (id) answers.set(id, (answers.get(id) ?? 0) + 1);
+      }
+      cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
+    } while (cursor);
+    expect(answers.size).toBe(TASKS);
+    expect([...answers.values()].every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('R4: fuzzing every server endpoint', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  let key: string;
+  beforeAll(async () => {
+    s = await startServer({ adminKey: 'fuzz-admin' });
+    key = (await s.register('fuzz-agent')).api_key;
+    await s.register('fuzz-peer');
+  });
+  afterAll(() => s.close());
+
+  it(`${REQUESTS} random requests: never a 5xx, always a clear JSON answer`, async () => {
+    const paths = fc.oneof(
+      fc.constantFrom(
+        '/email/send',
+        '/email/inbox',
+        '/email/sent',
+        '/email/read',
+        '/email/account',
+        '/agents/register',
+        '/health',
+        '/openapi.json',
+      ),
+      fc
+        .tuple(fc.constantFrom('/email/message/', '/email/thread/', '/ui/thread/'), fc.string({ maxLength: 40 }))
+        .map(([p, id]) => p + encodeURIComponent(id)),
+      fc
+        .tuple(fc.constantFrom('/email/message/'), fc.string({ maxLength: 20 }), fc.constantFrom('/read', '/star'))
+        .map(([p, id, tail]) => p + encodeURIComponent(id) + tail),
+    );
+    const query = fc.dictionary(
+      fc.constantFrom('limit', 'unread_only', 'cursor', 'from_address', 'wait', 'unread'),
+      fc.oneof(fc.string({ maxLength: 30 }), fc.integer().map(String)),
+    );
+    const body = fc.oneof(
+      fc.json(),
+      fc.string({ maxLength: 200 }),
+      fc
+        .record({
+          to: fc.oneof(
+            fc.array(fc.oneof(fc.string(), fc.constant('fuzz-peer@agents.localhost')), { maxLength: 12 }),
+            fc.string(),
+          ),
+          subject: fc.oneof(fc.string({ maxLength: 300 }), fc.integer()),
+          body_text: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
+          in_reply_to: fc.oneof(fc.string(), fc.constant(null)),
+          message_ids: fc.array(fc.string(), { maxLength: 3 }),
+          agent_id: fc.string({ maxLength: 60 }),
+        })
+        .map((r) => JSON.stringify(r)),
+    );
+    const request = fc.record({
+      method: fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'),
+      path: paths,
+      query,
+      body,
+      contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+      auth: fc.constantFrom('good', 'none', 'bad'),
+    });
+    const seen = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const qs = new URLSearchParams(r.query).toString();
+        const headers: Record<string, string> = { 'content-type': r.contentType };
+        if (r.auth === 'good') headers['x-api-key'] = key;
+        if (r.auth === 'bad') headers['x-api-key'] = 'nope';
+        const res = await fetch(`${s.url}${r.path}${qs ? `?${qs}` : ''}`, {
+          method: r.method,
+          headers,
+          ...(r.method === 'GET' ? {} : { body: r.body }),
+        });
+        const text = await res.text();
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+        expect(res.status, `${r.method} ${r.path} → ${res.status} ${text.slice(0, 200)}`).toBeLessThan(500);
+        if (res.status >= 400) expect(() => JSON.parse(text)).not.toThrow();
+      }),
+      { numRuns: REQUESTS },
+    );
+    expect(seen.size).toBeGreaterThan(3); // the fuzz reached several kinds of answer
+  });
+});
