@@ -1,4 +1,17 @@
-import { Agent, createRuntime, MemoryPostOffice, type Task } from '@mailroom/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Agent,
+  createRuntime,
+  HOUR_MS,
+  MemoryPostOffice,
+  type PostOffice,
+  RateLimitedError,
+  type Task,
+} from '@mailroom/core';
+import { ManualClock } from '@mailroom/core/testing';
+import { SqlitePostOffice } from '@mailroom/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
@@ -137,4 +150,53 @@ describe('R4: fuzzing every server endpoint', () => {
     );
     expect(seen.size).toBeGreaterThan(3); // the fuzz reached several kinds of answer
   });
+});
+
+describe('R6: quotas under concurrent senders', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-r6-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const offices: [string, (clock: ManualClock, hourly: number) => PostOffice][] = [
+    ['MemoryPostOffice', (clock, hourly) => new MemoryPostOffice({ clock, limits: { hourly, daily: 1000 } })],
+    [
+      'SqlitePostOffice',
+      (clock, hourly) =>
+        new SqlitePostOffice({ path: join(dir, `r6-${++n}.db`), clock, limits: { hourly, daily: 1000 } }),
+    ],
+  ];
+  for (const [name, make] of offices) {
+    it(`${name}: no hour ever accepts more than the quota, whatever many sends race for it`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 10 }),
+          fc.array(fc.record({ atMin: fc.integer({ min: 0, max: 150 }), burst: fc.integer({ min: 1, max: 15 }) }), {
+            minLength: 1,
+            maxLength: 6,
+          }),
+          async (hourly, waves) => {
+            const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 30));
+            const po = make(clock, hourly);
+            const a = (await po.register({ agent_id: 'sender' })).email_address;
+            const b = (await po.register({ agent_id: 'inbox' })).email_address;
+            const t0 = clock.now();
+            for (const { atMin, burst } of [...waves].sort((x, y) => x.atMin - y.atMin)) {
+              clock.set(t0 + atMin * 60_000);
+              const results = await Promise.allSettled(
+                Array.from({ length: burst }, () => po.send(a, { to: [b], subject: 'race' })),
+              );
+              for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RateLimitedError);
+            }
+            const times = (await po.sent(a, { limit: 100 })).messages.map((m) =>
+              Math.floor(Date.parse(m.created_at) / HOUR_MS),
+            );
+            const perHour = new Map<number, number>();
+            for (const h of times) perHour.set(h, (perHour.get(h) ?? 0) + 1);
+            for (const count of perHour.values()) expect(count).toBeLessThanOrEqual(hourly);
+            if ('close' in po && typeof po.close === 'function') po.close();
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  }
 });
