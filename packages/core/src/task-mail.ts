@@ -29,19 +29,12 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
       });
       break;
     case 'result':
-      tasks.update(d.taskId, 'sent', 'completed', {
-        result: d.body.result,
-        answeredBy: from,
-        answerMessageId: d.message.message_id,
-      });
+    case 'error': {
+      const answer = { answeredBy: from, answerMessageId: d.message.message_id };
+      if (d.kind === 'result') tasks.update(d.taskId, 'sent', 'completed', { ...answer, result: d.body.result });
+      else tasks.update(d.taskId, 'sent', 'failed', { ...answer, error: d.body.error });
       break;
-    case 'error':
-      tasks.update(d.taskId, 'sent', 'failed', {
-        error: d.body.error,
-        answeredBy: from,
-        answerMessageId: d.message.message_id,
-      });
-      break;
+    }
     case 'cancel':
       return tasks.update(d.taskId, 'received', 'canceled') ? 'canceled' : undefined;
   }
