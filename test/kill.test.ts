@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Agent, createRuntime, type Task } from '@mailroom/core';
+import { HttpMailbox } from '@mailroom/http';
 import { SqlitePostOffice } from '@mailroom/server';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -89,4 +91,91 @@ describe('R2: kill -9', () => {
     expect(new Set(runs).size).toBe(TASKS);
     expect(runs.length - TASKS).toBeLessThanOrEqual(100);
   }, 60_000);
+
+  it('mailroom-server killed mid-run: after a restart on the same file every task is answered once', async () => {
+    const db = join(dir, 'server.db');
+    const cli = join(root, 'packages/server/dist/cli.js');
+    const startServer = (port: number) =>
+      new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [cli, '--port', String(port), '--db', db, '--admin-key', 'k', '--no-request-log'],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        let out = '';
+        child.stdout?.on('data', (d) => {
+          out += d;
+          const m = /listening on (http:\/\/[^"\s]+)/.exec(out);
+          if (m) resolve({ child, url: m[1] as string });
+        });
+        child.on('exit', (code, signal) => reject(new Error(`server exited early (${code ?? signal}): ${out}`)));
+      });
+    const first = await startServer(0);
+    const port = Number(new URL(first.url).port);
+    const register = async (id: string) =>
+      (await (
+        await fetch(`${first.url}/agents/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-admin-key': 'k' },
+          body: JSON.stringify({ agent_id: id }),
+        })
+      ).json()) as { api_key: string; email_address: string };
+    const boss = await register('boss');
+    const worker = await register('worker');
+    const bossBox = await HttpMailbox.connect({ baseUrl: first.url, apiKey: boss.api_key });
+    for (let i = 0; i < TASKS; i++) {
+      await bossBox.send({
+        to: [worker.email_address],
+        subject: `TASK:s-${i} — job`,
+        body_text: JSON.stringify({ task_id: `s-${i}`, description: 'x' }),
+      });
+    }
+    const runs: string[] = [];
+    const runtime = createRuntime({
+      mailboxFactory: () =>
+        HttpMailbox.connect({ baseUrl: first.url, apiKey: worker.api_key, retries: 5, timeoutMs: 2_000 }),
+      stopTimeoutMs: 1_000,
+    });
+    await runtime.spawn(
+      new (class Worker extends Agent {
+        override onTask(task: Task) {
+          runs.push(task.id);
+          return task.id;
+        }
+      })(),
+      { id: 'worker', ack: false, inbox: { retryMaxMs: 500 } },
+    );
+    await until(() => runs.length >= TASKS / 3);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const second = await startServer(port);
+    try {
+      const answered = async () => {
+        const seen = new Map<string, number>();
+        let cursor: string | undefined;
+        do {
+          const page = await bossBox.inbox({ limit: 100, ...(cursor ? { cursor } : {}) });
+          for (const m of page.messages) {
+            const id = /^RESULT:(\S+)$/.exec(m.subject)?.[1];
+            if (id) seen.set(id, (seen.get(id) ?? 0) + 1);
+          }
+          cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
+        } while (cursor);
+        return seen;
+      };
+      let results = new Map<string, number>();
+      await until(async () => {
+        results = await answered();
+        return results.size >= TASKS;
+      }, 50_000);
+      expect(results.size).toBe(TASKS); // none lost
+      expect([...results.values()].every((n) => n === 1)).toBe(true); // none answered twice
+      expect(new Set(runs).size).toBe(TASKS);
+    } finally {
+      await runtime.stop();
+      second.child.kill('SIGTERM');
+    }
+  }, 90_000);
 });
