@@ -4,6 +4,7 @@ import { Agent, createRuntime, type Task } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
+import { report } from './support/soak-report.js';
 
 // R3 (toward the reliability issue): a fault-injecting proxy between HttpMailbox and the server.
 const MESSAGES = Number(process.env.R3_MESSAGES ?? 30);
@@ -114,6 +115,15 @@ describe('R3: network faults', () => {
       };
       const tasks = await count(worker.api_key, 'TASK:');
       const results = await count(boss.api_key, 'RESULT:');
+      report({
+        test: 'R3 network faults',
+        tasks: MESSAGES,
+        completed: outcomes.filter((o) => o.state === 'completed').length,
+        deadLettered: outcomes.filter((o) => o.state === 'failed').length,
+        lost: MESSAGES - results.size,
+        duplicates: [...tasks.values(), ...results.values()].filter((n) => n > 1).length,
+        faults: faults['5xx'] + faults.reset + faults.stall,
+      });
       expect(tasks.size).toBe(MESSAGES);
       expect([...tasks.values()].every((n) => n === 1)).toBe(true);
       expect(results.size).toBe(MESSAGES);

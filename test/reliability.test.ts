@@ -15,6 +15,7 @@ import { SqlitePostOffice } from '@mailroom/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
+import { report } from './support/soak-report.js';
 
 // Short versions of the reliability suite (the issue's R1 and R4); `pnpm soak` is still to come.
 const TASKS = Number(process.env.R1_TASKS ?? 2_000);
@@ -31,9 +32,13 @@ describe('R1: crashing handlers', () => {
       return seed / 2 ** 31;
     };
     const completions = new Map<string, number>();
+    let crashes = 0;
     class Flaky extends Agent {
       override onTask(task: Task) {
-        if (random() < 0.1) throw new Error('random crash');
+        if (random() < 0.1) {
+          crashes += 1;
+          throw new Error('random crash');
+        }
         completions.set(task.id, (completions.get(task.id) ?? 0) + 1);
         return task.input;
       }
@@ -66,6 +71,16 @@ describe('R1: crashing handlers', () => {
       }
       cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
     } while (cursor);
+    report({
+      test: 'R1 crashing handlers',
+      tasks: TASKS,
+      completed,
+      deadLettered: failed,
+      lost: TASKS - answers.size,
+      duplicates:
+        [...answers.values()].filter((n) => n > 1).length + [...completions.values()].filter((n) => n > 1).length,
+      faults: crashes,
+    });
     expect(answers.size).toBe(TASKS);
     expect([...answers.values()].every((n) => n === 1)).toBe(true);
   });
@@ -149,6 +164,15 @@ describe('R4: fuzzing every server endpoint', () => {
       { numRuns: REQUESTS },
     );
     expect(seen.size).toBeGreaterThan(3); // the fuzz reached several kinds of answer
+    report({
+      test: 'R4 endpoint fuzzing',
+      tasks: REQUESTS,
+      completed: REQUESTS,
+      deadLettered: 0,
+      lost: 0,
+      duplicates: 0,
+      faults: seen.get(500) ?? 0,
+    });
   });
 });
 
