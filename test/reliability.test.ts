@@ -21,6 +21,7 @@ import { report } from './support/soak-report.js';
 const TASKS = Number(process.env.R1_TASKS ?? 2_000);
 const AGENTS = 20;
 const REQUESTS = Number(process.env.R4_REQUESTS ?? 1_500);
+const MAILS = Number(process.env.R4_MAILS ?? 1_000);
 
 describe('R1: crashing handlers', () => {
   it(`${TASKS} tasks over ${AGENTS} agents, 10 % of handler runs throw: each ends once, nothing lost`, async () => {
@@ -83,6 +84,63 @@ describe('R1: crashing handlers', () => {
     });
     expect(answers.size).toBe(TASKS);
     expect([...answers.values()].every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('R4: fuzzing a running agent', () => {
+  it(`${MAILS} random subjects and bodies: no crash, a clear ERROR for broken task mail, and it goes on`, async () => {
+    const postOffice = new MemoryPostOffice({ limits: { hourly: 1e6, daily: 1e7 } });
+    const runtime = createRuntime({ postOffice });
+    const crashes: unknown[] = [];
+    runtime.deadLetters$.subscribe((d) => crashes.push(d));
+    const echo = await runtime.spawn(
+      new (class Echo extends Agent {
+        override onTask(task: Task) {
+          return task.input ?? null;
+        }
+      })(),
+      { id: 'echo', ack: false },
+    );
+    const sender = await runtime.spawn(new (class Sender extends Agent {})(), { id: 'fuzzer' });
+    const subjects = fc.oneof(
+      fc.string({ minLength: 1, maxLength: 120 }),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'TASK:',
+            'RESULT:',
+            'ERROR:',
+            'ACK:',
+            'STATUS:',
+            'CANCEL:',
+            '[ESCALATION L1] ',
+            '[COLLAB] ',
+            'Re: ',
+          ),
+          fc.string({ maxLength: 60 }),
+        )
+        .map(([p, rest]) => (p + rest).slice(0, 256) || 'x'),
+    );
+    const bodies = fc.oneof(fc.string({ maxLength: 300 }), fc.json(), fc.constant(''));
+    const mails = fc.sample(fc.record({ subject: subjects, body: bodies }), MAILS);
+    for (const m of mails) await sender.send(echo.address, m.subject, m.body);
+    // One good task after all of that: the agent is still there and answers it.
+    const { taskId } = await sender.delegate(echo.address, { name: 'still alive?', description: 'x', input: 'yes' });
+    const [outcome] = await sender.collect([taskId], { timeoutMs: 30_000 });
+    await runtime.stop();
+    expect(outcome).toMatchObject({ state: 'completed', result: 'yes' });
+    expect(crashes).toEqual([]); // nothing was dead-lettered: bad input is answered, not crashed on
+    const unread = await postOffice.inbox(echo.address, { unread_only: true });
+    expect(unread.unread_count).toBe(0); // every message was handled and acknowledged
+    report({
+      test: 'R4 agent fuzzing',
+      tasks: MAILS,
+      completed: MAILS,
+      deadLettered: crashes.length,
+      lost: unread.unread_count,
+      duplicates: 0,
+      faults: MAILS,
+    });
   });
 });
 
