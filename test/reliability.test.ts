@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import {
   Agent,
   createRuntime,
+  decodeMessage,
   HOUR_MS,
+  isDecodeFailure,
   MemoryPostOffice,
   type PostOffice,
   RateLimitedError,
@@ -132,6 +134,29 @@ describe('R4: fuzzing a running agent', () => {
     expect(crashes).toEqual([]); // nothing was dead-lettered: bad input is answered, not crashed on
     const unread = await postOffice.inbox(echo.address, { unread_only: true });
     expect(unread.unread_count).toBe(0); // every message was handled and acknowledged
+    // Every broken piece of protocol mail (but an ERROR) got an ERROR reply of its own.
+    const broken = new Set<string>();
+    const errorsFor = new Set<string>();
+    for (const [address, into] of [
+      [echo.address, 'received'],
+      [sender.address, 'answers'],
+    ] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await postOffice.inbox(address, { limit: 100, ...(cursor ? { cursor } : {}) });
+        for (const m of page.messages) {
+          if (into === 'answers') {
+            if (m.subject.startsWith('ERROR:') && m.in_reply_to) errorsFor.add(m.in_reply_to);
+            continue;
+          }
+          const d = decodeMessage(m);
+          if (isDecodeFailure(d) && d.kind !== 'error') broken.add(m.message_id);
+        }
+        cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
+      } while (cursor);
+    }
+    expect(broken.size).toBeGreaterThan(0);
+    for (const id of broken) expect(errorsFor.has(id)).toBe(true);
     report({
       test: 'R4 agent fuzzing',
       tasks: MAILS,

@@ -16,6 +16,7 @@ const env = {
   R3_STALL_MS: process.env.R3_STALL_MS ?? '2000',
   R4_REQUESTS: process.env.R4_REQUESTS ?? '10000',
   R4_MAILS: process.env.R4_MAILS ?? '10000',
+  R4_CODEC_RUNS: process.env.R4_CODEC_RUNS ?? '10000',
 };
 const cycles = Number(process.env.SOAK_CYCLES ?? 3);
 let failed = false;

@@ -13,6 +13,9 @@ import {
   parseSubject,
 } from './subject.js';
 
+/** Fuzz runs per property (R4: 10 000 in `pnpm soak`). */
+const RUNS = Number(process.env.R4_CODEC_RUNS ?? 2000);
+
 const mail = (subject: string, body: string | null): Message => ({
   message_id: 'm1',
   thread_id: 't1',
@@ -82,7 +85,7 @@ describe('subject codec', () => {
         const r = parseSubject(s);
         expect(r instanceof ProtocolError || typeof r.kind === 'string').toBe(true);
       }),
-      { numRuns: 2000 },
+      { numRuns: RUNS },
     );
   });
 });
@@ -116,7 +119,7 @@ describe('message codec', () => {
         const r = decodeMessage(mail(s, b));
         expect(isDecodeFailure(r) ? r.error : r.kind).toBeTruthy();
       }),
-      { numRuns: 2000 },
+      { numRuns: RUNS },
     );
   });
 });
