@@ -12,7 +12,7 @@ const env = {
   SOAK_REPORT: reportFile,
   R1_TASKS: process.env.R1_TASKS ?? '100000',
   R2_TASKS: process.env.R2_TASKS ?? '2000',
-  R3_MESSAGES: process.env.R3_MESSAGES ?? '200',
+  R3_MESSAGES: process.env.R3_MESSAGES ?? '100',
   R3_STALL_MS: process.env.R3_STALL_MS ?? '2000',
   R4_REQUESTS: process.env.R4_REQUESTS ?? '10000',
   R4_MAILS: process.env.R4_MAILS ?? '10000',
