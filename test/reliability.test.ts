@@ -49,13 +49,18 @@ describe('R1: crashing handlers', () => {
     const workers = [];
     for (let i = 0; i < AGENTS; i++)
       workers.push((await runtime.spawn(new Flaky(), { id: `worker-${i}`, ack: false })).address);
-    const boss = await runtime.spawn(new (class Boss extends Agent {})(), { id: 'boss', inbox: { limit: 100 } });
+    // The boss collects every task at once: its task registry must hold them all (maxTasks).
+    const boss = await runtime.spawn(new (class Boss extends Agent {})(), {
+      id: 'boss',
+      inbox: { limit: 100 },
+      maxTasks: TASKS,
+    });
     const ids: string[] = [];
     for (let i = 0; i < TASKS; i++)
       ids.push(
         (await boss.delegate(workers[i % AGENTS] as string, { name: 'job', description: 'x', input: i })).taskId,
       );
-    const outcomes = await boss.collect(ids, { timeoutMs: 60_000 });
+    const outcomes = await boss.collect(ids, { timeoutMs: Math.max(60_000, TASKS * 5) });
     await runtime.stop();
 
     const completed = outcomes.filter((o) => o.state === 'completed').length;

@@ -47,6 +47,9 @@ export const isFinal = (state: TaskState): boolean => FINAL.has(state);
 export class TaskRegistry {
   // Made on first use: ten thousand idle agents should cost little.
   private recordsMap: Map<string, TaskRecord> | undefined;
+  /** Keys of records that ended, in the order they ended (what `evict` may drop). */
+  private ended: string[] = [];
+  private endedHead = 0;
   private changes: Subject<TaskRecord> | undefined;
   /** Called with every changed record (collect and first listen here). */
   private waitersSet: Set<(changed: TaskRecord) => void> | undefined;
@@ -111,6 +114,10 @@ export class TaskRegistry {
     if (record.state !== state || patch.note !== undefined || patch.progress !== undefined) {
       if (record.state !== state) record.history.push({ state, at: this.clock.now() });
       record.state = state;
+      if (isFinal(state) || state === 'timed_out') {
+        this.ended.push(`${role}:${taskId}`);
+        this.evict();
+      }
       this.emit(record);
     }
     return true;
@@ -233,10 +240,15 @@ export class TaskRegistry {
   }
 
   private evict(): void {
-    if (this.records.size <= this.maxRecords) return;
-    for (const [key, r] of this.records) {
-      if (this.records.size <= this.maxRecords) break;
-      if (isFinal(r.state) || r.state === 'timed_out') this.records.delete(key);
+    // Only records that ended may go, oldest ended first: O(1) each, however many are still open.
+    while (this.records.size > this.maxRecords && this.ended.length > this.endedHead) {
+      const key = this.ended[this.endedHead++] as string;
+      const r = this.records.get(key);
+      if (r && (isFinal(r.state) || r.state === 'timed_out')) this.records.delete(key);
+    }
+    if (this.endedHead > 1024 && this.endedHead * 2 > this.ended.length) {
+      this.ended = this.ended.slice(this.endedHead);
+      this.endedHead = 0;
     }
   }
 }
