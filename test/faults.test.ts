@@ -42,6 +42,7 @@ function faultyProxy(target: string, random: () => number) {
     };
     if (roll < 0.3) {
       faults.stall += 1;
+      // The injected fault itself (a slow network), not a wait that orders the test's events.
       setTimeout(forward, STALL_MS);
     } else {
       faults.passed += 1;
