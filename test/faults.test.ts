@@ -1,8 +1,9 @@
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, createRuntime, type Task } from '@mailroom/core';
+import { Agent, createRuntime, type InboxPage, type InboxQuery, type Task } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allMail, countBySubject } from './support/mail.js';
 import { startServer } from './support/server.js';
 import { report } from './support/soak-report.js';
 
@@ -103,20 +104,13 @@ describe('R3: network faults', () => {
 
         // On the server (not through the proxy): every TASK and every RESULT exactly once.
         const count = async (key: string, prefix: string) => {
-          const seen = new Map<string, number>();
-          let cursor: string | undefined;
-          do {
-            const res = await s.request(`/email/inbox?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { key });
-            const page = (await res.json()) as {
-              messages: { subject: string }[];
-              has_more: boolean;
-              cursor: string | null;
-            };
-            for (const m of page.messages)
-              if (m.subject.startsWith(prefix)) seen.set(m.subject, (seen.get(m.subject) ?? 0) + 1);
-            cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
-          } while (cursor);
-          return seen;
+          const page = async (q: InboxQuery) => {
+            const qs = new URLSearchParams(
+              Object.entries(q).map(([k, v]): [string, string] => [k, String(v)]),
+            ).toString();
+            return (await (await s.request(`/email/inbox?${qs}`, { key })).json()) as InboxPage;
+          };
+          return countBySubject(await allMail(page), new RegExp(`^(${prefix}.*)$`));
         };
         const tasks = await count(worker.api_key, 'TASK:');
         const results = await count(boss.api_key, 'RESULT:');

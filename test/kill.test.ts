@@ -8,6 +8,7 @@ import { Agent, createRuntime, type Task } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
 import { SqlitePostOffice } from '@mailroom/server';
 import { afterAll, describe, expect, it } from 'vitest';
+import { allMail, countBySubject } from './support/mail.js';
 import { report } from './support/soak-report.js';
 
 // R2 (toward the reliability issue): an agent process on SQLite killed with SIGKILL mid-run.
@@ -65,19 +66,7 @@ describe('R2: kill -9', () => {
     expect(handledBefore).toBeLessThan(TASKS);
 
     const second = await startWorker(db, log);
-    const answers = async () => {
-      const seen = new Map<string, number>();
-      let cursor: string | undefined;
-      do {
-        const page = await po.inbox(boss, { limit: 100, ...(cursor ? { cursor } : {}) });
-        for (const m of page.messages) {
-          const id = /^RESULT:(\S+)$/.exec(m.subject)?.[1];
-          if (id) seen.set(id, (seen.get(id) ?? 0) + 1);
-        }
-        cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
-      } while (cursor);
-      return seen;
-    };
+    const answers = async () => countBySubject(await allMail((q) => po.inbox(boss, q)), /^RESULT:(\S+)$/);
     let results = await answers();
     await until(async () => {
       results = await answers();
@@ -162,19 +151,7 @@ describe('R2: kill -9', () => {
     await new Promise((r) => first.child.once('exit', r));
     const second = await startServer(port);
     try {
-      const answered = async () => {
-        const seen = new Map<string, number>();
-        let cursor: string | undefined;
-        do {
-          const page = await bossBox.inbox({ limit: 100, ...(cursor ? { cursor } : {}) });
-          for (const m of page.messages) {
-            const id = /^RESULT:(\S+)$/.exec(m.subject)?.[1];
-            if (id) seen.set(id, (seen.get(id) ?? 0) + 1);
-          }
-          cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
-        } while (cursor);
-        return seen;
-      };
+      const answered = async () => countBySubject(await allMail((q) => bossBox.inbox(q)), /^RESULT:(\S+)$/);
       let results = new Map<string, number>();
       await until(async () => {
         results = await answered();

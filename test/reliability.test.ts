@@ -16,6 +16,7 @@ import { ManualClock } from '@mailroom/core/testing';
 import { SqlitePostOffice } from '@mailroom/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allMail, countBySubject } from './support/mail.js';
 import { startServer } from './support/server.js';
 import { report } from './support/soak-report.js';
 
@@ -69,16 +70,7 @@ describe('R1: crashing handlers', () => {
     expect([...completions.values()].every((n) => n === 1)).toBe(true); // none completed twice
     expect(completions.size).toBe(completed);
     // Every task has exactly one answer in the boss's mailbox.
-    const answers = new Map<string, number>();
-    let cursor: string | undefined;
-    do {
-      const page = await postOffice.inbox(boss.address, { limit: 100, ...(cursor ? { cursor } : {}) });
-      for (const m of page.messages) {
-        const id = /^(RESULT|ERROR):(\S+)$/.exec(m.subject)?.[2];
-        if (id) answers.set(id, (answers.get(id) ?? 0) + 1);
-      }
-      cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
-    } while (cursor);
+    const answers = countBySubject(await allMail((q) => postOffice.inbox(boss.address, q)), /^(?:RESULT|ERROR):(\S+)$/);
     report({
       test: 'R1 crashing handlers',
       tasks: TASKS,
@@ -140,26 +132,19 @@ describe('R4: fuzzing a running agent', () => {
     const unread = await postOffice.inbox(echo.address, { unread_only: true });
     expect(unread.unread_count).toBe(0); // every message was handled and acknowledged
     // Every broken piece of protocol mail (but an ERROR) got an ERROR reply of its own.
-    const broken = new Set<string>();
-    const errorsFor = new Set<string>();
-    for (const [address, into] of [
-      [echo.address, 'received'],
-      [sender.address, 'answers'],
-    ] as const) {
-      let cursor: string | undefined;
-      do {
-        const page = await postOffice.inbox(address, { limit: 100, ...(cursor ? { cursor } : {}) });
-        for (const m of page.messages) {
-          if (into === 'answers') {
-            if (m.subject.startsWith('ERROR:') && m.in_reply_to) errorsFor.add(m.in_reply_to);
-            continue;
-          }
+    const broken = new Set(
+      (await allMail((q) => postOffice.inbox(echo.address, q)))
+        .filter((m) => {
           const d = decodeMessage(m);
-          if (isDecodeFailure(d) && d.kind !== 'error') broken.add(m.message_id);
-        }
-        cursor = page.has_more ? (page.cursor ?? undefined) : undefined;
-      } while (cursor);
-    }
+          return isDecodeFailure(d) && d.kind !== 'error';
+        })
+        .map((m) => m.message_id),
+    );
+    const errorsFor = new Set(
+      (await allMail((q) => postOffice.inbox(sender.address, q)))
+        .filter((m) => m.subject.startsWith('ERROR:') && m.in_reply_to)
+        .map((m) => m.in_reply_to),
+    );
     expect(broken.size).toBeGreaterThan(0);
     for (const id of broken) expect(errorsFor.has(id)).toBe(true);
     report({
