@@ -9,7 +9,7 @@ import { HttpMailbox } from '@mailroom/http';
 import { SqlitePostOffice } from '@mailroom/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allMail, countBySubject } from './support/mail.js';
-import { report } from './support/soak-report.js';
+import { reportAnswers } from './support/soak-report.js';
 
 // R2 (toward the reliability issue): an agent process on SQLite killed with SIGKILL mid-run.
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -74,15 +74,7 @@ describe('R2: kill -9', () => {
     });
     second.kill('SIGTERM');
     po.close();
-    report({
-      test: 'R2 kill -9 of an agent process',
-      tasks: TASKS,
-      completed: results.size,
-      deadLettered: 0,
-      lost: TASKS - results.size,
-      duplicates: [...results.values()].filter((n) => n > 1).length,
-      faults: 1,
-    });
+    reportAnswers('R2 kill -9 of an agent process', TASKS, results, 1);
     expect([...results.keys()].sort()).toEqual([...taskIds].sort()); // none lost
     expect([...results.values()].every((n) => n === 1)).toBe(true); // none answered twice
     // Handlers run at least once; a run cut by the kill may have run once more.
@@ -157,15 +149,7 @@ describe('R2: kill -9', () => {
         results = await answered();
         return results.size >= TASKS;
       }, 50_000);
-      report({
-        test: 'R2 kill -9 of mailroom-server',
-        tasks: TASKS,
-        completed: results.size,
-        deadLettered: 0,
-        lost: TASKS - results.size,
-        duplicates: [...results.values()].filter((n) => n > 1).length,
-        faults: 1,
-      });
+      reportAnswers('R2 kill -9 of mailroom-server', TASKS, results, 1);
       expect(results.size).toBe(TASKS); // none lost
       expect([...results.values()].every((n) => n === 1)).toBe(true); // none answered twice
       expect(new Set(runs).size).toBe(TASKS);
