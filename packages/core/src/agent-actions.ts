@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
 import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
-import { MailroomError } from './errors.js';
+import { MailroomError, WithdrawnError } from './errors.js';
 import type { Message, SendRequest, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import type { TaskBody } from './protocol/bodies.js';
@@ -26,7 +26,8 @@ export class Actions implements AgentActions {
   /** Aborted when the agent stops. */
   readonly stopped: AbortSignal;
 
-  private readonly sendScheduler: SendScheduler | undefined;
+  /** The agent's SendScheduler, when its sends go through one. */
+  readonly sendScheduler: SendScheduler | undefined;
 
   constructor(
     mailbox: Mailbox,
@@ -47,28 +48,39 @@ export class Actions implements AgentActions {
    * Every send of the agent goes through here: through its SendScheduler when it has one
    * (quota, stagger, 429 pauses), else straight to the mailbox.
    */
-  sendRequest(request: SendRequest, priority = 0): Promise<SendResult> {
-    return this.sendScheduler ? this.sendScheduler.send(request, { priority }) : this.mailbox.send(request);
+  sendRequest(request: SendRequest, priority = 0, signal?: AbortSignal): Promise<SendResult> {
+    if (this.sendScheduler) return this.sendScheduler.send(request, { priority, ...(signal ? { signal } : {}) });
+    if (signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
+    return this.mailbox.send(request);
   }
 
   send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
-    return this.sendRequest({
-      to: Array.isArray(to) ? to : [to],
-      subject,
-      body_text: encode(body),
-      ...(options.cc ? { cc: options.cc } : {}),
-      ...(options.bcc ? { bcc: options.bcc } : {}),
-      ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
-      ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
-    });
+    return this.sendRequest(
+      {
+        to: Array.isArray(to) ? to : [to],
+        subject,
+        body_text: encode(body),
+        ...(options.cc ? { cc: options.cc } : {}),
+        ...(options.bcc ? { bcc: options.bcc } : {}),
+        ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
+        ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
+      },
+      0,
+      options.signal,
+    );
   }
 
   delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message) {
-    return this.delegateIn(to, task, options.inReplyTo ?? (options.inThread ? current?.message_id : undefined));
+    return this.delegateIn(
+      to,
+      task,
+      options.inReplyTo ?? (options.inThread ? current?.message_id : undefined),
+      options.signal,
+    );
   }
 
   /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
-  async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined) {
+  async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal) {
     const taskId = task.taskId ?? newTaskId();
     const body: TaskBody = {
       task_id: taskId,
@@ -80,6 +92,7 @@ export class Actions implements AgentActions {
     };
     const sent = await this.send(to, formatTaskSubject(taskId, task.name), body, {
       ...(inReplyTo ? { inReplyTo } : {}),
+      ...(signal ? { signal } : {}),
       idempotencyKey: `task:${taskId}`,
     });
     this.tasks.open({

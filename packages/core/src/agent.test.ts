@@ -124,6 +124,7 @@ describe('Agent tasks', () => {
     await vt.advance(1);
     expect(settled).toBeInstanceOf(TaskTimeoutError);
     expect((settled as TaskTimeoutError).missing).toEqual([slow.taskId]);
+    expect((settled as TaskTimeoutError).outcomes).toMatchObject([{ taskId: fast.taskId, state: 'completed' }]);
     expect(userRef.tasks.get(slow.taskId)?.state).toBe('timed_out');
     // The silent handler never ends: stop() waits out its deadline in virtual time, then aborts it.
     const stopping = runtime.stop();

@@ -41,6 +41,11 @@ export type SendOptions = {
   bcc?: string[];
   inReplyTo?: string;
   idempotencyKey?: string;
+  /**
+   * Withdraws the mail while it still waits in the agent's SendScheduler (for quota, stagger or a
+   * 429 pause): the send rejects with `WithdrawnError` and nothing goes out.
+   */
+  signal?: AbortSignal;
 };
 
 /** Options of `delegate`. */
@@ -49,6 +54,8 @@ export type DelegateOptions = {
   inThread?: boolean;
   /** Send the TASK in reply to this message (its thread): a pipeline's next stage answers a RESULT. */
   inReplyTo?: string;
+  /** Withdraws the TASK while it still waits for quota (`WithdrawnError`; it is never sent). */
+  signal?: AbortSignal;
 };
 
 /** The calls an agent (or a program holding an AgentRef) can make at any time. */

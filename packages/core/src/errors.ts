@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { TaskOutcome } from './task-registry.js';
 
 /** Every error code Mailroom raises. */
 export type MailroomErrorCode =
@@ -13,6 +14,7 @@ export type MailroomErrorCode =
   | 'task_failed'
   | 'mailbox_error'
   | 'queue_full'
+  | 'withdrawn'
   | 'stopped';
 
 /** The root of Mailroom's one error family: every error carries a literal `code`. */
@@ -106,12 +108,24 @@ export class ValidationError extends MailroomError<'validation_error'> {
   }
 }
 
-/** A task did not finish in time; `missing` names the task ids that had no answer. */
+/**
+ * Tasks did not finish in time. `missing` names the task ids without an answer (`unsent`: those of
+ * them whose TASK never went out, withdrawn while it waited for quota); `outcomes` holds the
+ * answers that did come in time, so a deadline never loses them.
+ */
 export class TaskTimeoutError extends MailroomError<'task_timeout'> {
   readonly missing: string[];
-  constructor(missing: string[], timeoutMs: number) {
-    super('task_timeout', `no answer within ${timeoutMs} ms for task(s): ${missing.join(', ')}`);
+  readonly unsent: string[];
+  readonly outcomes: TaskOutcome[];
+  constructor(missing: string[], timeoutMs: number, more: { outcomes?: TaskOutcome[]; unsent?: string[] } = {}) {
+    const unsent = more.unsent ?? [];
+    super(
+      'task_timeout',
+      `no answer within ${timeoutMs} ms for task(s): ${missing.join(', ')}${unsent.length > 0 ? ` (${unsent.length} never sent: no quota before the deadline)` : ''}`,
+    );
     this.missing = missing;
+    this.unsent = unsent;
+    this.outcomes = more.outcomes ?? [];
   }
 }
 
@@ -140,6 +154,13 @@ export class MailboxError extends MailroomError<'mailbox_error'> {
 export class QueueFullError extends MailroomError<'queue_full'> {
   constructor(message: string) {
     super('queue_full', message);
+  }
+}
+
+/** A send that waited (for quota, stagger or a pause) was taken back by its signal: nothing was sent. */
+export class WithdrawnError extends MailroomError<'withdrawn'> {
+  constructor(message: string) {
+    super('withdrawn', message);
   }
 }
 

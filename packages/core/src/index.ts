@@ -30,6 +30,7 @@ export {
   TaskTimeoutError,
   ValidationError,
   type ValidationIssue,
+  WithdrawnError,
 } from './errors.js';
 export { InFlight } from './in-flight.js';
 export { type InboxStreamOptions, inboxStream } from './inbox-stream.js';

@@ -1,5 +1,6 @@
 import type { AgentActions, TaskSpec } from './agent.js';
-import { TaskFailedError, ValidationError } from './errors.js';
+import { newTaskId } from './agent-actions.js';
+import { TaskFailedError, TaskTimeoutError, ValidationError, WithdrawnError } from './errors.js';
 import type { SendResult } from './mail/model.js';
 import { formatCollabSubject, formatReplySubject } from './protocol/subject.js';
 import type { TaskOutcome } from './task-registry.js';
@@ -10,19 +11,46 @@ export type Assignment = { to: string; task: TaskSpec };
 /**
  * Hub and spoke: delegates each assignment to its specialist (in the hub's current thread when
  * called with a handler context and `inThread`), and collects every outcome with one deadline.
+ * The deadline covers the sends too: a TASK still waiting for quota when it passes is withdrawn
+ * (never sent late), and the `TaskTimeoutError` names it in `unsent` beside the `outcomes` that
+ * did come in time.
  */
 export async function hubAndSpoke(
   agent: AgentActions,
   assignments: readonly Assignment[],
   options: { timeoutMs: number; inThread?: boolean },
 ): Promise<TaskOutcome[]> {
-  const sent = await Promise.all(
-    assignments.map((a) => agent.delegate(a.to, a.task, { inThread: options.inThread ?? false })),
+  const started = agent.scheduler.now();
+  const deadline = new AbortController();
+  const timer = agent.scheduler.schedule(() => deadline.abort(), options.timeoutMs);
+  const taskIds = assignments.map((a) => a.task.taskId ?? newTaskId());
+  const sends = await Promise.allSettled(
+    assignments.map((a, i) =>
+      agent.delegate(
+        a.to,
+        { ...a.task, taskId: taskIds[i] as string },
+        { inThread: options.inThread ?? false, signal: deadline.signal },
+      ),
+    ),
   );
-  return agent.collect(
-    sent.map((s) => s.taskId),
-    { timeoutMs: options.timeoutMs },
-  );
+  timer.unsubscribe();
+  const unsent: string[] = [];
+  const sent: string[] = [];
+  for (const [i, s] of sends.entries()) {
+    if (s.status === 'fulfilled') sent.push(s.value.taskId);
+    else if (s.reason instanceof WithdrawnError) unsent.push(taskIds[i] as string);
+    else throw s.reason;
+  }
+  const left = Math.max(0, options.timeoutMs - (agent.scheduler.now() - started));
+  let outcomes: TaskOutcome[];
+  try {
+    outcomes = sent.length > 0 ? await agent.collect(sent, { timeoutMs: left }) : [];
+  } catch (err) {
+    if (!(err instanceof TaskTimeoutError)) throw err;
+    throw new TaskTimeoutError([...err.missing, ...unsent], options.timeoutMs, { outcomes: err.outcomes, unsent });
+  }
+  if (unsent.length > 0) throw new TaskTimeoutError(unsent, options.timeoutMs, { outcomes, unsent });
+  return outcomes;
 }
 
 /** One stage of a pipeline: the agent, and the task it gets (its input is the previous output). */

@@ -191,4 +191,23 @@ describe('routers', () => {
     await vt.advance(1000);
     expect(outcomes).toHaveLength(4);
   });
+  it('fanOut: a deadline that passes while TASKs wait for quota withdraws them and keeps the answers that came', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 15, 0));
+    const { runtime, routees, workers, postOffice } = await setup(['wk1', 'wk2', 'wk3', 'wk4', 'wk5'], [], { vt });
+    await postOffice.register({ agent_id: 'fan' });
+    postOffice.setLimits(`fan@${postOffice.domain}`, { hourly: 3 });
+    const fan = await runtime.spawn(new (class Fan extends Agent {})(), { id: 'fan', sendScheduler: true });
+    const done = fanOut(fan, routees, { name: 'job', description: 'x' }, { timeoutMs: 10 * 60_000 });
+    const error: unknown = await vt.until(done).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    const timeout = error as TaskTimeoutError;
+    expect(timeout.outcomes.map((o) => o.state)).toEqual(['completed', 'completed', 'completed']);
+    expect(timeout.unsent).toHaveLength(2);
+    expect(timeout.missing).toEqual(timeout.unsent);
+    expect(timeout.message).toMatch(/2 never sent/);
+    expect(fan.sendScheduler?.queued()).toBe(0);
+    await vt.advance(2 * 3_600_000); // the next windows come: nothing withdrawn goes out late
+    expect([...workers.values()].filter((w) => w.seen.length > 0)).toHaveLength(3);
+    expect((await postOffice.account(fan.address)).rate_limits.daily.used).toBe(3);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { AgentActions, Task, TaskSpec } from './agent.js';
 import { TaskFailedError, ValidationError } from './errors.js';
+import { hubAndSpoke } from './patterns.js';
 import type { TaskOutcome } from './task-registry.js';
 
 /** How a router picks routees. */
@@ -60,17 +61,21 @@ function hash32(s: string): number {
   return h >>> 0;
 }
 
-/** Delegates one task to every routee and collects every outcome with a deadline (the seed's fan-out). */
-export async function fanOut(
+/**
+ * Delegates one task to every routee and collects every outcome with a deadline (the seed's
+ * fan-out): {@link hubAndSpoke} with the same task for all, so the deadline covers sends that
+ * wait for quota too.
+ */
+export function fanOut(
   actions: AgentActions,
   routees: readonly string[],
   task: TaskSpec,
   options: { timeoutMs: number },
 ): Promise<TaskOutcome[]> {
   const { taskId: _one, ...each } = task;
-  const sent = await Promise.all(routees.map((to) => actions.delegate(to, each)));
-  return actions.collect(
-    sent.map((s) => s.taskId),
+  return hubAndSpoke(
+    actions,
+    routees.map((to) => ({ to, task: each })),
     options,
   );
 }

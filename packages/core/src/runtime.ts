@@ -9,6 +9,7 @@ import { LocalMailbox } from './local-mailbox.js';
 import type { Mailbox } from './mailbox.js';
 import type { PostOffice } from './post-office.js';
 import { immediateScheduler, SharedTimer } from './scheduling.js';
+import type { SendScheduler } from './send-scheduler.js';
 import type { SupervisionHooks, SupervisorOptions } from './supervision.js';
 import { Supervisor } from './supervisor.js';
 
@@ -41,6 +42,8 @@ export type SpawnOptions = AgentOptions & {
 /** A running agent, as the program that spawned it holds it. */
 export interface AgentRef extends AgentActions {
   readonly agent: Agent;
+  /** The SendScheduler every send of this agent goes through (spawn option `sendScheduler`), if any. */
+  readonly sendScheduler: SendScheduler | undefined;
   /** Stops this agent alone (graceful). */
   stop(): Promise<void>;
 }
@@ -82,6 +85,9 @@ class RunningAgent implements AgentRef {
   }
   get scheduler() {
     return this.host.actions.scheduler;
+  }
+  get sendScheduler() {
+    return this.host.actions.sendScheduler;
   }
   send(...args: Parameters<AgentRef['send']>) {
     return this.host.actions.send(...args);

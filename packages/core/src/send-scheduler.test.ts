@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QueueFullError, RateLimitedError } from './errors.js';
+import { QueueFullError, RateLimitedError, WithdrawnError } from './errors.js';
 import { LocalMailbox } from './local-mailbox.js';
 import { DAY_MS, HOUR_MS } from './mail/quota.js';
 import { MemoryPostOffice } from './memory-post-office.js';
@@ -31,8 +31,8 @@ async function setup(
   };
   const scheduler = new SendScheduler({ mailbox, scheduler: vt.scheduler, ...options });
   const sentAt: number[] = [];
-  const send = (subject: string, priority = 0) =>
-    scheduler.send({ to: [b], subject }, { priority }).then((r) => {
+  const send = (subject: string, priority = 0, signal?: AbortSignal) =>
+    scheduler.send({ to: [b], subject }, { priority, ...(signal ? { signal } : {}) }).then((r) => {
       sentAt.push(vt.now() - start);
       return r;
     });
@@ -122,6 +122,43 @@ describe('SendScheduler', () => {
     await late;
     expect(sentAt[1]).toBe(60_000);
     sub.unsubscribe();
+  });
+
+  it('withdraws a waiting send when its signal aborts: it rejects, is never sent, and frees its place', async () => {
+    const { vt, po, b, scheduler, send } = await setup({ hourly: 1, daily: 100 });
+    await send('sent now');
+    const withdraw = new AbortController();
+    const taken = send('taken back', 0, withdraw.signal);
+    const kept = send('kept');
+    await vt.settle();
+    expect(scheduler.queued()).toBe(2);
+    withdraw.abort();
+    await expect(taken).rejects.toBeInstanceOf(WithdrawnError);
+    expect(scheduler.queued()).toBe(1);
+    await vt.advance(HOUR_MS);
+    await kept;
+    await vt.advance(2 * HOUR_MS);
+    const subjects = (await po.inbox(b)).messages.map((m) => m.subject);
+    expect(subjects).toEqual(['sent now', 'kept']);
+    await expect(send('late', 0, withdraw.signal)).rejects.toBeInstanceOf(WithdrawnError);
+  });
+
+  it('does not withdraw a send that already went out, and withdraws one that a 429 put back', async () => {
+    const { vt, po, a, b, scheduler, send, refused } = await setup({ hourly: 2, daily: 100 }, {}, T0 + 59 * 60_000);
+    const signal = new AbortController();
+    const out = await send('out', 0, signal.signal);
+    signal.abort(); // too late: it was sent
+    expect(out.message_id).toBeTruthy();
+    await po.send(a, { to: [b], subject: 'elsewhere' }); // the rest of the hour, behind its back
+    const back = new AbortController();
+    const retried = send('refused, then waits for Retry-After', 0, back.signal);
+    await vt.settle();
+    expect(refused).toHaveLength(1);
+    expect(scheduler.queued()).toBe(1);
+    back.abort();
+    await expect(retried).rejects.toBeInstanceOf(WithdrawnError);
+    await vt.advance(2 * HOUR_MS);
+    expect((await po.inbox(b)).messages.map((m) => m.subject)).toEqual(['out', 'elsewhere']);
   });
 
   it('reads the limits again periodically', async () => {

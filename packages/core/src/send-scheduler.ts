@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { defer, map, type Observable, type SchedulerLike, Subject, type Subscription, startWith } from 'rxjs';
-import { QueueFullError, RateLimitedError, StoppedError } from './errors.js';
+import { QueueFullError, RateLimitedError, StoppedError, WithdrawnError } from './errors.js';
 import type { SendRequest, SendResult } from './mail/model.js';
 import { DAY_MS, HOUR_MS } from './mail/quota.js';
 import type { Mailbox } from './mailbox.js';
@@ -74,6 +74,12 @@ type Job = {
   seq: number;
   resolve: (r: SendResult) => void;
   reject: (e: unknown) => void;
+  /** Taken back by its signal before it went out: skipped by `take`. */
+  withdrawn?: boolean;
+  /** On its way to the mailbox: its signal no longer withdraws it. */
+  out?: boolean;
+  /** Removes the signal's listener once the job settled. */
+  release?: () => void;
 };
 
 /**
@@ -130,9 +136,13 @@ export class SendScheduler {
    * Sends when quota, stagger and any pause allow; resolves with the result then. Rejects at once
    * with `QueueFullError` when the queue is full.
    * @param options.priority higher goes first. @default 0
+   * @param options.signal withdraws the send while it still waits (rejects with `WithdrawnError`;
+   *   nothing is sent). A send already on its way is not called back.
    */
-  send(request: SendRequest, options: { priority?: number } = {}): Promise<SendResult> {
+  send(request: SendRequest, options: { priority?: number; signal?: AbortSignal } = {}): Promise<SendResult> {
     if (this.stopped) return Promise.reject(new StoppedError('the send scheduler is stopped'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
     if (this.size >= this.maxQueue) {
       return Promise.reject(new QueueFullError(`send queue full (${this.maxQueue} waiting); nothing was sent`));
     }
@@ -144,7 +154,19 @@ export class SendScheduler {
         this.queues.set(priority, queue);
         this.priorities = [...this.queues.keys()].sort((a, b) => b - a);
       }
-      queue.push({ request, priority, seq: this.seq++, resolve, reject });
+      const job: Job = { request, priority, seq: this.seq++, resolve, reject };
+      if (signal) {
+        const withdraw = () => {
+          if (job.out || job.withdrawn) return;
+          job.withdrawn = true;
+          this.size -= 1;
+          reject(new WithdrawnError('the send was withdrawn before it went out'));
+          this.emit();
+        };
+        signal.addEventListener('abort', withdraw, { once: true });
+        job.release = () => signal.removeEventListener('abort', withdraw);
+      }
+      queue.push(job);
       this.size += 1;
       this.pump();
     });
@@ -169,7 +191,10 @@ export class SendScheduler {
     this.stopped = true;
     this.timer?.unsubscribe();
     for (const q of this.queues.values())
-      for (const job of q.drain()) job.reject(new StoppedError('the send scheduler stopped'));
+      for (const job of q.drain()) {
+        job.release?.();
+        if (!job.withdrawn) job.reject(new StoppedError('the send scheduler stopped'));
+      }
     this.queues.clear();
     this.size = 0;
     this.emit();
@@ -206,6 +231,7 @@ export class SendScheduler {
   }
 
   private dispatch(job: Job, now: number): void {
+    job.out = true;
     this.hour.used += 1;
     this.day.used += 1;
     this.inFlight += 1;
@@ -219,6 +245,7 @@ export class SendScheduler {
       (result) => {
         this.inFlight -= 1;
         this.sent += 1;
+        job.release?.();
         job.resolve(result);
         this.emit();
       },
@@ -231,12 +258,14 @@ export class SendScheduler {
           const at = this.scheduler.now();
           this.pausedUntil = Math.max(this.pausedUntil, at + err.retryAfterMs);
           this.lastRefresh = Number.NEGATIVE_INFINITY;
+          job.out = false;
           this.requeue(job);
           this.logger?.warn({ retryAfterMs: err.retryAfterMs }, 'rate limited: pausing the account');
           this.wake(this.pausedUntil);
           this.emit();
           return;
         }
+        job.release?.();
         job.reject(err);
         this.emit();
       },
@@ -281,9 +310,10 @@ export class SendScheduler {
   private take(): Job {
     for (const p of this.priorities) {
       const q = this.queues.get(p);
-      if (q && q.length > 0) {
+      for (let job = q?.shift(); job; job = q?.shift()) {
+        if (job.withdrawn) continue; // already taken off the count
         this.size -= 1;
-        return q.shift() as Job;
+        return job;
       }
     }
     throw new Error('unreachable: take() on an empty queue');

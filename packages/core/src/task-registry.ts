@@ -157,12 +157,15 @@ export class TaskRegistry {
       };
       const onStop = () => finish(() => reject(new StoppedError('the agent stopped while collecting')));
       const timeout = scheduler.schedule(() => {
-        const missing = taskIds.filter((id) => {
+        const missing: string[] = [];
+        const ended: TaskOutcome[] = [];
+        for (const id of taskIds) {
           const r = this.get(id, 'sent');
-          return !r || !isFinal(r.state);
-        });
+          if (r && isFinal(r.state)) ended.push(outcomeOf(r));
+          else missing.push(id);
+        }
         for (const id of missing) this.update(id, 'sent', 'timed_out');
-        finish(() => reject(new TaskTimeoutError(missing, timeoutMs)));
+        finish(() => reject(new TaskTimeoutError(missing, timeoutMs, { outcomes: ended })));
       }, timeoutMs);
       const finish = (settle: () => void) => {
         this.waiters.delete(check);

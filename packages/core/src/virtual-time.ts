@@ -34,6 +34,34 @@ export class VirtualTime {
     await this.advance(0);
   }
 
+  /**
+   * Runs virtual time forward, action by action, until `work` settles; resolves or rejects as it
+   * does. Rejects when nothing is left to run and `work` still waits (it never would settle), or
+   * after `maxMs` of virtual time.
+   * @param options.maxMs @default 86400000 (a day)
+   */
+  async until<T>(work: Promise<T>, options: { maxMs?: number } = {}): Promise<T> {
+    let settled = false;
+    const watched = work.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => {});
+    const limit = this.scheduler.frame + (options.maxMs ?? 86_400_000);
+    await drain();
+    while (!settled) {
+      const next = this.scheduler.actions[0];
+      if (!next || next.delay > limit) {
+        throw new Error(
+          next
+            ? `still waiting after ${options.maxMs ?? 86_400_000} ms of virtual time`
+            : 'waiting with nothing left to run',
+        );
+      }
+      await this.advance(next.delay - this.scheduler.frame);
+    }
+    return watched;
+  }
+
   /** Moves virtual time forward by `ms`, running everything due on the way. */
   async advance(ms: number): Promise<void> {
     const target = this.scheduler.frame + ms;
