@@ -73,6 +73,23 @@ describe('HttpMailbox', () => {
     expect(page.map((m) => m.subject)).toEqual(['wake up']);
   });
 
+  it('gives up a long poll the server holds when the inbox stream closes (stop need not wait for it)', async () => {
+    const b = await server.register('lp-stop');
+    const box = await HttpMailbox.connect({ baseUrl: server.url, apiKey: b.api_key });
+    await box.inbox({ unread_only: true });
+    const sub = inboxStream(box, { longPollSeconds: 30 }).subscribe();
+    const held = () => server.logLines.find((l) => l.includes('wait=30'));
+    while (!held()) await new Promise<void>((resolve) => setImmediate(resolve));
+    const reqId = (JSON.parse(held() as string) as { reqId: string }).reqId;
+    sub.unsubscribe();
+    // The server lets the request go once the client is gone, long before its 30 s: without the
+    // abort this waits out the test's own timeout and fails.
+    const completed = () =>
+      server.logLines.some((l) => l.includes('long poll given up by the client') && l.includes(`"reqId":"${reqId}"`));
+    while (!completed()) await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(completed()).toBe(true);
+  });
+
   it('falls back to plain polling and one-by-one mark-read against a server without the extensions', async () => {
     const plain = await startServer({ extensions: { longPoll: false, batchRead: false } });
     try {

@@ -1,23 +1,13 @@
 // Escalation: a worker fails; its supervisor restarts it once, then goes past its intensity and
 // escalates by mail, level by level: L0 never answers, L1 answers "retry" after its ack timeout,
-// and the retried task succeeds. Time is virtual, so the 30 s ack timeout passes at once.
-import {
-  Agent,
-  createRuntime,
-  type Escalation,
-  MemoryPostOffice,
-  renderTimelineText,
-  type Task,
-  timeline,
-  VirtualTime,
-} from '@mailroom/core';
+// and the retried task succeeds. On the embedded office time is virtual, so the 30 s ack timeout
+// passes at once; on a server (--server URL --admin-key KEY) it is real: --ack-timeout-ms shortens it.
+import { Agent, type AgentContext, type Escalation, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { exampleRuntime } from '@mailroom/example-support';
 
-const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 0, 0));
-const postOffice = new MemoryPostOffice({ clock: vt.scheduler });
-const runtime = createRuntime({ postOffice, scheduler: vt.scheduler });
-const at = () => new Date(vt.now()).toISOString().slice(11, 23);
-const say = (line: string) => console.log(`${at()}  ${line}`);
-const addr = (id: string) => `${id}@${postOffice.domain}`;
+const { runtime, where, id, now, run, flag } = exampleRuntime({ virtualStart: Date.UTC(2026, 0, 1, 9, 0, 0) });
+const ackTimeoutMs = Number(flag('ack-timeout-ms') ?? 30_000);
+const say = (line: string) => console.log(`${new Date(now()).toISOString().slice(11, 23)}  ${line}`);
 
 /** Fails its first two runs (a flaky upstream, say), then works. */
 let runs = 0;
@@ -34,6 +24,7 @@ class Worker extends Agent {
 }
 
 /** A level of the chain: answers with a decision, or not at all. */
+let escalationThread: string | undefined;
 class Level extends Agent {
   constructor(
     private readonly name: string,
@@ -41,7 +32,8 @@ class Level extends Agent {
   ) {
     super();
   }
-  override onEscalation(e: Escalation & { errorType: string }) {
+  override onEscalation(e: Escalation & { errorType: string }, ctx: AgentContext) {
+    escalationThread = ctx.message.thread_id;
     say(
       `${this.name}: got [ESCALATION L${e.level}] ${e.errorType}: ${e.message}${this.decision ? ` → answers "${this.decision}"` : ' (does not answer)'}`,
     );
@@ -49,37 +41,37 @@ class Level extends Agent {
   }
 }
 
-await runtime.spawn(new Level('L0 on-call bot'), { id: 'oncall-bot' });
-await runtime.spawn(new Level('L1 team lead', 'retry'), { id: 'team-lead' });
-await runtime.spawn(new Level('L2 human'), { id: 'human' });
-const user = await runtime.spawn(new (class User extends Agent {})(), { id: 'user' });
+console.log(`on ${where}`);
+const levels = [
+  await runtime.spawn(new Level('L0 on-call bot'), { id: id('oncall-bot') }),
+  await runtime.spawn(new Level('L1 team lead', 'retry'), { id: id('team-lead') }),
+  await runtime.spawn(new Level('L2 human'), { id: id('human') }),
+];
+const user = await runtime.spawn(new (class User extends Agent {})(), { id: id('user') });
 
 const supervisor = await runtime.supervise({
-  id: 'supervisor',
+  id: id('supervisor'),
   strategy: 'one-for-one',
   maxRestarts: 1,
   withinMs: 60_000,
   backoff: { minBackoffMs: 500, maxBackoffMs: 5_000, randomFactor: 0 },
-  escalation: { chain: [addr('oncall-bot'), addr('team-lead'), addr('human')], ackTimeoutMs: 30_000 },
-  children: [{ id: 'worker', make: () => new Worker(), options: { maxAttempts: 5 } }],
+  escalation: { chain: levels.map((l) => l.address), ackTimeoutMs },
+  children: [{ id: id('worker'), make: () => new Worker(), options: { maxAttempts: 5 } }],
 });
 supervisor.escalations$.subscribe((e) => say(`supervisor: nobody answered: ${JSON.stringify(e)}`));
+const worker = supervisor.child(id('worker'))?.address ?? '';
 
 say('user: asks the worker for a report');
-const job = await user.delegate(addr('worker'), { name: 'report', description: 'build the weekly report' });
-await vt.advance(60_000);
-const [outcome] = await user.collect([job.taskId], { timeoutMs: 1_000 });
+const job = await user.delegate(worker, { name: 'report', description: 'build the weekly report' });
+const [outcome] = await run(user.collect([job.taskId], { timeoutMs: 4 * ackTimeoutMs }));
 say(
   `user: the report is ${outcome?.state}${outcome?.state === 'completed' ? `: ${JSON.stringify(outcome.result)}` : ''}`,
 );
 
-const escalationThread = (await postOffice.sent(addr('supervisor'))).messages[0]?.thread_id;
 console.log('\nThe task:\n');
 console.log(renderTimelineText(timeline(await user.thread(job.threadId))));
 if (escalationThread) {
   console.log('\nThe escalation:\n');
-  console.log(renderTimelineText(timeline(await postOffice.thread(addr('supervisor'), escalationThread))));
+  console.log(renderTimelineText(timeline(await (levels[1] ?? user).thread(escalationThread))));
 }
-const stopping = runtime.stop();
-await vt.advance(10_000);
-await stopping;
+await run(runtime.stop());

@@ -64,6 +64,8 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     const wakeups = mailbox.wakeups?.();
     let phase: Phase = 'waiting';
     let cancelWait: (() => void) | undefined;
+    /** Aborts the long poll in progress, if any. */
+    let giveUp: (() => void) | undefined;
     let idleDelay = 0;
     let retryDelay = 0;
     let cursor: string | undefined;
@@ -117,10 +119,16 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         ...(at !== undefined ? { cursor: at } : {}),
         ...(lp ? { wait: longPollSeconds } : {}),
       };
-      mailbox.inbox(query).then(onPage, onError);
+      // A long poll is given up when the stream closes: stop() need not wait for the server.
+      if (lp) {
+        const holding = new AbortController();
+        giveUp = () => holding.abort();
+        mailbox.inbox(query, { signal: holding.signal }).then(onPage, onError);
+      } else mailbox.inbox(query).then(onPage, onError);
     }
 
     function onPage(page: { messages: Message[]; has_more: boolean; cursor: string | null }): void {
+      giveUp = undefined;
       if (phase === 'closed') return;
       retryDelay = 0;
       const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
@@ -165,6 +173,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     }
 
     function onError(error: unknown): void {
+      giveUp = undefined;
       if (phase === 'closed') return;
       cursor = undefined;
       drained = false;
@@ -189,6 +198,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     return () => {
       phase = 'closed';
       cancelWait?.();
+      giveUp?.();
       wakeSub?.unsubscribe();
       settledSub.unsubscribe();
     };

@@ -9,7 +9,11 @@ export interface Mailbox {
   /** This mailbox's own address. */
   readonly address: string;
   send(request: SendRequest): Promise<SendResult>;
-  inbox(query?: InboxQuery): Promise<InboxPage>;
+  /**
+   * One page of the inbox. `options.signal` gives up a request in progress (a long poll held by
+   * the server, when the inbox stream closes): it rejects and nothing is marked read.
+   */
+  inbox(query?: InboxQuery, options?: { signal?: AbortSignal }): Promise<InboxPage>;
   /** Reads one message (marks an inbound message read). */
   message(messageId: string): Promise<Message>;
   /** Marks messages read (or unread again with `{ unread: true }`). */

@@ -109,13 +109,17 @@ export class HttpMailbox implements Mailbox {
     return this.call(SendResult, () => this.http.post('email/send', { json: body }));
   }
 
-  async inbox(query: InboxQuery = {}): Promise<InboxPage> {
+  async inbox(query: InboxQuery = {}, options: { signal?: AbortSignal } = {}): Promise<InboxPage> {
     const wait = this.options.longPoll === false ? undefined : query.wait;
     const searchParams: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...query, wait })) if (v !== undefined) searchParams[k] = String(v);
     const timeout = (this.options.timeoutMs ?? 10_000) + (wait ? Number(wait) * 1000 : 0);
     return this.call(InboxPage, async () => {
-      const response = await this.http.get('email/inbox', { searchParams, timeout });
+      const response = await this.http.get('email/inbox', {
+        searchParams,
+        timeout,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;
       return response;
     });

@@ -1,7 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError, type InboxPage, InboxQuery, type PostOffice, parseOrThrow, renderThreadHtml } from '@mailroom/core';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import { type Logger, pino } from 'pino';
 import { z } from 'zod';
 import { sendError } from './http-errors.js';
@@ -101,7 +107,7 @@ export function buildServer(
       const query = parseOrThrow(InboxQuery, req.query, 'inbox query');
       if (!longPoll) return po.inbox(req.address, { ...query, wait: undefined });
       reply.header(LONG_POLL_HEADER, '1');
-      return inboxWithWait(po, req, query, closing.signal);
+      return inboxWithWait(po, req, reply, query, closing.signal);
     });
     email.get('/email/sent', async (req) => po.sent(req.address, req.query as never));
     email.get<{ Params: { id: string } }>('/email/message/:id', async (req) => po.message(req.address, req.params.id));
@@ -138,9 +144,12 @@ export function buildServer(
 async function inboxWithWait(
   po: PostOffice,
   req: FastifyRequest,
+  reply: FastifyReply,
   query: z.output<typeof InboxQuery>,
   closing: AbortSignal,
 ): Promise<InboxPage> {
+  // The response closes early when the client gives up (its socket closed): stop holding then.
+  const gone = () => reply.raw.destroyed || reply.raw.writableEnded;
   const { wait, ...rest } = query;
   const page = await po.inbox(req.address, rest);
   if (!wait || page.messages.length > 0 || closing.aborted) return page;
@@ -148,19 +157,23 @@ async function inboxWithWait(
   let latest = page;
   while (latest.messages.length === 0) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0 || closing.aborted || req.raw.destroyed) break;
+    if (remaining <= 0 || closing.aborted) break;
+    if (gone()) {
+      req.log.debug({ heldMs: wait * 1000 - remaining }, 'long poll given up by the client');
+      break;
+    }
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         sub.unsubscribe();
         closing.removeEventListener('abort', done);
-        req.raw.off('close', done);
+        reply.raw.off('close', done);
         resolve();
       };
       const timer = setTimeout(done, remaining);
       const sub = po.wakeups(req.address).subscribe(done);
       closing.addEventListener('abort', done);
-      req.raw.once('close', done);
+      reply.raw.once('close', done);
     });
     latest = await po.inbox(req.address, rest);
   }
