@@ -7,24 +7,173 @@ import { startServer } from './support/server.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-describe('examples', () => {
-  it('pnpm demo: the hub-and-spoke orchestrator collects search, analyze and cite and prints the thread', async () => {
-    const { stdout, stderr } = await run('node', ['examples/hub-and-spoke/dist/main.js'], {
-      cwd: root,
-      timeout: 20_000,
+/** An agent's name as printed: bare on the embedded office, with the run's suffix on a server. */
+const n = (name: string) => `${name}(?:-[0-9a-z]+)?`;
+const re = (source: string) => new RegExp(source);
+
+/** Each pattern matches after the previous one. */
+function inOrder(stdout: string, patterns: RegExp[]): void {
+  let from = 0;
+  for (const p of patterns) {
+    const m = p.exec(stdout.slice(from));
+    expect(m, String(p)).not.toBeNull();
+    from += (m?.index ?? 0) + (m?.[0].length ?? 0);
+  }
+}
+
+type Example = {
+  name: string;
+  title: string;
+  /** Extra arguments on a server (real time there). */
+  serverArgs?: string[];
+  /** The server's post office (quotas, clock). */
+  office?: Parameters<typeof startServer>[0] extends infer O ? (O extends { office?: infer F } ? F : never) : never;
+  check(stdout: string, on: { server?: Awaited<ReturnType<typeof startServer>> }): void | Promise<void>;
+};
+
+const examples: Example[] = [
+  {
+    name: 'hub-and-spoke',
+    title: 'pnpm demo: the orchestrator collects search, analyze and cite and prints the thread',
+    check(stdout) {
+      expect(stdout).toMatch(/user: report completed/);
+      for (const skill of ['search', 'analyze', 'cite']) {
+        expect(stdout).toMatch(re(`orchestrator: ${skill} \\(${n(skill)}\\) is accepted`));
+        expect(stdout).toMatch(re(`${n('orchestrator')} → ${n(skill)} +TASK:t-[0-9a-z]+ — ${skill}`));
+        expect(stdout).toMatch(re(`${n(skill)} → ${n('orchestrator')} +ACK:t-`));
+        expect(stdout).toMatch(re(`${n(skill)} → ${n('orchestrator')} +RESULT:t-`));
+        expect(stdout).toContain(`"answer": "${skill} of \\"actor runtimes\\" done"`);
+      }
+      expect(stdout).toMatch(re(`${n('orchestrator')} → ${n('user')} +RESULT:t-`));
+    },
+  },
+  {
+    name: 'pipeline',
+    title: 'draft → edit → publish in one thread',
+    check(stdout) {
+      expect(stdout).toContain('output: EDITED: AGENTS THAT COORDINATE BY EMAIL (published)');
+      inOrder(
+        stdout,
+        ['draft', 'edit', 'publish'].map((stage) => re(`${n('user')} → ${n('\\w+')} +TASK:t-\\w+ — ${stage}`)),
+      );
+    },
+  },
+  {
+    name: 'shared-thread',
+    title: 'everyone speaks once, to everyone, in reply to the latest message',
+    check(stdout) {
+      const said = (who: string, what: string) => `${n(who)}: ${what}`;
+      expect(stdout).toMatch(
+        re(
+          `${said('host', 'When do we ship\\?')}\\n(${said('planner', 'Ship on Monday\\.')}\\n${said('tester', 'Only after the load test\\.')}|${said('tester', 'Only after the load test\\.')}\\n${said('planner', 'Ship on Monday\\.')})`,
+        ),
+      );
+      expect(stdout).toMatch(re(`${n('planner')} → ${n('host')}, ${n('tester')} +Re: \\[COLLAB\\] release date`));
+      expect(stdout).toMatch(re(`${n('tester')} → ${n('host')}, ${n('planner')} +Re: \\[COLLAB\\] release date`));
+    },
+  },
+  {
+    name: 'callbacks',
+    title: 'the result lands at the callback inbox under its subject',
+    check(stdout) {
+      expect(stdout).toMatch(/requester: sent t-\w+, not waiting/);
+      expect(stdout).toContain('callback inbox: "translation ready" → results arrive later');
+    },
+  },
+  {
+    name: 'escalation',
+    title: 'walks the chain: L0 silent, L1 answers retry after the ack timeout, the retried task succeeds',
+    serverArgs: ['--ack-timeout-ms', '1000'],
+    check(stdout, { server }) {
+      const at = (time: string) => (server ? '\\d\\d:\\d\\d:\\d\\d\\.\\d{3}' : time.replaceAll('.', '\\.'));
+      inOrder(stdout, [
+        re(`${at('09:00:00.000')} {2}worker: run 1 of "report" fails`),
+        re(`${at('09:00:00.500')} {2}worker: run 2 of "report" fails`),
+        re(
+          `${at('09:00:00.500')} {2}L0 on-call bot: got \\[ESCALATION L0\\] Error: upstream timed out \\(does not answer\\)`,
+        ),
+        re(
+          `${at('09:00:30.500')} {2}L1 team lead: got \\[ESCALATION L1\\] Error: upstream timed out → answers "retry"`,
+        ),
+        re(`${at('09:00:30.500')} {2}worker: run 3 of "report" succeeds`),
+        /user: the report is completed: \{"report":"ready"\}/,
+        re(`${n('supervisor')} → ${n('oncall-bot')} +\\[ESCALATION L0\\] Error`),
+        re(`${n('supervisor')} → ${n('team-lead')} +\\[ESCALATION L1\\] Error`),
+        re(`${n('team-lead')} → ${n('supervisor')} +Re: \\[ESCALATION L1\\] Error`),
+      ]);
+      expect(stdout).not.toMatch(/L2 human: got/);
+    },
+  },
+  {
+    name: 'fan-out',
+    title: 'sends 12 tasks now and queues 8 for the next hour window, never over the quota',
+    // On a server: its quota is 12 an hour, its clock stays inside one hour whatever the wall clock
+    // says, and the deadline passes long before the next window: the 8 are withdrawn unsent.
+    serverArgs: ['--deadline-ms', '1500'],
+    office: (() => {
+      const base = Date.UTC(2026, 0, 1, 9, 15, 0);
+      const started = Date.now();
+      return { limits: { hourly: 12, daily: 100 }, clock: { now: () => base + (Date.now() - started) } };
+    })(),
+    async check(stdout, { server }) {
+      expect(stdout).toMatch(/coordinator: 12 sent, 8 queued for the next window/);
+      const coordinator = /the post office counted (\d+) sends of (\S+) today/.exec(stdout);
+      expect(coordinator?.[1]).toBe(server ? '12' : '20');
+      if (!server) {
+        expect(stdout).toMatch(/09:15:00 {2}coordinator: 12 sent, 8 queued for the next window/);
+        expect(stdout.match(/09:15:00 {2}worker-\d+ got "survey"/g)).toHaveLength(12);
+        expect(stdout.match(/10:00:00 {2}worker-\d+ got "survey"/g)).toHaveLength(8);
+        expect(stdout).toMatch(/20 of 20 results collected/);
+        expect(stdout).toMatch(/schedule: 12 sent at 09:15, 8 sent at 10:00/);
+        return;
+      }
+      expect(stdout.match(/worker-\d+-[0-9a-z]+ got "survey"/g)).toHaveLength(12);
+      expect(stdout).toMatch(/12 of 20 results collected by the deadline; 8 withdrawn unsent/);
+      const account = await server.postOffice.account(coordinator?.[2] ?? '');
+      expect(account.rate_limits.hourly.used).toBe(12);
+      expect(server.logLines.filter((l) => l.includes('"statusCode":429'))).toEqual([]);
+    },
+  },
+];
+
+for (const example of examples) {
+  describe(`examples/${example.name}`, () => {
+    it(`${example.title} (embedded post office)`, async () => {
+      const { stdout, stderr } = await run('node', [`examples/${example.name}/dist/main.js`], {
+        cwd: root,
+        timeout: 20_000,
+      });
+      expect(stderr).toBe('');
+      await example.check(stdout, {});
     });
-    expect(stderr).toBe('');
-    expect(stdout).toMatch(/user: report completed/);
-    for (const skill of ['search', 'analyze', 'cite']) {
-      expect(stdout).toMatch(new RegExp(`orchestrator: ${skill} \\(${skill}\\) is accepted`));
-      expect(stdout).toMatch(new RegExp(`orchestrator → ${skill} +TASK:t-[0-9a-z]+ — ${skill}`));
-      expect(stdout).toMatch(new RegExp(`${skill} → orchestrator +ACK:t-`));
-      expect(stdout).toMatch(new RegExp(`${skill} → orchestrator +RESULT:t-`));
-      expect(stdout).toContain(`"answer": "${skill} of \\"actor runtimes\\" done"`);
-    }
-    expect(stdout).toMatch(/orchestrator → user +RESULT:t-/);
+
+    it(`${example.title} (on a mailroom-server: --server URL --admin-key KEY)`, async () => {
+      const server = await startServer({
+        adminKey: 'example-key',
+        ...(example.office ? { office: example.office } : {}),
+      });
+      try {
+        const { stdout, stderr } = await run(
+          'node',
+          [
+            `examples/${example.name}/dist/main.js`,
+            '--server',
+            server.url,
+            '--admin-key',
+            'example-key',
+            ...(example.serverArgs ?? []),
+          ],
+          { cwd: root, timeout: 30_000 },
+        );
+        expect(stderr).toBe('');
+        expect(stdout).toContain(server.url);
+        await example.check(stdout, { server });
+      } finally {
+        await server.close();
+      }
+    });
   });
-});
+}
 
 describe('examples/two-processes', () => {
   it('coordinates agents in two processes through one mailroom-server', async () => {
@@ -46,82 +195,5 @@ describe('examples/two-processes', () => {
       expect(stdout).toMatch(line);
     }
     expect(stdout).toMatch(/\[worker\] worker \d+: stopped/);
-  });
-});
-
-describe('examples/fan-out', () => {
-  it('sends 12 tasks now, queues 8, and sends them in the next hour window', async () => {
-    const { stdout } = await run('node', ['examples/fan-out/dist/main.js'], { cwd: root, timeout: 20_000 });
-    expect(stdout).toMatch(/09:15:01 {2}coordinator: 12 sent, 8 queued for the next window/);
-    expect(stdout.match(/09:15:00 {2}worker-\d+ got "survey"/g)).toHaveLength(12);
-    expect(stdout.match(/10:00:00 {2}worker-\d+ got "survey"/g)).toHaveLength(8);
-    expect(stdout).toMatch(/20 of 20 results collected/);
-    expect(stdout).toMatch(/schedule: 12 sent at 09:15, 8 sent at 10:00/);
-  });
-});
-
-describe('examples/escalation', () => {
-  it('walks the chain: L0 silent, L1 answers retry after the ack timeout, the retried task succeeds', async () => {
-    const { stdout } = await run('node', ['examples/escalation/dist/main.js'], { cwd: root, timeout: 20_000 });
-    const lines = [
-      /09:00:00\.000 {2}worker: run 1 of "report" fails/,
-      /09:00:00\.500 {2}worker: run 2 of "report" fails/,
-      /09:00:00\.500 {2}L0 on-call bot: got \[ESCALATION L0\] Error: upstream timed out \(does not answer\)/,
-      /09:00:30\.500 {2}L1 team lead: got \[ESCALATION L1\] Error: upstream timed out → answers "retry"/,
-      /09:00:30\.500 {2}worker: run 3 of "report" succeeds/,
-      /user: the report is completed: \{"report":"ready"\}/,
-      /supervisor → oncall-bot +\[ESCALATION L0\] Error/,
-      /supervisor → team-lead +\[ESCALATION L1\] Error/,
-      /team-lead → supervisor +Re: \[ESCALATION L1\] Error/,
-    ];
-    let from = 0;
-    for (const line of lines) {
-      const m = line.exec(stdout.slice(from));
-      expect(m, String(line)).not.toBeNull();
-      from += (m?.index ?? 0) + (m?.[0].length ?? 0);
-    }
-    expect(stdout).not.toMatch(/L2 human: got/);
-  });
-});
-
-describe('examples: patterns', () => {
-  it('pipeline: draft → edit → publish in one thread', async () => {
-    const { stdout } = await run('node', ['examples/pipeline/dist/main.js'], { cwd: root, timeout: 20_000 });
-    expect(stdout).toContain('output: EDITED: AGENTS THAT COORDINATE BY EMAIL (published)');
-    for (const stage of ['draft', 'edit', 'publish'])
-      expect(stdout).toMatch(new RegExp(`user → \\w+ +TASK:t-\\w+ — ${stage}`));
-  });
-
-  it('shared thread: everyone speaks once, to everyone', async () => {
-    const { stdout } = await run('node', ['examples/shared-thread/dist/main.js'], { cwd: root, timeout: 20_000 });
-    expect(stdout).toMatch(
-      /host: When do we ship\?\nplanner: Ship on Monday\.\ntester: Only after the load test\.|host: When do we ship\?\ntester: Only after the load test\.\nplanner: Ship on Monday\./,
-    );
-    expect(stdout).toMatch(/planner → host, tester +Re: \[COLLAB\] release date/);
-    expect(stdout).toMatch(/tester → host, planner +Re: \[COLLAB\] release date/);
-  });
-
-  it('callbacks: the result lands at the callback inbox under its subject', async () => {
-    const { stdout } = await run('node', ['examples/callbacks/dist/main.js'], { cwd: root, timeout: 20_000 });
-    expect(stdout).toMatch(/requester: sent t-\w+, not waiting/);
-    expect(stdout).toContain('callback inbox: "translation ready" → results arrive later');
-  });
-
-  it('runs on a mailroom-server with --server URL --admin-key KEY', async () => {
-    const server = await startServer({ adminKey: 'example-key' });
-    try {
-      const { stdout } = await run(
-        'node',
-        ['examples/pipeline/dist/main.js', '--server', server.url, '--admin-key', 'example-key'],
-        {
-          cwd: root,
-          timeout: 30_000,
-        },
-      );
-      expect(stdout).toContain(`pipeline on ${server.url}`);
-      expect(stdout).toContain('output: EDITED: AGENTS THAT COORDINATE BY EMAIL (published)');
-    } finally {
-      await server.close();
-    }
   });
 });

@@ -2,13 +2,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { buildServer, REDACT, type ServerOptions, SqlitePostOffice } from '@mailroom/server';
+import {
+  buildServer,
+  REDACT,
+  type ServerOptions,
+  SqlitePostOffice,
+  type SqlitePostOfficeOptions,
+} from '@mailroom/server';
 import { pino } from 'pino';
 
-/** A real mailroom server on port 0 over a SQLite file in a temp dir, with its log captured. */
-export async function startServer(options: Partial<Omit<ServerOptions, 'postOffice' | 'logger'>> = {}) {
+/**
+ * A real mailroom server on port 0 over a SQLite file in a temp dir, with its log captured.
+ * `office` sets its post office's clock and quotas (as `--hourly-limit` does for the CLI).
+ */
+export async function startServer(
+  options: Partial<Omit<ServerOptions, 'postOffice' | 'logger'>> & {
+    office?: Omit<SqlitePostOfficeOptions, 'path'>;
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-server-'));
-  const postOffice = new SqlitePostOffice({ path: join(dir, 'mail.db') });
+  const { office, ...serverOptions } = options;
+  const postOffice = new SqlitePostOffice({ ...office, path: join(dir, 'mail.db') });
   const logLines: string[] = [];
   const logger = pino(
     { level: 'debug', redact: { paths: REDACT, censor: '[redacted]' } },
@@ -19,7 +33,7 @@ export async function startServer(options: Partial<Omit<ServerOptions, 'postOffi
       },
     }),
   );
-  const app = buildServer({ postOffice, logger, ...options });
+  const app = buildServer({ postOffice, logger, ...serverOptions });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

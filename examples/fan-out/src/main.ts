@@ -1,52 +1,62 @@
-// Fan-out under a quota: a coordinator delegates one task to 20 agents while its account may
-// send only 12 mails an hour. The SendScheduler sends 12 now, queues 8, and sends those at the
-// top of the next UTC hour. Time is virtual: two hours pass in well under a second.
-import { Agent, createRuntime, fanOut, MemoryPostOffice, type Task, VirtualTime } from '@mailroom/core';
+// Fan-out under a quota: a coordinator delegates one task to 20 agents while its account may send
+// only 12 mails an hour. Its SendScheduler sends 12 now, queues 8, and sends those at the top of
+// the next UTC hour. On the embedded office time is virtual (two hours pass in well under a
+// second); on a server (--server URL --admin-key KEY) the quota is the server's, time is real, and
+// --deadline-ms bounds the wait: what could not be sent by then is withdrawn, never sent late.
+import { Agent, fanOut, type Task, TaskTimeoutError } from '@mailroom/core';
+import { exampleRuntime } from '@mailroom/example-support';
+import { first } from 'rxjs';
 
-const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 15, 0));
-const postOffice = new MemoryPostOffice({ clock: vt.scheduler });
-const runtime = createRuntime({ postOffice, scheduler: vt.scheduler });
-const clock = () => new Date(vt.now()).toISOString().slice(11, 19);
+const { runtime, where, postOffice, id, now, run, flag } = exampleRuntime({
+  virtualStart: Date.UTC(2026, 0, 1, 9, 15, 0),
+});
+const deadlineMs = Number(flag('deadline-ms') ?? 3 * 3_600_000);
+const say = (line: string) => console.log(`${new Date(now()).toISOString().slice(11, 19)}  ${line}`);
 
 class Worker extends Agent {
   override onTask(task: Task) {
-    console.log(`${clock()}  ${task.message.to_addresses[0]?.split('@')[0]} got "${task.name}"`);
+    say(`${task.message.to_addresses[0]?.split('@')[0]} got "${task.name}"`);
     return 'done';
   }
 }
+console.log(`on ${where}`);
 const workers: string[] = [];
 for (let i = 1; i <= 20; i++) {
-  const id = `worker-${String(i).padStart(2, '0')}`;
-  workers.push((await runtime.spawn(new Worker(), { id })).address);
+  workers.push((await runtime.spawn(new Worker(), { id: id(`worker-${String(i).padStart(2, '0')}`) })).address);
 }
-
-await postOffice.register({ agent_id: 'coordinator' });
-postOffice.setLimits(`coordinator@${postOffice.domain}`, { hourly: 12, daily: 100 });
+// The embedded office stands in for a server started with --hourly-limit 12.
+if (postOffice) {
+  const { email_address } = await postOffice.register({ agent_id: id('coordinator') });
+  postOffice.setLimits(email_address, { hourly: 12, daily: 100 });
+}
 const coordinator = await runtime.spawn(new (class Coordinator extends Agent {})(), {
-  id: 'coordinator',
+  id: id('coordinator'),
   sendScheduler: true, // every send of the coordinator goes through a SendScheduler of its account
 });
+const { hourly } = (await coordinator.mailbox.account()).rate_limits;
+say(`coordinator: fanning "survey" out to 20 agents (quota: ${hourly.remaining} of ${hourly.limit} sends this hour)`);
+coordinator.sendScheduler?.state$
+  .pipe(first((s) => s.limits.hourly > 0 && s.inFlight === 0 && s.sent + s.queued === workers.length))
+  .subscribe((s) => say(`coordinator: ${s.sent} sent, ${s.queued} queued for the next window`));
 
-console.log(`${clock()}  coordinator: fanning "survey" out to ${workers.length} agents (quota: 12 sends per hour)`);
-const done = fanOut(
-  coordinator,
-  workers,
-  { name: 'survey', description: 'answer the survey' },
-  { timeoutMs: 3 * 3_600_000 },
-);
-await vt.advance(1_000);
-const account = await postOffice.account(coordinator.address);
-console.log(
-  `${clock()}  coordinator: ${account.rate_limits.hourly.used} sent, ${20 - account.rate_limits.hourly.used} queued for the next window`,
-);
-await vt.advance(3_600_000);
-const outcomes = await done;
-const sent = await postOffice.sent(coordinator.address, { limit: 100 });
-const byHour = new Map<string, number>();
-for (const m of sent.messages)
-  byHour.set(m.created_at.slice(11, 16), (byHour.get(m.created_at.slice(11, 16)) ?? 0) + 1);
-console.log(
-  `${clock()}  coordinator: ${outcomes.filter((o) => o.state === 'completed').length} of 20 results collected`,
-);
-console.log(`schedule: ${[...byHour].map(([at, n]) => `${n} sent at ${at}`).join(', ')}`);
-await runtime.stop();
+const answered = (states: string[]) => states.filter((s) => s === 'completed').length;
+try {
+  const outcomes = await run(
+    fanOut(coordinator, workers, { name: 'survey', description: 'answer' }, { timeoutMs: deadlineMs }),
+  );
+  say(`coordinator: ${answered(outcomes.map((o) => o.state))} of 20 results collected`);
+} catch (err) {
+  if (!(err instanceof TaskTimeoutError)) throw err;
+  say(
+    `coordinator: ${answered(err.outcomes.map((o) => o.state))} of 20 results collected by the deadline; ${err.unsent.length} withdrawn unsent`,
+  );
+}
+const byMinute = new Map<string, number>();
+for (const t of coordinator.tasks.list({ role: 'sent' })) {
+  const at = new Date(t.history[0]?.at ?? 0).toISOString().slice(11, 16);
+  byMinute.set(at, (byMinute.get(at) ?? 0) + 1);
+}
+console.log(`schedule: ${[...byMinute].map(([at, n]) => `${n} sent at ${at}`).join(', ')}`);
+const used = (await coordinator.mailbox.account()).rate_limits.daily.used;
+console.log(`the post office counted ${used} sends of ${coordinator.address} today`);
+await run(runtime.stop());
