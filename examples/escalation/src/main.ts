@@ -2,7 +2,7 @@
 // escalates by mail, level by level: L0 never answers, L1 answers "retry" after its ack timeout,
 // and the retried task succeeds. On the embedded office time is virtual, so the 30 s ack timeout
 // passes at once; on a server (--server URL --admin-key KEY) it is real: --ack-timeout-ms shortens it.
-import { Agent, type AgentContext, type Escalation, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { Agent, type AgentContext, type Escalation, renderTimelineText, type Task } from '@mailroom/core';
 import { exampleRuntime } from '@mailroom/example-support';
 
 const { runtime, where, id, now, run, flag } = exampleRuntime({ virtualStart: Date.UTC(2026, 0, 1, 9, 0, 0) });
@@ -69,9 +69,9 @@ say(
 );
 
 console.log('\nThe task:\n');
-console.log(renderTimelineText(timeline(await user.thread(job.threadId))));
+console.log(renderTimelineText(await user.audit(job.threadId)));
 if (escalationThread) {
   console.log('\nThe escalation:\n');
-  console.log(renderTimelineText(timeline(await (levels[1] ?? user).thread(escalationThread))));
+  console.log(renderTimelineText(await (levels[1] ?? user).audit(escalationThread)));
 }
 await run(runtime.stop());

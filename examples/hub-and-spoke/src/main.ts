@@ -1,6 +1,6 @@
 // Hub and spoke: an orchestrator delegates "search", "analyze" and "cite" to three specialists on
 // the embedded post office, collects the results with a deadline, and the exchange is printed.
-import { Agent, type AgentContext, hubAndSpoke, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { Agent, type AgentContext, hubAndSpoke, renderTimelineText, type Task } from '@mailroom/core';
 import { exampleRuntime } from '@mailroom/example-support';
 
 const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,5 +63,5 @@ say(`user: report ${outcome?.state}`);
 console.log(JSON.stringify(outcome?.state === 'completed' ? outcome.result : outcome, null, 2));
 
 console.log('\nThe whole exchange, as one thread:\n');
-console.log(renderTimelineText(timeline(await user.thread(job.threadId))));
+console.log(renderTimelineText(await user.audit(job.threadId)));
 await runtime.stop();

@@ -1,5 +1,5 @@
 // Pipeline: draft → edit → publish, each stage answering the previous one in the same thread.
-import { Agent, pipeline, renderTimelineText, type Task, timeline } from '@mailroom/core';
+import { Agent, pipeline, renderTimelineText, type Task } from '@mailroom/core';
 import { exampleRuntime } from '@mailroom/example-support';
 
 class Stage extends Agent {
@@ -29,5 +29,5 @@ const run = await pipeline(
   { timeoutMs: 10_000 },
 );
 console.log(`output: ${String(run.output)}`);
-console.log(renderTimelineText(timeline(await user.thread(run.threadId))));
+console.log(renderTimelineText(await user.audit(run.threadId)));
 await runtime.stop();

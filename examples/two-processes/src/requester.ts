@@ -1,5 +1,5 @@
 // Process 2: delegates a task to the translator in the other process and prints the exchange.
-import { Agent, renderTimelineText, timeline } from '@mailroom/core';
+import { Agent, renderTimelineText } from '@mailroom/core';
 import { remoteRuntime, serverArgs } from './connect.js';
 
 const server = serverArgs(process.argv);
@@ -17,5 +17,5 @@ const [outcome] = await me.collect([job.taskId], { timeoutMs: 15_000 });
 console.log(
   `requester ${process.pid}: ${outcome?.state}: ${JSON.stringify(outcome?.state === 'completed' ? outcome.result : outcome)}`,
 );
-console.log(renderTimelineText(timeline(await me.thread(job.threadId))));
+console.log(renderTimelineText(await me.audit(job.threadId)));
 await runtime.stop();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
 import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+import { type TimelineEntry, timeline } from './audit.js';
 import { MailroomError, WithdrawnError } from './errors.js';
 import type { Message, SendRequest, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
@@ -114,6 +115,10 @@ export class Actions implements AgentActions {
     return this.mailbox.thread(threadId);
   }
 
+  async audit(threadId: string): Promise<TimelineEntry[]> {
+    return timeline(await this.mailbox.thread(threadId));
+  }
+
   async cancel(taskId: string, reason?: string): Promise<SendResult> {
     const record = this.tasks.get(taskId, 'sent');
     if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
@@ -183,6 +188,9 @@ export class MessageContext implements AgentContext {
   }
   thread(threadId: string): Promise<Thread> {
     return this.actions.thread(threadId);
+  }
+  audit(threadId: string): Promise<TimelineEntry[]> {
+    return this.actions.audit(threadId);
   }
   cancel(taskId: string, reason?: string): Promise<SendResult> {
     return this.actions.cancel(taskId, reason);

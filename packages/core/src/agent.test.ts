@@ -50,6 +50,14 @@ describe('Agent tasks', () => {
     ]);
     expect(user.seen.map((s) => s.kind)).toEqual(['ack', 'result']);
     expect(userRef.tasks.get(taskId)?.history.map((h) => h.state)).toEqual(['submitted', 'accepted', 'completed']);
+    // Either side reads the same thread as an audit trail.
+    for (const side of [userRef, echo]) {
+      expect((await side.audit(threadId)).map((e) => [e.from, e.kind, e.state])).toEqual([
+        [userRef.address, 'task', 'submitted'],
+        [echo.address, 'ack', 'accepted'],
+        [echo.address, 'result', 'completed'],
+      ]);
+    }
   });
 
   it('sends no ACK when told not to, and honours the callback address', async () => {

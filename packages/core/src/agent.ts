@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
 import type { AgentOptions } from './agent-options.js';
+import type { TimelineEntry } from './audit.js';
 import { TaskFailedError } from './errors.js';
 import type { Message, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
@@ -81,6 +82,8 @@ export interface AgentActions {
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]>;
   /** Reads a thread this agent takes part in. */
   thread(threadId: string): Promise<Thread>;
+  /** The audit trail of a thread this agent takes part in: who, when, subject, task state, elapsed. */
+  audit(threadId: string): Promise<TimelineEntry[]>;
   /** Cancels a task this agent sent: `CANCEL:{task_id}` to its assignee (whose handler's signal aborts). */
   cancel(taskId: string, reason?: string): Promise<SendResult>;
 }

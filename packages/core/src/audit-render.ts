@@ -2,17 +2,8 @@ import { renderTimelineText, type TimelineEntry, timeline } from './audit.js';
 import type { Thread } from './mail/model.js';
 import type { TaskState } from './protocol/bodies.js';
 
-const STATE_OF: Record<string, TaskState> = {
-  task: 'submitted',
-  ack: 'accepted',
-  status: 'working',
-  result: 'completed',
-  error: 'failed',
-  cancel: 'canceled',
-};
-
 /** The task state a timeline entry moves its task to, if it is task mail. */
-export const stateOf = (entry: TimelineEntry): TaskState | undefined => STATE_OF[entry.kind];
+export const stateOf = (entry: TimelineEntry): TaskState | undefined => entry.state;
 
 const name = (address: string) => address.split('@')[0] ?? address;
 

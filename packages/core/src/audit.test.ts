@@ -28,7 +28,29 @@ describe('audit trail', () => {
       [40, 'bob', 'ack', 't-1', 'accepted'],
       [100, 'bob', 'result', 't-1', 'completed'],
     ]);
-    expect(renderTimelineText(entries).split('\n')[2]).toMatch(/\+100ms +bob → alice +RESULT:t-1/);
+    expect(entries.map((e) => e.state)).toEqual(['submitted', 'accepted', 'completed']);
+    expect(renderTimelineText(entries).split('\n')[2]).toMatch(/\+100ms +bob → alice +RESULT:t-1 +\(completed\)$/);
+  });
+
+  it("takes a STATUS body's own state, and gives no state to mail that is not task mail", async () => {
+    const po = new MemoryPostOffice();
+    const [a, b] = await Promise.all(['ann', 'ben'].map((id) => po.register({ agent_id: id })));
+    const task = await po.send(a!.email_address, { to: [b!.email_address], subject: 'TASK:t-2 — x', body_text: '{}' });
+    const reply = { to: [a!.email_address], in_reply_to: task.message_id };
+    await po.send(b!.email_address, {
+      ...reply,
+      subject: 'STATUS:t-2',
+      body_text: '{"task_id":"t-2","state":"working"}',
+    });
+    await po.send(b!.email_address, {
+      ...reply,
+      subject: 'STATUS:t-2',
+      body_text: '{"task_id":"t-2","state":"timed_out"}',
+    });
+    await po.send(b!.email_address, { ...reply, subject: 'STATUS:t-2', body_text: 'not json' });
+    await po.send(b!.email_address, { ...reply, subject: 'a note in passing' });
+    const entries = timeline(await po.thread(a!.email_address, task.thread_id));
+    expect(entries.map((e) => e.state)).toEqual(['submitted', 'working', 'timed_out', 'working', undefined]);
   });
 
   it('renders a Mermaid sequence diagram with an arrow per message', async () => {

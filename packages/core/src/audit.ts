@@ -1,5 +1,25 @@
 import type { Message, Thread } from './mail/model.js';
+import { TaskState } from './protocol/bodies.js';
 import { parseSubject } from './protocol/subject.js';
+
+const STATE_OF: Record<string, TaskState> = {
+  task: 'submitted',
+  ack: 'accepted',
+  status: 'working',
+  result: 'completed',
+  error: 'failed',
+  cancel: 'canceled',
+};
+
+/** A STATUS body's own `state` (`{ "state": "working", … }`), when it names one. */
+function statusState(body: string | null): TaskState | undefined {
+  try {
+    const parsed = TaskState.safeParse((JSON.parse(body ?? '') as { state?: unknown }).state);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** One line of a thread's timeline. */
 export type TimelineEntry = {
@@ -11,6 +31,8 @@ export type TimelineEntry = {
   subject: string;
   kind: string;
   taskId: string | undefined;
+  /** The state this message moves its task to (task mail only): TASK submitted, ACK accepted, … */
+  state: TaskState | undefined;
   messageId: string;
 };
 
@@ -29,16 +51,28 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
       subject: m.subject,
       kind,
       taskId,
+      state: kind === 'status' ? (statusState(m.body_text) ?? 'working') : STATE_OF[kind],
       messageId: m.message_id,
     };
   });
 }
 
-/** Renders a timeline for a terminal: `+elapsed  from → to  subject`, names without the domain. */
+/**
+ * Renders a timeline for a terminal: `+elapsed  from → to  subject  (task state)`, names without
+ * the domain.
+ */
 export function renderTimelineText(entries: readonly TimelineEntry[]): string {
   const name = (a: string) => a.split('@')[0] ?? a;
-  const rows = entries.map((e) => [`+${e.elapsedMs}ms`, `${name(e.from)} → ${e.to.map(name).join(', ')}`, e.subject]);
-  const w0 = Math.max(0, ...rows.map((r) => (r[0] as string).length));
-  const w1 = Math.max(0, ...rows.map((r) => (r[1] as string).length));
-  return rows.map((r) => `${(r[0] as string).padStart(w0)}  ${(r[1] as string).padEnd(w1)}  ${r[2]}`).join('\n');
+  const rows = entries.map((e) => [
+    `+${e.elapsedMs}ms`,
+    `${name(e.from)} → ${e.to.map(name).join(', ')}`,
+    e.subject,
+    e.state ? `(${e.state})` : '',
+  ]);
+  const w = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => (r[i] as string).length)));
+  return rows
+    .map(([t, who, subject, state]) =>
+      `${(t as string).padStart(w[0] as number)}  ${(who as string).padEnd(w[1] as number)}  ${state ? `${(subject as string).padEnd(w[2] as number)}  ${state}` : subject}`.trimEnd(),
+    )
+    .join('\n');
 }

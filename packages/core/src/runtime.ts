@@ -101,6 +101,9 @@ class RunningAgent implements AgentRef {
   thread(threadId: string) {
     return this.host.actions.thread(threadId);
   }
+  audit(threadId: string) {
+    return this.host.actions.audit(threadId);
+  }
   cancel(taskId: string, reason?: string) {
     return this.host.actions.cancel(taskId, reason);
   }
