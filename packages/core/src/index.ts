@@ -69,6 +69,7 @@ export {
   type QuotaUsage,
   rateLimits,
 } from './mail/quota.js';
+export type { RetentionOptions } from './mail/retention.js';
 export { planSend, type SendPlan } from './mail/send-plan.js';
 export { SkipList } from './mail/skip-list.js';
 export { WakeUps } from './mail/wake-ups.js';

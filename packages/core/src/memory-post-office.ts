@@ -5,10 +5,14 @@ import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
 import { hashKey, newApiKey } from './mail/keys.js';
 import {
+  accountOf,
   addOnce,
   type Box,
+  copyOf,
   deliver,
   type Entry,
+  forget,
+  hideCopy,
   insOf,
   newEntry,
   rootOf,
@@ -19,6 +23,7 @@ import {
   threadIdOf,
   threadOf,
   unreadShown,
+  viewFor,
   viewOf,
 } from './mail/memory-store.js';
 import {
@@ -35,7 +40,8 @@ import {
   type Thread,
 } from './mail/model.js';
 import { parseOrThrow } from './mail/parse.js';
-import { assertQuota, countSend, emptyUsage, type QuotaLimits, rateLimits } from './mail/quota.js';
+import { assertQuota, countSend, emptyUsage, type QuotaLimits } from './mail/quota.js';
+import { Retention, type RetentionOptions } from './mail/retention.js';
 import { planSend } from './mail/send-plan.js';
 import { SkipList } from './mail/skip-list.js';
 import { WakeUps } from './mail/wake-ups.js';
@@ -49,6 +55,13 @@ export type MemoryPostOfficeOptions = {
   clock?: Clock;
   /** Send quotas of every new account. @default { hourly: 10000, daily: 100000 } */
   limits?: Partial<QuotaLimits>;
+  /**
+   * Bounds the mail kept in memory: past `maxMessages`, the oldest messages that every recipient
+   * has read (or deleted) are forgotten — gone from inboxes, sent lists, threads and idempotency
+   * keys (a reply to one is a 404). Unread mail is never forgotten.
+   * @default none: every message is kept while the process lives
+   */
+  retention?: RetentionOptions;
 };
 
 /**
@@ -65,6 +78,9 @@ export class MemoryPostOffice implements PostOffice {
   private readonly messages = new Map<string, Stored>();
   private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
+  private readonly retention: Retention | undefined;
+  private kept = 0;
+  private forgotten = 0;
   private seq = 0;
   private lastIsoMs = Number.NaN;
   private lastIso = '';
@@ -73,6 +89,18 @@ export class MemoryPostOffice implements PostOffice {
     this.domain = options.domain ?? 'agents.localhost';
     this.clock = options.clock ?? systemClock;
     this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
+    this.retention = options.retention
+      ? new Retention(options.retention, (stored) => {
+          forget(stored, this.messages);
+          this.kept -= 1;
+          this.forgotten += 1;
+        })
+      : undefined;
+  }
+
+  /** Messages kept now, and forgotten so far by the retention policy. */
+  stats(): { messages: number; forgotten: number } {
+    return { messages: this.kept, forgotten: this.forgotten };
   }
 
   async register(request: RegisterRequest): Promise<Registration> {
@@ -147,11 +175,19 @@ export class MemoryPostOffice implements PostOffice {
       in0: undefined,
       insMore: undefined,
       thread: undefined,
+      gone: false,
+      idemKey: req.idempotency_key,
     };
     this.messages.set(id, stored);
+    this.kept += 1;
     if (parent) {
       const root = rootOf(parent);
-      root.thread ??= { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: [...root.bcc] };
+      root.thread ??= {
+        messages: [root],
+        participants: [root.from, ...root.to, ...root.cc],
+        hidden: [...root.bcc],
+        gone: 0,
+      };
       root.thread.messages.push(stored);
       addOnce(root.thread.participants, [from]);
       addOnce(root.thread.participants, to);
@@ -172,6 +208,7 @@ export class MemoryPostOffice implements PostOffice {
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);
+    this.retention?.trim(() => this.kept);
     return result;
   }
 
@@ -200,12 +237,17 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.box(address);
     const entry = this.own(box, messageId);
     if (entry && !entry.deleted) {
-      if (entry.direction === 'inbound' && entry.readAt === null) setRead(box, entry, true, this.isoNow());
-      return viewOf(entry);
+      if (entry.direction === 'inbound' && entry.readAt === null) {
+        setRead(box, entry, true, this.isoNow());
+        this.retention?.touched(entry.stored);
+      }
+      const view = viewOf(entry);
+      this.retention?.trim(() => this.kept);
+      return view;
     }
     const stored = this.visible(address, messageId);
     if (!stored || entry?.deleted) throw new NotFoundError(`message ${messageId} not found`);
-    return this.synthesize(stored, box);
+    return viewFor(stored, box);
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
@@ -225,13 +267,16 @@ export class MemoryPostOffice implements PostOffice {
     for (const entry of entries) {
       if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
       setRead(box, entry, read, at);
+      if (read) this.retention?.touched(entry.stored);
       changed += 1;
     }
+    this.retention?.trim(() => this.kept);
     return changed;
   }
 
   async star(address: string, messageId: string): Promise<{ starred: boolean }> {
-    const entry = this.ownEntry(address, messageId);
+    const entry = this.own(this.box(address), messageId);
+    if (!entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
     entry.starred = !entry.starred;
     return { starred: entry.starred };
   }
@@ -241,19 +286,10 @@ export class MemoryPostOffice implements PostOffice {
     const stored = this.messages.get(messageId);
     const entries = stored ? [...insOf(stored), stored.out].filter((e) => e.owner === box && !e.deleted) : [];
     if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
-    for (const entry of entries) {
-      if (entry.direction === 'inbound') {
-        if (entry.readAt === null) box.unread -= 1;
-        entry.deleted = true;
-        box.inbox.hide(entry.pos);
-        box.unreadInbox.hide(entry.pos);
-        const lists = box.bySender.get(entry.stored.from);
-        lists?.all.hide(entry.senderPos);
-        lists?.unread.hide(entry.senderPos);
-      } else {
-        entry.deleted = true;
-        box.sent.hide(entry.pos);
-      }
+    for (const entry of entries) hideCopy(box, entry);
+    if (stored && this.retention) {
+      this.retention.touched(stored);
+      this.retention.trim(() => this.kept);
     }
   }
 
@@ -261,7 +297,13 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.box(address);
     const root = typeof threadId === 'string' ? this.root(threadId) : undefined;
     const thread = root && threadOf(root);
-    if (!root || !thread || !(thread.participants.includes(address) || thread.hidden.includes(address))) {
+    const live = thread ? (thread.gone > 0 ? thread.messages.filter((m) => !m.gone) : thread.messages) : [];
+    if (
+      !root ||
+      !thread ||
+      live.length === 0 ||
+      !(thread.participants.includes(address) || thread.hidden.includes(address))
+    ) {
       throw new NotFoundError(`thread ${threadId} not found`);
     }
     const participants = [...thread.participants];
@@ -270,7 +312,7 @@ export class MemoryPostOffice implements PostOffice {
       thread_id: threadIdOf(root),
       subject: root.subject,
       participant_addresses: participants,
-      messages: thread.messages.map((m) => this.synthesize(m, box)),
+      messages: live.map((m) => viewFor(m, box)),
     };
   }
 
@@ -289,21 +331,7 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async account(address: string): Promise<Account> {
-    const box = this.box(address);
-    return {
-      email_address: address,
-      status: 'active',
-      send_tier: 'active',
-      reputation_score: 1,
-      total_sent: box.totalSent,
-      total_received: box.totalReceived,
-      total_bounced: 0,
-      total_spam_complaints: 0,
-      sending_frozen: false,
-      frozen_reason: null,
-      rate_limits: rateLimits(box.usage, box.limits, this.clock.now()),
-      created_at: box.createdAt,
-    };
+    return accountOf(this.box(address), this.clock.now());
   }
 
   wakeups(address: string): Observable<void> {
@@ -332,16 +360,7 @@ export class MemoryPostOffice implements PostOffice {
   /** The caller's own copy of a message: received (preferred) or sent. */
   private own(box: Box, messageId: string): Entry | undefined {
     const stored = this.messages.get(messageId);
-    if (!stored) return undefined;
-    if (stored.in0?.owner === box) return stored.in0;
-    if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
-    return stored.out.owner === box ? stored.out : undefined;
-  }
-
-  private ownEntry(address: string, messageId: string): Entry {
-    const entry = this.own(this.box(address), messageId);
-    if (!entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
-    return entry;
+    return stored && !stored.gone ? copyOf(stored, box) : undefined;
   }
 
   /** The first message of a thread. */
@@ -353,18 +372,9 @@ export class MemoryPostOffice implements PostOffice {
   /** A message that `address` may see: one of a thread it takes part in. */
   private visible(address: string, messageId: string): Stored | undefined {
     const stored = this.messages.get(messageId);
-    if (!stored) return undefined;
+    if (!stored || stored.gone) return undefined;
     const thread = threadOf(rootOf(stored));
     return thread.participants.includes(address) || thread.hidden.includes(address) ? stored : undefined;
-  }
-
-  private synthesize(stored: Stored, viewer: Box): Message {
-    const own = this.own(viewer, stored.id);
-    if (own) return viewOf(own);
-    return viewOf({
-      ...newEntry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'),
-      pos: -1,
-    });
   }
 
   private nextId(): string {

@@ -1,5 +1,5 @@
-import type { Message, SendResult } from './model.js';
-import type { QuotaLimits, QuotaUsage } from './quota.js';
+import type { Account, Message, SendResult } from './model.js';
+import { type QuotaLimits, type QuotaUsage, rateLimits } from './quota.js';
 import { SkipList } from './skip-list.js';
 
 // The records of the embedded post office: one stored message, one copy (entry) per account
@@ -26,6 +26,10 @@ export type Stored = {
   insMore: Entry[] | undefined;
   /** On a thread's first message, once the thread has more than one message. */
   thread: ThreadState | undefined;
+  /** Forgotten by the retention policy: no longer in any list, view or thread. */
+  gone: boolean;
+  /** The sender's idempotency key, so that forgetting the message forgets the key too. */
+  idemKey: string | undefined;
 };
 
 export type Entry = {
@@ -65,6 +69,8 @@ export type ThreadState = {
   participants: string[];
   /** Bcc recipients: participants who appear only in their own view. */
   hidden: string[];
+  /** Messages of `messages` that were forgotten (cut out once they are half of it). */
+  gone: number;
 };
 
 export const addOnce = (list: string[], items: readonly string[]) => {
@@ -80,7 +86,9 @@ export const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [
 
 /** A thread as stored on its first message (derived while it has only that one). */
 export function threadOf(root: Stored): ThreadState {
-  return root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc };
+  return (
+    root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc, gone: 0 }
+  );
 }
 
 /** A message as the owner of `entry` sees it. */
@@ -137,7 +145,7 @@ export function senderLists(box: Box, from: string): SenderLists {
   let lists = box.bySender.get(from);
   if (!lists) {
     lists = { all: new SkipList(shown), unread: new SkipList(unreadShown) };
-    for (const entry of box.inbox.items) {
+    for (const entry of box.inbox.values()) {
       if (entry.stored.from !== from) continue;
       entry.senderPos = lists.all.push(entry);
       lists.unread.push(entry);
@@ -160,4 +168,105 @@ export function setRead(box: Box, entry: Entry, read: boolean, at: string): void
     box.unreadInbox.rebuild();
     lists?.unread.rebuild();
   }
+}
+
+/** Every recipient read or deleted its copy: nobody still needs the message. */
+export function finished(stored: Stored): boolean {
+  const unread = (e: Entry) => !e.deleted && e.readAt === null;
+  if (stored.in0 && unread(stored.in0)) return false;
+  if (stored.insMore) for (const e of stored.insMore) if (unread(e)) return false;
+  return true;
+}
+
+/** Takes one copy out of every list of its owner, for good. */
+function dropEntry(e: Entry): void {
+  const box = e.owner;
+  if (!e.deleted) hideCopy(box, e);
+  if (e.direction === 'outbound') {
+    box.sent.drop(e.pos);
+    return;
+  }
+  box.inbox.drop(e.pos);
+  box.unreadInbox.drop(e.pos);
+  const lists = box.bySender.get(e.stored.from);
+  if (lists && e.senderPos >= 0) {
+    lists.all.drop(e.senderPos);
+    lists.unread.drop(e.senderPos);
+  }
+}
+
+/**
+ * Forgets a message: out of every list, view and thread, and its idempotency key with it. A
+ * thread's first message stays findable (not visible) while the thread has other messages.
+ */
+export function forget(stored: Stored, messages: Map<string, Stored>): void {
+  stored.gone = true;
+  dropEntry(stored.out);
+  if (stored.in0) dropEntry(stored.in0);
+  if (stored.insMore) for (const e of stored.insMore) dropEntry(e);
+  const idempotency = stored.out.owner.idempotency;
+  if (stored.idemKey !== undefined && idempotency.get(stored.idemKey)?.message_id === stored.id) {
+    idempotency.delete(stored.idemKey);
+  }
+  const root = rootOf(stored);
+  const thread = root.thread;
+  if (!thread) {
+    messages.delete(stored.id);
+    return;
+  }
+  thread.gone += 1;
+  const live = thread.messages.length - thread.gone;
+  if (stored !== root) messages.delete(stored.id);
+  if (live === 0) messages.delete(root.id);
+  if (thread.gone * 2 > thread.messages.length) {
+    thread.messages = thread.messages.filter((m) => !m.gone);
+    thread.gone = 0;
+  }
+}
+
+/** The copy of a message that `box` holds: received (preferred) or sent. */
+export function copyOf(stored: Stored, box: Box): Entry | undefined {
+  if (stored.in0?.owner === box) return stored.in0;
+  if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
+  return stored.out.owner === box ? stored.out : undefined;
+}
+
+/** A message of a thread as `viewer` sees it: its own copy, or one made up for the view. */
+export function viewFor(stored: Stored, viewer: Box): Message {
+  const own = copyOf(stored, viewer);
+  if (own) return viewOf(own);
+  return viewOf({ ...newEntry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'), pos: -1 });
+}
+
+/** Deletes one copy for its owner: it leaves every list (the message stays for the others). */
+export function hideCopy(box: Box, entry: Entry): void {
+  entry.deleted = true;
+  if (entry.direction === 'outbound') {
+    box.sent.hide(entry.pos);
+    return;
+  }
+  if (entry.readAt === null) box.unread -= 1;
+  box.inbox.hide(entry.pos);
+  box.unreadInbox.hide(entry.pos);
+  const lists = box.bySender.get(entry.stored.from);
+  lists?.all.hide(entry.senderPos);
+  lists?.unread.hide(entry.senderPos);
+}
+
+/** The account of `box` as the API shows it. */
+export function accountOf(box: Box, now: number): Account {
+  return {
+    email_address: box.address,
+    status: 'active',
+    send_tier: 'active',
+    reputation_score: 1,
+    total_sent: box.totalSent,
+    total_received: box.totalReceived,
+    total_bounced: 0,
+    total_spam_complaints: 0,
+    sending_frozen: false,
+    frozen_reason: null,
+    rate_limits: rateLimits(box.usage, box.limits, now),
+    created_at: box.createdAt,
+  };
 }
