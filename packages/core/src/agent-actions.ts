@@ -29,6 +29,8 @@ export class Actions implements AgentActions {
 
   /** The agent's SendScheduler, when its sends go through one. */
   readonly sendScheduler: SendScheduler | undefined;
+  /** TASKs still waiting in the SendScheduler, by task id (made on first use). */
+  private waiting: Map<string, AbortController> | undefined;
 
   constructor(
     mailbox: Mailbox,
@@ -91,11 +93,23 @@ export class Actions implements AgentActions {
       ...(task.callback !== undefined ? { callback: task.callback } : {}),
       ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
     };
-    const sent = await this.send(to, formatTaskSubject(taskId, task.name), body, {
-      ...(inReplyTo ? { inReplyTo } : {}),
-      ...(signal ? { signal } : {}),
-      idempotencyKey: `task:${taskId}`,
-    });
+    // A TASK that waits for quota can be withdrawn by cancel(taskId) until it goes out.
+    const withdraw = this.sendScheduler ? new AbortController() : undefined;
+    if (withdraw) {
+      this.waiting ??= new Map();
+      this.waiting.set(taskId, withdraw);
+    }
+    const stop = signal && withdraw ? AbortSignal.any([signal, withdraw.signal]) : (signal ?? withdraw?.signal);
+    let sent: SendResult;
+    try {
+      sent = await this.send(to, formatTaskSubject(taskId, task.name), body, {
+        ...(inReplyTo ? { inReplyTo } : {}),
+        ...(stop ? { signal: stop } : {}),
+        idempotencyKey: `task:${taskId}`,
+      });
+    } finally {
+      if (withdraw) this.waiting?.delete(taskId);
+    }
     this.tasks.open({
       taskId,
       role: 'sent',
@@ -119,8 +133,13 @@ export class Actions implements AgentActions {
     return timeline(await this.mailbox.thread(threadId));
   }
 
-  async cancel(taskId: string, reason?: string): Promise<SendResult> {
+  async cancel(taskId: string, reason?: string): Promise<SendResult | undefined> {
     const record = this.tasks.get(taskId, 'sent');
+    const waiting = record ? undefined : this.waiting?.get(taskId);
+    if (waiting) {
+      waiting.abort(reason);
+      return undefined;
+    }
     if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
     const sent = await this.send(
       record.peer,
@@ -192,7 +211,7 @@ export class MessageContext implements AgentContext {
   audit(threadId: string): Promise<TimelineEntry[]> {
     return this.actions.audit(threadId);
   }
-  cancel(taskId: string, reason?: string): Promise<SendResult> {
+  cancel(taskId: string, reason?: string): Promise<SendResult | undefined> {
     return this.actions.cancel(taskId, reason);
   }
   reply(body: string | object, options: { subject?: string; to?: string[] } = {}): Promise<SendResult> {

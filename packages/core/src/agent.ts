@@ -84,8 +84,12 @@ export interface AgentActions {
   thread(threadId: string): Promise<Thread>;
   /** The audit trail of a thread this agent takes part in: who, when, subject, task state, elapsed. */
   audit(threadId: string): Promise<TimelineEntry[]>;
-  /** Cancels a task this agent sent: `CANCEL:{task_id}` to its assignee (whose handler's signal aborts). */
-  cancel(taskId: string, reason?: string): Promise<SendResult>;
+  /**
+   * Cancels a task this agent sent: `CANCEL:{task_id}` to its assignee (whose handler's signal
+   * aborts). A TASK still waiting for quota in the agent's SendScheduler is withdrawn instead: it
+   * never goes out, its `delegate` rejects with `WithdrawnError`, and this resolves `undefined`.
+   */
+  cancel(taskId: string, reason?: string): Promise<SendResult | undefined>;
 }
 
 /** The context of one handled message. */

@@ -38,18 +38,32 @@ export async function hubAndSpoke(
   timer.unsubscribe();
   const unsent: string[] = [];
   const sent: string[] = [];
+  /** Withdrawn by `cancel(taskId)` while they waited for quota: canceled, never sent. */
+  const canceled = new Set<string>();
   for (const [i, s] of sends.entries()) {
-    if (s.status === 'fulfilled') sent.push(s.value.taskId);
-    else if (s.reason instanceof WithdrawnError) unsent.push(taskIds[i] as string);
-    else throw s.reason;
+    const taskId = taskIds[i] as string;
+    if (s.status === 'fulfilled') sent.push(taskId);
+    else if (!(s.reason instanceof WithdrawnError)) throw s.reason;
+    else if (deadline.signal.aborted) unsent.push(taskId);
+    else canceled.add(taskId);
   }
+  const inOrder = (answered: TaskOutcome[]): TaskOutcome[] => {
+    const byId = new Map(answered.map((o) => [o.taskId, o]));
+    return taskIds.flatMap((taskId) => {
+      const o = canceled.has(taskId) ? { taskId, state: 'canceled' as const, from: undefined } : byId.get(taskId);
+      return o ? [o] : [];
+    });
+  };
   const left = Math.max(0, options.timeoutMs - (agent.scheduler.now() - started));
   let outcomes: TaskOutcome[];
   try {
-    outcomes = sent.length > 0 ? await agent.collect(sent, { timeoutMs: left }) : [];
+    outcomes = inOrder(sent.length > 0 ? await agent.collect(sent, { timeoutMs: left }) : []);
   } catch (err) {
     if (!(err instanceof TaskTimeoutError)) throw err;
-    throw new TaskTimeoutError([...err.missing, ...unsent], options.timeoutMs, { outcomes: err.outcomes, unsent });
+    throw new TaskTimeoutError([...err.missing, ...unsent], options.timeoutMs, {
+      outcomes: inOrder(err.outcomes),
+      unsent,
+    });
   }
   if (unsent.length > 0) throw new TaskTimeoutError(unsent, options.timeoutMs, { outcomes, unsent });
   return outcomes;

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, type Task } from './agent.js';
 import { TaskTimeoutError } from './errors.js';
 import { MemoryPostOffice } from './memory-post-office.js';
+import { hubAndSpoke } from './patterns.js';
 import { RouterAgent } from './router-agent.js';
 import { createRouter, fanOut } from './routing.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -209,5 +210,31 @@ describe('routers', () => {
     await vt.advance(2 * 3_600_000); // the next windows come: nothing withdrawn goes out late
     expect([...workers.values()].filter((w) => w.seen.length > 0)).toHaveLength(3);
     expect((await postOffice.account(fan.address)).rate_limits.daily.used).toBe(3);
+  });
+  it('cancel() withdraws a TASK that waits for quota: it never goes out, and hubAndSpoke reports it canceled', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 15, 0));
+    const { runtime, routees, workers, postOffice } = await setup(['wk1', 'wk2', 'wk3'], [], { vt });
+    await postOffice.register({ agent_id: 'fan' });
+    postOffice.setLimits(`fan@${postOffice.domain}`, { hourly: 2 });
+    const fan = await runtime.spawn(new (class Fan extends Agent {})(), { id: 'fan', sendScheduler: true });
+    const done = hubAndSpoke(
+      fan,
+      routees.map((to, i) => ({ to, task: { taskId: `job-${i + 1}`, name: 'job', description: 'x' } })),
+      { timeoutMs: 2 * 3_600_000 },
+    );
+    await vt.advance(1000);
+    expect(fan.sendScheduler?.queued()).toBe(1);
+    expect(fan.tasks.get('job-3')).toBeUndefined(); // still waiting for the next window
+    expect(await fan.cancel('job-3', 'not needed')).toBeUndefined();
+    const outcomes = await vt.until(done);
+    expect(outcomes.map((o) => [o.taskId, o.state])).toEqual([
+      ['job-1', 'completed'],
+      ['job-2', 'completed'],
+      ['job-3', 'canceled'],
+    ]);
+    await vt.advance(2 * 3_600_000);
+    expect(workers.get('wk3')?.seen).toEqual([]); // never sent, not even in the next window
+    expect((await postOffice.account(fan.address)).rate_limits.daily.used).toBe(2);
+    await expect(fan.cancel('job-3')).rejects.toThrow(/no sent task job-3/);
   });
 });
