@@ -35,7 +35,7 @@ import Database from 'libsql';
 import type { Observable } from 'rxjs';
 import { type AccountRow, MESSAGE_COLUMNS, type MessageRow, pageOf, toMessage } from './rows.js';
 import { SCHEMA } from './schema.js';
-import { prepareStatements, type Statements } from './statements.js';
+import { inTransaction, prepareStatements, type Statements } from './statements.js';
 
 /** Options of {@link SqlitePostOffice}. */
 export type SqlitePostOfficeOptions = {
@@ -128,7 +128,7 @@ export class SqlitePostOffice implements PostOffice {
       if (first) return JSON.parse(first.result_json) as SendResult;
     }
     for (const address of plan.recipients) {
-      if (!this.q.account!.get(address)) throw new NotFoundError(`recipient ${address} is not registered`);
+      if (!this.q.exists!.get(address)) throw new NotFoundError(`recipient ${address} is not registered`);
     }
     let parent: MessageRow | undefined;
     if (req.in_reply_to != null) {
@@ -149,7 +149,7 @@ export class SqlitePostOffice implements PostOffice {
     const suffix = `${this.idPrefix}${(this.seq + 1).toString(36).padStart(6, '0')}`;
     const id = `msg_${suffix}`;
     const threadId = parent ? parent.thread_id : `thr_${suffix}`;
-    const commit = this.db.transaction(() => {
+    const result = inTransaction(this.q, () => {
       this.q.setUsage!.run(usage.hourWindow, usage.hourUsed, usage.dayWindow, usage.dayUsed, from);
       const info = this.q.insertMessage!.run(
         id,
@@ -166,9 +166,15 @@ export class SqlitePostOffice implements PostOffice {
       );
       const seq = Number(info.lastInsertRowid);
       if (!parent) this.q.insertThread!.run(threadId, req.subject);
-      this.q.addParticipant!.run(threadId, from, 0);
-      for (const a of [...plan.to, ...plan.cc]) this.q.addParticipant!.run(threadId, a, 0);
-      for (const a of plan.bcc) this.q.addParticipant!.run(threadId, a, 1);
+      const seen = [...plan.to, ...plan.cc];
+      // The usual mail (one recipient, no bcc): sender and recipient in one statement.
+      if (seen.length === 1 && plan.bcc.length === 0)
+        this.q.addParticipants2!.run(threadId, from, 0, threadId, seen[0], 0);
+      else {
+        this.q.addParticipant!.run(threadId, from, 0);
+        for (const a of seen) this.q.addParticipant!.run(threadId, a, 0);
+        for (const a of plan.bcc) this.q.addParticipant!.run(threadId, a, 1);
+      }
       this.q.insertEntry!.run(from, seq, 'outbound');
       for (const a of plan.recipients) {
         this.q.insertEntry!.run(a, seq, 'inbound');
@@ -202,7 +208,6 @@ export class SqlitePostOffice implements PostOffice {
       this.seq = seq;
       return result;
     });
-    const result = commit() as SendResult;
     for (const a of plan.recipients) this.wake.notify(a);
     return result;
   }
@@ -259,7 +264,7 @@ export class SqlitePostOffice implements PostOffice {
     }
     const read = options.unread !== true;
     const at = read ? this.isoNow() : null;
-    const apply = this.db.transaction(() => {
+    return inTransaction(this.q, () => {
       let changed = 0;
       for (const { seq, entry } of targets) {
         if (entry.direction !== 'inbound' || (entry.read_at !== null) === read) continue;
@@ -269,7 +274,6 @@ export class SqlitePostOffice implements PostOffice {
       }
       return changed;
     });
-    return apply() as number;
   }
 
   async star(address: string, messageId: string): Promise<{ starred: boolean }> {

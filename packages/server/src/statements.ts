@@ -4,11 +4,28 @@ import { MESSAGE_COLUMNS } from './rows.js';
 /** Every prepared statement of the SQLite post office, by name. */
 export type Statements = Record<string, Database.Statement>;
 
+/** Runs `fn` in one transaction (prepared BEGIN/COMMIT: no wrapper made per call). */
+export function inTransaction<T>(q: Statements, fn: () => T): T {
+  q.begin!.run();
+  try {
+    const result = fn();
+    q.commit!.run();
+    return result;
+  } catch (err) {
+    q.rollback!.run();
+    throw err;
+  }
+}
+
 /** Prepares the post office's statements once. */
 export function prepareStatements(db: Database.Database): Statements {
   const p = (sql: string) => db.prepare(sql);
   return {
+    begin: p('BEGIN'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
     account: p('SELECT * FROM accounts WHERE address = ?'),
+    exists: p('SELECT 1 AS ok FROM accounts WHERE address = ?'),
     byKey: p('SELECT address FROM accounts WHERE key_hash = ?'),
     insertAccount: p(
       'INSERT INTO accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -36,6 +53,9 @@ export function prepareStatements(db: Database.Database): Statements {
     participant: p('SELECT hidden FROM participants WHERE thread_id = ? AND address = ?'),
     addParticipant: p(
       'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = MIN(hidden, excluded.hidden)',
+    ),
+    addParticipants2: p(
+      'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = MIN(hidden, excluded.hidden)',
     ),
     participants: p('SELECT address FROM participants WHERE thread_id = ? AND hidden = 0 ORDER BY rowid'),
     threadMessages: p(`SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM messages m
