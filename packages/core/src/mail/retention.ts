@@ -1,6 +1,9 @@
-import { ValidationError } from '../errors.js';
+import { z } from 'zod';
 import { Fifo } from '../fifo.js';
 import { finished, type Stored } from './memory-store.js';
+import { parseOrThrow } from './parse.js';
+
+const RetentionOptions = z.object({ maxMessages: z.number().int().min(1) });
 
 /** How much mail the embedded post office keeps. */
 export type RetentionOptions = {
@@ -25,10 +28,7 @@ export class Retention {
     options: RetentionOptions,
     private readonly forget: (stored: Stored) => void,
   ) {
-    if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
-      throw ValidationError.single(['retention', 'maxMessages'], 'must be an integer ≥ 1');
-    }
-    this.max = options.maxMessages;
+    this.max = parseOrThrow(RetentionOptions, options, 'retention options').maxMessages;
   }
 
   /** A copy of `stored` was read or deleted: queue the message if that finished it. */
