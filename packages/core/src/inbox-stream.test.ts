@@ -45,6 +45,9 @@ async function setup() {
     markRead: (ids, o) => box.markRead(ids, o),
     thread: (id) => box.thread(id),
     account: () => box.account(),
+    sent: (q) => box.sent(q),
+    star: (id) => box.star(id),
+    delete: (id) => box.delete(id),
   };
   return { vt, po, a, b, box, noWake, send };
 }

@@ -1,5 +1,15 @@
 import type { Observable } from 'rxjs';
-import type { Account, InboxPage, InboxQuery, Message, SendRequest, SendResult, Thread } from './mail/model.js';
+import type {
+  Account,
+  InboxPage,
+  InboxQuery,
+  Message,
+  SendRequest,
+  SendResult,
+  SentPage,
+  SentQuery,
+  Thread,
+} from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import type { PostOffice } from './post-office.js';
 
@@ -35,6 +45,18 @@ export class LocalMailbox implements Mailbox {
 
   account(): Promise<Account> {
     return this.postOffice.account(this.address);
+  }
+
+  sent(query?: SentQuery): Promise<SentPage> {
+    return this.postOffice.sent(this.address, query);
+  }
+
+  star(messageId: string): Promise<{ starred: boolean }> {
+    return this.postOffice.star(this.address, messageId);
+  }
+
+  delete(messageId: string): Promise<void> {
+    return this.postOffice.delete(this.address, messageId);
   }
 
   wakeups(): Observable<void> {

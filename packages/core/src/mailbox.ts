@@ -1,5 +1,15 @@
 import type { Observable } from 'rxjs';
-import type { Account, InboxPage, InboxQuery, Message, SendRequest, SendResult, Thread } from './mail/model.js';
+import type {
+  Account,
+  InboxPage,
+  InboxQuery,
+  Message,
+  SendRequest,
+  SendResult,
+  SentPage,
+  SentQuery,
+  Thread,
+} from './mail/model.js';
 
 /**
  * One agent's view of its account: exactly the calls of the Agent Email API. `LocalMailbox`
@@ -20,6 +30,12 @@ export interface Mailbox {
   markRead(messageIds: readonly string[], options?: { unread?: boolean }): Promise<number>;
   thread(threadId: string): Promise<Thread>;
   account(): Promise<Account>;
+  /** One page of the mail this account sent (`GET /email/sent`). */
+  sent(query?: SentQuery): Promise<SentPage>;
+  /** Toggles the star of a message in this account's view. */
+  star(messageId: string): Promise<{ starred: boolean }>;
+  /** Removes a message from this account's view only (the others keep theirs). */
+  delete(messageId: string): Promise<void>;
   /**
    * Optional: true when the server holds an inbox request that carries `wait` until mail arrives
    * (long poll); the inbox stream then waits on the server instead of polling.

@@ -14,6 +14,8 @@ import {
   RateLimitedError,
   type SendRequest,
   SendResult,
+  SentPage,
+  type SentQuery,
   Thread,
   ValidationError,
   ValidationErrorBody,
@@ -44,6 +46,7 @@ export type HttpMailboxOptions = {
 
 const LONG_POLL_HEADER = 'x-mailroom-long-poll';
 const Marked = z.object({ marked: z.number().int() });
+const Starred = z.object({ starred: z.boolean() });
 
 /**
  * A {@link Mailbox} over the Agent Email API, on ky: timeouts, retries with backoff for GETs and
@@ -165,6 +168,20 @@ export class HttpMailbox implements Mailbox {
 
   async account(): Promise<Account> {
     return this.call(Account, () => this.http.get('email/account'));
+  }
+
+  async sent(query: SentQuery = {}): Promise<SentPage> {
+    const searchParams: Record<string, string> = {};
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) searchParams[k] = String(v);
+    return this.call(SentPage, () => this.http.get('email/sent', { searchParams }));
+  }
+
+  async star(messageId: string): Promise<{ starred: boolean }> {
+    return this.call(Starred, () => this.http.post(`email/message/${encodeURIComponent(messageId)}/star`));
+  }
+
+  async delete(messageId: string): Promise<void> {
+    await this.call(z.unknown(), () => this.http.delete(`email/message/${encodeURIComponent(messageId)}`));
   }
 
   /** Runs a request, maps HTTP failures to Mailroom errors, and validates the answer. */

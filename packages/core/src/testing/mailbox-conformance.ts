@@ -77,6 +77,26 @@ export function mailboxConformance(name: string, makeFixture: () => Promise<Mail
       expect(seen).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
     });
 
+    it('lists its sent mail in pages, stars and deletes in its own view only', async () => {
+      const [a, b] = await pair();
+      for (const subject of ['one', 'two', 'three']) await a.send({ to: [b.address], subject });
+      const first = await a.sent({ limit: 2 });
+      expect(first.messages.map((m) => m.subject)).toEqual(['one', 'two']);
+      expect(first.messages.every((m) => m.direction === 'outbound')).toBe(true);
+      expect(first.has_more).toBe(true);
+      const rest = await a.sent({ limit: 2, cursor: first.cursor ?? '' });
+      expect(rest.messages.map((m) => m.subject)).toEqual(['three']);
+      const [mail] = (await b.inbox({ limit: 1 })).messages;
+      const id = mail?.message_id ?? '';
+      expect(await b.star(id)).toEqual({ starred: true });
+      expect((await b.message(id)).starred).toBe(true);
+      await b.delete(id);
+      await expect(b.message(id)).rejects.toBeInstanceOf(NotFoundError);
+      expect((await b.inbox({ limit: 10 })).messages.map((m) => m.subject)).toEqual(['two', 'three']);
+      expect((await a.sent({ limit: 10 })).messages).toHaveLength(3); // the sender keeps its copy
+      await expect(b.delete(id)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
     it('reports its account and quotas', async () => {
       const [a, b] = await pair();
       await a.send({ to: [b.address], subject: 'count me' });
