@@ -8,7 +8,7 @@ import type { Message, SendRequest, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import type { TaskBody } from './protocol/bodies.js';
 import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from './protocol/subject.js';
-import type { SendScheduler } from './send-scheduler.js';
+import type { SendScheduler, SendTicket } from './send-scheduler.js';
 import type { TaskOutcome, TaskRegistry } from './task-registry.js';
 
 const TASK_PREFIX = randomBytes(4).toString('hex');
@@ -30,7 +30,7 @@ export class Actions implements AgentActions {
   /** The agent's SendScheduler, when its sends go through one. */
   readonly sendScheduler: SendScheduler | undefined;
   /** TASKs still waiting in the SendScheduler, by task id (made on first use). */
-  private waiting: Map<string, AbortController> | undefined;
+  private waiting: Map<string, SendTicket> | undefined;
 
   constructor(
     mailbox: Mailbox,
@@ -51,8 +51,14 @@ export class Actions implements AgentActions {
    * Every send of the agent goes through here: through its SendScheduler when it has one
    * (quota, stagger, 429 pauses), else straight to the mailbox.
    */
-  sendRequest(request: SendRequest, priority = 0, signal?: AbortSignal): Promise<SendResult> {
-    if (this.sendScheduler) return this.sendScheduler.send(request, { priority, ...(signal ? { signal } : {}) });
+  sendRequest(request: SendRequest, priority = 0, signal?: AbortSignal, ticket?: SendTicket): Promise<SendResult> {
+    if (this.sendScheduler) {
+      return this.sendScheduler.send(request, {
+        priority,
+        ...(signal ? { signal } : {}),
+        ...(ticket ? { ticket } : {}),
+      });
+    }
     if (signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
     return this.mailbox.send(request);
   }
@@ -94,21 +100,27 @@ export class Actions implements AgentActions {
       ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
     };
     // A TASK that waits for quota can be withdrawn by cancel(taskId) until it goes out.
-    const withdraw = this.sendScheduler ? new AbortController() : undefined;
-    if (withdraw) {
+    const ticket: SendTicket | undefined = this.sendScheduler ? {} : undefined;
+    if (ticket) {
       this.waiting ??= new Map();
-      this.waiting.set(taskId, withdraw);
+      this.waiting.set(taskId, ticket);
     }
-    const stop = signal && withdraw ? AbortSignal.any([signal, withdraw.signal]) : (signal ?? withdraw?.signal);
     let sent: SendResult;
     try {
-      sent = await this.send(to, formatTaskSubject(taskId, task.name), body, {
-        ...(inReplyTo ? { inReplyTo } : {}),
-        ...(stop ? { signal: stop } : {}),
-        idempotencyKey: `task:${taskId}`,
-      });
+      sent = await this.sendRequest(
+        {
+          to: [to],
+          subject: formatTaskSubject(taskId, task.name),
+          body_text: encode(body),
+          ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
+          idempotency_key: `task:${taskId}`,
+        },
+        0,
+        signal,
+        ticket,
+      );
     } finally {
-      if (withdraw) this.waiting?.delete(taskId);
+      if (ticket) this.waiting?.delete(taskId);
     }
     this.tasks.open({
       taskId,
@@ -135,11 +147,7 @@ export class Actions implements AgentActions {
 
   async cancel(taskId: string, reason?: string): Promise<SendResult | undefined> {
     const record = this.tasks.get(taskId, 'sent');
-    const waiting = record ? undefined : this.waiting?.get(taskId);
-    if (waiting) {
-      waiting.abort(reason);
-      return undefined;
-    }
+    if (!record && this.waiting?.get(taskId)?.withdraw?.()) return undefined;
     if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
     const sent = await this.send(
       record.peer,

@@ -119,6 +119,7 @@ export {
   SendScheduler,
   type SendSchedulerOptions,
   type SendSchedulerState,
+  type SendTicket,
   type StaggerPolicy,
 } from './send-scheduler.js';
 export {

@@ -88,9 +88,13 @@ export function createRouter(options: RouterOptions): Router {
   const random = options.random ?? Math.random;
   const vnodes = options.virtualNodes ?? 100;
   let next = 0;
-  const ring = routees
-    .flatMap((r) => Array.from({ length: vnodes }, (_, i) => ({ at: hash32(`${r}#${i}`), routee: r })))
-    .sort((a, b) => a.at - b.at);
+  // The hash ring: built only for consistent-hash (100 000 points for 1 000 routees).
+  const ring =
+    options.strategy === 'consistent-hash'
+      ? routees
+          .flatMap((r) => Array.from({ length: vnodes }, (_, i) => ({ at: hash32(`${r}#${i}`), routee: r })))
+          .sort((a, b) => a.at - b.at)
+      : [];
   const keyOf = options.key ?? ((task: TaskSpec, message?: Task['message']) => message?.thread_id ?? task.name);
 
   const pick = (actions: AgentActions, task: TaskSpec, message?: Task['message']): string => {

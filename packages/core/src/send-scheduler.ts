@@ -36,6 +36,9 @@ export type SendSchedulerState = {
   sent: number;
 };
 
+/** A handle on one waiting send: `withdraw` is set while it waits (see `send`). */
+export type SendTicket = { withdraw?: (() => boolean) | undefined };
+
 type Job = {
   request: SendRequest;
   priority: number;
@@ -106,8 +109,13 @@ export class SendScheduler {
    * @param options.priority higher goes first. @default 0
    * @param options.signal withdraws the send while it still waits (rejects with `WithdrawnError`;
    *   nothing is sent). A send already on its way is not called back.
+   * @param options.ticket the same without an AbortSignal (cheaper, one per send): the scheduler
+   *   sets `ticket.withdraw`, which withdraws the send and returns true while it still waits.
    */
-  send(request: SendRequest, options: { priority?: number; signal?: AbortSignal } = {}): Promise<SendResult> {
+  send(
+    request: SendRequest,
+    options: { priority?: number; signal?: AbortSignal; ticket?: SendTicket } = {},
+  ): Promise<SendResult> {
     if (this.stopped) return Promise.reject(new StoppedError('the send scheduler is stopped'));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
@@ -123,16 +131,22 @@ export class SendScheduler {
         this.priorities = [...this.queues.keys()].sort((a, b) => b - a);
       }
       const job: Job = { request, priority, seq: this.seq++, resolve, reject };
-      if (signal) {
-        const withdraw = () => {
-          if (job.out || job.withdrawn) return;
+      const { ticket } = options;
+      if (signal || ticket) {
+        const withdraw = (): boolean => {
+          if (job.out || job.withdrawn) return false;
           job.withdrawn = true;
           this.size -= 1;
           reject(new WithdrawnError('the send was withdrawn before it went out'));
           this.emit();
+          return true;
         };
-        signal.addEventListener('abort', withdraw, { once: true });
-        job.release = () => signal.removeEventListener('abort', withdraw);
+        if (ticket) ticket.withdraw = withdraw;
+        signal?.addEventListener('abort', withdraw, { once: true });
+        job.release = () => {
+          signal?.removeEventListener('abort', withdraw);
+          if (ticket) ticket.withdraw = undefined;
+        };
       }
       queue.push(job);
       this.size += 1;
