@@ -237,4 +237,13 @@ describe('routers', () => {
     expect((await postOffice.account(fan.address)).rate_limits.daily.used).toBe(2);
     await expect(fan.cancel('job-3')).rejects.toThrow(/no sent task job-3/);
   });
+  it('fanOut over more tasks than the agent keeps records of still collects every answer', async () => {
+    const { runtime, routees } = await setup(Array.from({ length: 30 }, (_, i) => `many-${i}`));
+    // The fan keeps 10 task records: answers that come early are evicted before the last one.
+    const fan = await runtime.spawn(new (class Fan extends Agent {})(), { id: 'fan', maxTasks: 10 });
+    const outcomes = await fanOut(fan, routees, { name: 'job', description: 'x' }, { timeoutMs: 10_000 });
+    expect(outcomes).toHaveLength(30);
+    expect(outcomes.every((o) => o.state === 'completed')).toBe(true);
+    expect(fan.tasks.list({ role: 'sent' }).length).toBeLessThanOrEqual(10);
+  });
 });

@@ -134,38 +134,28 @@ export class TaskRegistry {
     stopped: AbortSignal,
   ): Promise<TaskOutcome[]> {
     return new Promise((resolve, reject) => {
-      const outcomes = (): TaskOutcome[] | undefined => {
-        const out: TaskOutcome[] = [];
-        for (const id of taskIds) {
-          const r = this.get(id, 'sent');
-          if (!r || !isFinal(r.state)) return undefined;
-          out.push(outcomeOf(r));
-        }
-        return out;
-      };
-      const done = outcomes();
-      if (done) return resolve(done);
+      // Outcomes are kept here as they come: a record the registry evicts later (a collect over
+      // more tasks than it keeps) is not lost to this collect.
+      const got = new Map<string, TaskOutcome>();
       const wanted = new Set(taskIds);
-      let open = taskIds.filter((id) => !isFinal(this.get(id, 'sent')?.state ?? 'submitted')).length;
+      for (const id of wanted) {
+        const r = this.get(id, 'sent');
+        if (r && isFinal(r.state)) got.set(id, outcomeOf(r));
+      }
+      const inOrder = () => taskIds.flatMap((id) => (got.has(id) ? [got.get(id) as TaskOutcome] : []));
+      if (got.size === wanted.size) return resolve(inOrder());
       // Each change is looked at once: O(1) per answer, not a scan of every task.
       const check = (changed: TaskRecord) => {
         if (changed.role !== 'sent' || !wanted.has(changed.taskId) || !isFinal(changed.state)) return;
-        open -= 1;
-        if (open > 0) return;
-        const out = outcomes();
-        if (out) finish(() => resolve(out));
+        if (got.has(changed.taskId)) return;
+        got.set(changed.taskId, outcomeOf(changed));
+        if (got.size === wanted.size) finish(() => resolve(inOrder()));
       };
       const onStop = () => finish(() => reject(new StoppedError('the agent stopped while collecting')));
       const timeout = scheduler.schedule(() => {
-        const missing: string[] = [];
-        const ended: TaskOutcome[] = [];
-        for (const id of taskIds) {
-          const r = this.get(id, 'sent');
-          if (r && isFinal(r.state)) ended.push(outcomeOf(r));
-          else missing.push(id);
-        }
+        const missing = taskIds.filter((id) => !got.has(id));
         for (const id of missing) this.update(id, 'sent', 'timed_out');
-        finish(() => reject(new TaskTimeoutError(missing, timeoutMs, { outcomes: ended })));
+        finish(() => reject(new TaskTimeoutError(missing, timeoutMs, { outcomes: inOrder() })));
       }, timeoutMs);
       const finish = (settle: () => void) => {
         this.waiters.delete(check);
