@@ -187,16 +187,20 @@ export class TaskRegistry {
     const { taskIds, has, timeoutMs, scheduler, stopped } = options;
     const more = options.morePending ?? (() => false);
     return new Promise((resolve, reject) => {
+      // Failures are kept here as they come, so that eviction from the registry cannot hide one.
+      const failed = new Map<string, TaskOutcome>();
       const check = (): boolean => {
         const ids = taskIds();
-        const records = ids.map((id) => this.get(id, 'sent'));
-        const winner = records.find((r) => r?.state === 'completed');
-        if (winner) {
-          finish(() => resolve(outcomeOf(winner)));
-          return true;
+        for (const id of ids) {
+          const r = failed.has(id) ? undefined : this.get(id, 'sent');
+          if (r?.state === 'completed') {
+            finish(() => resolve(outcomeOf(r)));
+            return true;
+          }
+          if (r && isFinal(r.state)) failed.set(id, outcomeOf(r));
         }
-        if (ids.length > 0 && records.every((r) => r && isFinal(r.state)) && !more()) {
-          const failures = records.map((r) => (r ? outcomeOf(r) : undefined));
+        if (ids.length > 0 && ids.every((id) => failed.has(id)) && !more()) {
+          const failures = ids.map((id) => failed.get(id));
           finish(() => reject(new TaskFailedError('AllFailed', `every routee failed: ${JSON.stringify(failures)}`)));
           return true;
         }
@@ -218,6 +222,7 @@ export class TaskRegistry {
           finish(() => resolve(outcomeOf(changed)));
           return;
         }
+        failed.set(changed.taskId, outcomeOf(changed));
         check();
       };
       this.waiters.add(waiter);
