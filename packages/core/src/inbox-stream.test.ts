@@ -191,3 +191,45 @@ describe('inboxStream', () => {
     expect(box.polls.length).toBe(polls);
   });
 });
+
+describe('inboxStream on the default schedulers', () => {
+  async function office() {
+    const po = new MemoryPostOffice();
+    const a = (await po.register({ agent_id: 'alice' })).email_address;
+    const b = (await po.register({ agent_id: 'bob' })).email_address;
+    return { po, a, b, box: new LocalMailbox(po, b) };
+  }
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('an idle stream polls on a wake-up before work already queued on the event loop', async () => {
+    const { po, a, box } = await office();
+    const order: string[] = [];
+    const inFlight = new InFlight();
+    const sub = inboxStream(box, { inFlight }).subscribe((page) => {
+      order.push(`page of ${page.length}`);
+      inFlight.settle(page.map((m) => m.message_id));
+    });
+    await nextTurn(); // the first sweep finds nothing
+    setImmediate(() => order.push('work queued before the mail'));
+    await po.send(a, { to: [box.address], subject: 'answer' });
+    await nextTurn();
+    await nextTurn();
+    expect(order).toEqual(['page of 1', 'work queued before the mail']);
+    sub.unsubscribe();
+  });
+
+  it('a busy stream batches: mail that lands while one is in flight comes in one page', async () => {
+    const { po, a, box } = await office();
+    const pages: number[] = [];
+    const inFlight = new InFlight();
+    const sub = inboxStream(box, { inFlight }).subscribe((page) => pages.push(page.length));
+    await nextTurn();
+    await po.send(a, { to: [box.address], subject: 'first' }); // idle: polled at once
+    await nextTurn();
+    for (let i = 0; i < 5; i++) await po.send(a, { to: [box.address], subject: `more ${i}` });
+    await nextTurn();
+    await nextTurn();
+    expect(pages).toEqual([1, 5]);
+    sub.unsubscribe();
+  });
+});

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Observable, type SchedulerLike } from 'rxjs';
+import { asapScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { InFlight } from './in-flight.js';
 import type { Message } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
@@ -29,6 +29,13 @@ export type InboxStreamOptions = {
   inFlight?: InFlight;
   /** Time source for every delay. @default setImmediate/setTimeout */
   scheduler?: SchedulerLike;
+  /**
+   * Where the poll a wake-up starts runs when the stream is idle (nothing in flight, nothing
+   * emitted in the last millisecond): an idle agent answers at once, a busy one batches on
+   * `scheduler`.
+   * @default a microtask (RxJS `asapScheduler`) with the default scheduler; `scheduler` otherwise
+   */
+  wakeScheduler?: SchedulerLike;
   /** A shared clock for idle delays (one timer for many streams). @default one per stream */
   timer?: SharedTimer;
   /** Random source for jitter. @default Math.random */
@@ -56,6 +63,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
   const maxInFlight = options.maxInFlight ?? 1000;
   const longPollSeconds = options.longPollSeconds ?? 20;
   const scheduler = options.scheduler ?? immediateScheduler;
+  const wakeScheduler = options.wakeScheduler ?? (scheduler === immediateScheduler ? asapScheduler : scheduler);
   const random = options.random ?? Math.random;
 
   return new Observable<Message[]>((subscriber) => {
@@ -78,14 +86,16 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     const longPolling = () => longPollSeconds > 0 && mailbox.longPoll === true;
     /** A poll is already scheduled to run at once. */
     let soon = false;
+    /** When the last page with fresh mail went out: a stream busy this recently batches. */
+    let lastEmitAt = Number.NEGATIVE_INFINITY;
 
-    const wait = (delayMs: number) => {
+    const wait = (delayMs: number, on: SchedulerLike = scheduler) => {
       phase = 'waiting';
       if (soon) return;
       cancelWait?.();
       if (delayMs <= 0) {
         soon = true;
-        const sub = scheduler.schedule(poll, 0);
+        const sub = on.schedule(poll, 0);
         cancelWait = () => sub.unsubscribe();
       } else {
         cancelWait = timer.after(delayMs, poll);
@@ -151,7 +161,10 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       const nextCursor = page.has_more && page.cursor ? page.cursor : undefined;
       const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
       cursor = nextCursor;
-      if (fresh.length > 0) subscriber.next(fresh);
+      if (fresh.length > 0) {
+        lastEmitAt = scheduler.now();
+        subscriber.next(fresh);
+      }
       if ((phase as Phase) === 'closed') return;
       const full = page.has_more || page.messages.length >= limit;
       if ((full && progressed) || again) {
@@ -186,7 +199,10 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     const wake = () => {
       if (phase === 'polling') again = true;
-      else if (phase === 'waiting') wait(0);
+      else if (phase === 'waiting') {
+        const idle = inFlight.size === 0 && scheduler.now() - lastEmitAt >= 1;
+        wait(0, idle ? wakeScheduler : scheduler);
+      }
     };
     const wakeSub = wakeups?.subscribe(wake);
     const settledSub = inFlight.settled$.subscribe(({ redeliver }) => {

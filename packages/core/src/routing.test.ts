@@ -146,6 +146,36 @@ describe('routers', () => {
     expect(settled).toBeInstanceOf(TaskTimeoutError);
   });
 
+  it('scatter-gather under a quota: the first answer wins, and the TASKs still queued are never sent', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 15, 0));
+    const { runtime, routees, workers, postOffice } = await setup(['sg1', 'sg2', 'sg3', 'sg4'], [], { vt });
+    await postOffice.register({ agent_id: 'asker' });
+    postOffice.setLimits(`asker@${postOffice.domain}`, { hourly: 2 });
+    const asker = await runtime.spawn(new (class Asker extends Agent {})(), { id: 'asker', sendScheduler: true });
+    const router = createRouter({ routees, strategy: 'scatter-gather', timeoutMs: 60_000 });
+    const result = await vt.until(router.route(asker, { name: 'q', description: 'x' }));
+    expect(result.strategy !== 'broadcast' && result.outcome.state).toBe('completed');
+    expect(asker.sendScheduler?.queued()).toBe(0);
+    await vt.advance(2 * 3_600_000);
+    expect([...workers.values()].filter((w) => w.seen.length > 0)).toHaveLength(2);
+  });
+
+  it('scatter-gather that could send nothing by its deadline says so (TaskTimeoutError, unsent)', async () => {
+    const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 15, 0));
+    const { runtime, routees, postOffice } = await setup(['un1', 'un2'], [], { vt });
+    await postOffice.register({ agent_id: 'asker' });
+    postOffice.setLimits(`asker@${postOffice.domain}`, { hourly: 1 });
+    const asker = await runtime.spawn(new (class Asker extends Agent {})(), { id: 'asker', sendScheduler: true });
+    await asker.send(routees[0] as string, 'hello', 'uses the hour'); // the quota of this hour is gone
+    const router = createRouter({ routees, strategy: 'scatter-gather', timeoutMs: 60_000 });
+    const error: unknown = await vt
+      .until(router.route(asker, { name: 'q', description: 'x' }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect((error as TaskTimeoutError).unsent).toHaveLength(2);
+    expect((error as TaskTimeoutError).message).toMatch(/2 never sent/);
+  });
+
   it('tail-chopping tries the next routee after the interval, and the first answer wins (virtual time)', async () => {
     const vt = new VirtualTime(Date.UTC(2026, 0, 1));
     const { hub, routees, workers } = await setup(['first', 'second', 'third'], ['first'], { vt });

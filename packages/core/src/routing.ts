@@ -1,6 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import type { Subscription } from 'rxjs';
 import type { AgentActions, Task, TaskSpec } from './agent.js';
-import { TaskFailedError, ValidationError } from './errors.js';
+import { newTaskId } from './agent-actions.js';
+import { TaskFailedError, TaskTimeoutError, ValidationError, WithdrawnError } from './errors.js';
 import { hubAndSpoke } from './patterns.js';
 import type { TaskOutcome } from './task-registry.js';
 
@@ -137,43 +139,64 @@ export function createRouter(options: RouterOptions): Router {
   };
 
   const race = async (actions: AgentActions, task: TaskSpec, chop: boolean): Promise<RouteResult> => {
-    const sent: { taskId: string; routee: string }[] = [];
-    const sentIds = new Set<string>();
-    const stopped = new AbortController();
     const { taskId: _one, ...each } = task;
-    const delegate = async (routee: string) => {
-      const { taskId } = await actions.delegate(routee, each);
-      sent.push({ taskId, routee });
-      sentIds.add(taskId);
+    const taskIds = routees.map(() => newTaskId());
+    const ours = new Set(taskIds);
+    const sent: { taskId: string; routee: string }[] = [];
+    const attempted: string[] = [];
+    // Ends the race: stops the wait, and withdraws TASKs still queued for quota (never sent late).
+    const stopped = new AbortController();
+    setMaxListeners(0, stopped.signal); // one listener per waiting TASK, by design
+    let fail!: (err: unknown) => void;
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    failed.catch(() => {});
+    /** Sends to routee i; never rejects: a real failure fails the route, a withdrawal is the race ending. */
+    const delegate = async (i: number): Promise<void> => {
+      const taskId = taskIds[i] as string;
+      const routee = routees[i] as string;
+      attempted.push(taskId);
+      try {
+        await actions.delegate(routee, { ...each, taskId }, { signal: stopped.signal });
+        sent.push({ taskId, routee });
+      } catch (err) {
+        if (!(err instanceof WithdrawnError)) fail(err);
+      }
     };
     let tried = 0;
     let chopper: Subscription | undefined;
     const winner = actions.tasks.first({
       taskIds: () => sent.map((s) => s.taskId),
-      has: (id) => sentIds.has(id),
-      morePending: () => chop && tried < routees.length,
+      has: (id) => ours.has(id),
+      morePending: () => (chop && tried < routees.length) || sent.length < attempted.length,
       timeoutMs,
       scheduler: actions.scheduler,
       stopped: stopped.signal,
     });
     if (!chop) {
       tried = routees.length;
-      await Promise.all(routees.map(delegate));
+      for (let i = 0; i < routees.length; i++) void delegate(i);
     } else {
       const tryNext = async (): Promise<void> => {
         if (tried >= routees.length) return;
-        const routee = routees[tried] as string;
+        const i = tried;
         tried += 1;
-        await delegate(routee);
+        await delegate(i);
         if (tried < routees.length)
           chopper = actions.scheduler.schedule(() => void tryNext(), options.intervalMs ?? 1000);
       };
-      await tryNext();
+      void tryNext();
     }
     try {
-      const outcome = await winner;
-      const routee = sent.find((s) => s.taskId === outcome.taskId)?.routee ?? '';
+      const outcome = await Promise.race([winner, failed]);
+      const routee = routees[taskIds.indexOf(outcome.taskId)] ?? '';
       return { strategy: chop ? 'tail-chopping' : 'scatter-gather', outcome, routee };
+    } catch (err) {
+      if (!(err instanceof TaskTimeoutError)) throw err;
+      const sentIds = new Set(sent.map((t) => t.taskId));
+      const unsent = attempted.filter((id) => !sentIds.has(id));
+      throw new TaskTimeoutError([...sentIds, ...unsent], timeoutMs, { unsent });
     } finally {
       chopper?.unsubscribe();
       tried = routees.length;
