@@ -1,9 +1,13 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, type AgentContext, type Task } from './agent.js';
 import { TaskFailedError, TaskTimeoutError } from './errors.js';
-import type { Runtime } from './runtime.js';
+import { LocalMailbox } from './local-mailbox.js';
+import type { Mailbox } from './mailbox.js';
+import { MemoryPostOffice } from './memory-post-office.js';
+import { createRuntime, type Runtime } from './runtime.js';
 import { embeddedRuntime, Recorder, VirtualTime } from './testing/index.js';
 
 const runtimes: Runtime[] = [];
@@ -223,5 +227,39 @@ describe('Agent tasks', () => {
       thread_id: threadId,
       task_id: taskId,
     });
+  });
+});
+
+describe('answers that come before the send returns', () => {
+  it('keeps a RESULT that lands before its TASK send resolved (a slow or retried send)', async () => {
+    const po = new MemoryPostOffice();
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const runtime = createRuntime({
+      mailboxFactory: async (id) => {
+        const { email_address } = await po.register({ agent_id: id });
+        const box = new LocalMailbox(po, email_address);
+        if (id !== 'slow-user') return box;
+        // This user's TASK sends return only after the answer reached its inbox and was seen.
+        const slow: Mailbox = Object.create(box);
+        slow.send = async (request) => {
+          const answered = firstValueFrom(po.wakeups(email_address));
+          const result = await box.send(request);
+          if (request.subject.startsWith('TASK:')) {
+            await answered;
+            await turn();
+            await turn();
+          }
+          return result;
+        };
+        return slow;
+      },
+    });
+    runtimes.push(runtime);
+    const echo = await runtime.spawn(new Echo(), { id: 'echo' });
+    const user = await runtime.spawn(new (class User extends Agent {})(), { id: 'slow-user', ack: false });
+    const { taskId } = await user.delegate(echo.address, { name: 'echo', description: 'x', input: 7 });
+    const [outcome] = await user.collect([taskId], { timeoutMs: 2000 });
+    expect(outcome).toMatchObject({ state: 'completed', result: { echoed: 7 } });
+    expect(user.tasks.get(taskId)?.history.map((h) => h.state)).toEqual(['submitted', 'accepted', 'completed']);
   });
 });

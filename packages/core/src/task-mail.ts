@@ -20,10 +20,10 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
       });
       break;
     case 'ack':
-      tasks.update(d.taskId, 'sent', 'accepted');
+      tasks.answer(d.taskId, 'accepted');
       break;
     case 'status':
-      tasks.update(d.taskId, 'sent', 'working', {
+      tasks.answer(d.taskId, 'working', {
         ...(d.body.note !== undefined ? { note: d.body.note } : {}),
         ...(d.body.progress !== undefined ? { progress: d.body.progress } : {}),
       });
@@ -31,8 +31,8 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
     case 'result':
     case 'error': {
       const answer = { answeredBy: from, answerMessageId: d.message.message_id };
-      if (d.kind === 'result') tasks.update(d.taskId, 'sent', 'completed', { ...answer, result: d.body.result });
-      else tasks.update(d.taskId, 'sent', 'failed', { ...answer, error: d.body.error });
+      if (d.kind === 'result') tasks.answer(d.taskId, 'completed', { ...answer, result: d.body.result });
+      else tasks.answer(d.taskId, 'failed', { ...answer, error: d.body.error });
       break;
     }
     case 'cancel':

@@ -51,6 +51,8 @@ export class TaskRegistry {
   private ended: string[] = [];
   private endedHead = 0;
   private changes: Subject<TaskRecord> | undefined;
+  /** Answers to sent tasks not opened yet, by task id (made on first use). */
+  private earlyMap: Map<string, { state: TaskState; patch: Partial<TaskRecord> }[]> | undefined;
   /** Called with every changed record (collect and first listen here). */
   private waitersSet: Set<(changed: TaskRecord) => void> | undefined;
   private readonly clock: Clock;
@@ -98,7 +100,27 @@ export class TaskRegistry {
     this.records.set(key, full);
     this.evict();
     this.emit(full);
+    const early = record.role === 'sent' ? this.earlyMap?.get(record.taskId) : undefined;
+    if (early) {
+      this.earlyMap?.delete(record.taskId);
+      for (const a of early) this.update(record.taskId, 'sent', a.state, a.patch);
+    }
     return full;
+  }
+
+  /**
+   * An answer (ACK, STATUS, RESULT, ERROR) to a task this agent sent. When the task is not open
+   * yet — the answer beat the send's own response, as after a retried send over HTTP — it is kept
+   * (at most 1 000 such) and applied when the task opens, so that no answer is lost to `collect`.
+   */
+  answer(taskId: string, state: TaskState, patch: Partial<TaskRecord> = {}): boolean {
+    if (this.recordsMap?.has(`sent:${taskId}`)) return this.update(taskId, 'sent', state, patch);
+    this.earlyMap ??= new Map();
+    const list = this.earlyMap.get(taskId);
+    if (list) list.push({ state, patch });
+    else this.earlyMap.set(taskId, [{ state, patch }]);
+    if (this.earlyMap.size > 1000) this.earlyMap.delete(this.earlyMap.keys().next().value as string);
+    return false;
   }
 
   /**
