@@ -109,7 +109,7 @@ const examples: Example[] = [
     title: 'sends 12 tasks now and queues 8 for the next hour window, never over the quota',
     // On a server: its quota is 12 an hour, its clock stays inside one hour whatever the wall clock
     // says, and the deadline passes long before the next window: the 8 are withdrawn unsent.
-    serverArgs: ['--deadline-ms', '1500'],
+    serverArgs: ['--deadline-ms', '5000'], // time enough for the 12 answers on a slow machine
     office: (() => {
       const base = Date.UTC(2026, 0, 1, 9, 15, 0);
       const started = Date.now();

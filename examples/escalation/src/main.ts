@@ -63,7 +63,7 @@ const worker = supervisor.child(id('worker'))?.address ?? '';
 
 say('user: asks the worker for a report');
 const job = await user.delegate(worker, { name: 'report', description: 'build the weekly report' });
-const [outcome] = await run(user.collect([job.taskId], { timeoutMs: 4 * ackTimeoutMs }));
+const [outcome] = await run(user.collect([job.taskId], { timeoutMs: 10 * ackTimeoutMs }));
 say(
   `user: the report is ${outcome?.state}${outcome?.state === 'completed' ? `: ${JSON.stringify(outcome.result)}` : ''}`,
 );
