@@ -8,7 +8,7 @@ import type { Message, SendRequest, SendResult, Thread } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import type { TaskBody } from './protocol/bodies.js';
 import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from './protocol/subject.js';
-import type { SendScheduler, SendTicket } from './send-scheduler.js';
+import type { ScheduledSendOptions, SendScheduler, SendTicket } from './send-scheduler.js';
 import type { TaskOutcome, TaskRegistry } from './task-registry.js';
 
 const TASK_PREFIX = randomBytes(4).toString('hex');
@@ -17,6 +17,19 @@ let taskSeq = 0;
 export const newTaskId = (): string => `t-${TASK_PREFIX}${(++taskSeq).toString(36).padStart(4, '0')}`;
 
 const encode = (body: string | object): string => (typeof body === 'string' ? body : JSON.stringify(body));
+
+/** The wire request of `send` (one place for every kind of mail an agent sends). */
+function toRequest(to: string | string[], subject: string, body: string | object, options: SendOptions): SendRequest {
+  return {
+    to: Array.isArray(to) ? to : [to],
+    subject,
+    body_text: encode(body),
+    ...(options.cc ? { cc: options.cc } : {}),
+    ...(options.bcc ? { bcc: options.bcc } : {}),
+    ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
+    ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
+  };
+}
 
 /** The actions of one agent, shared by its handler contexts and its AgentRef. */
 export class Actions implements AgentActions {
@@ -51,32 +64,14 @@ export class Actions implements AgentActions {
    * Every send of the agent goes through here: through its SendScheduler when it has one
    * (quota, stagger, 429 pauses), else straight to the mailbox.
    */
-  sendRequest(request: SendRequest, priority = 0, signal?: AbortSignal, ticket?: SendTicket): Promise<SendResult> {
-    if (this.sendScheduler) {
-      return this.sendScheduler.send(request, {
-        priority,
-        ...(signal ? { signal } : {}),
-        ...(ticket ? { ticket } : {}),
-      });
-    }
-    if (signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
+  sendRequest(request: SendRequest, options: ScheduledSendOptions = {}): Promise<SendResult> {
+    if (this.sendScheduler) return this.sendScheduler.send(request, options);
+    if (options.signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
     return this.mailbox.send(request);
   }
 
   send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
-    return this.sendRequest(
-      {
-        to: Array.isArray(to) ? to : [to],
-        subject,
-        body_text: encode(body),
-        ...(options.cc ? { cc: options.cc } : {}),
-        ...(options.bcc ? { bcc: options.bcc } : {}),
-        ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
-        ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
-      },
-      0,
-      options.signal,
-    );
+    return this.sendRequest(toRequest(to, subject, body, options), options.signal ? { signal: options.signal } : {});
   }
 
   delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message) {
@@ -108,16 +103,11 @@ export class Actions implements AgentActions {
     let sent: SendResult;
     try {
       sent = await this.sendRequest(
-        {
-          to: [to],
-          subject: formatTaskSubject(taskId, task.name),
-          body_text: encode(body),
-          ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
-          idempotency_key: `task:${taskId}`,
-        },
-        0,
-        signal,
-        ticket,
+        toRequest(to, formatTaskSubject(taskId, task.name), body, {
+          ...(inReplyTo ? { inReplyTo } : {}),
+          idempotencyKey: `task:${taskId}`,
+        }),
+        { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) },
       );
     } finally {
       if (ticket) this.waiting?.delete(taskId);

@@ -362,7 +362,7 @@ export class AgentHost {
   private async flush(id: string, reply: SendRequest): Promise<Outcome> {
     this.outbox.set(id, reply);
     try {
-      await this.actions.sendRequest({ ...reply, idempotency_key: `reply:${id}` }, 1);
+      await this.actions.sendRequest({ ...reply, idempotency_key: `reply:${id}` }, { priority: 1 });
     } catch (err) {
       this.log.warn({ err, message_id: id }, 'could not send the reply; it will be sent again');
       if (err instanceof RateLimitedError) return { releaseAfterMs: err.retryAfterMs };

@@ -116,6 +116,7 @@ export {
 export { type AgentRef, createRuntime, type Runtime, type RuntimeOptions, type SpawnOptions } from './runtime.js';
 export { ImmediateScheduler, immediateScheduler, SharedTimer } from './scheduling.js';
 export {
+  type ScheduledSendOptions,
   SendScheduler,
   type SendSchedulerOptions,
   type SendSchedulerState,

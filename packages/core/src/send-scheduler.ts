@@ -39,6 +39,9 @@ export type SendSchedulerState = {
 /** A handle on one waiting send: `withdraw` is set while it waits (see `send`). */
 export type SendTicket = { withdraw?: (() => boolean) | undefined };
 
+/** Options of one {@link SendScheduler.send}. */
+export type ScheduledSendOptions = { priority?: number; signal?: AbortSignal; ticket?: SendTicket };
+
 type Job = {
   request: SendRequest;
   priority: number;
@@ -112,10 +115,7 @@ export class SendScheduler {
    * @param options.ticket the same without an AbortSignal (cheaper, one per send): the scheduler
    *   sets `ticket.withdraw`, which withdraws the send and returns true while it still waits.
    */
-  send(
-    request: SendRequest,
-    options: { priority?: number; signal?: AbortSignal; ticket?: SendTicket } = {},
-  ): Promise<SendResult> {
+  send(request: SendRequest, options: ScheduledSendOptions = {}): Promise<SendResult> {
     if (this.stopped) return Promise.reject(new StoppedError('the send scheduler is stopped'));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
