@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { AgentActions, TaskSpec } from './agent.js';
 import { newTaskId } from './agent-actions.js';
 import { TaskFailedError, TaskTimeoutError, ValidationError, WithdrawnError } from './errors.js';
@@ -23,7 +22,6 @@ export async function hubAndSpoke(
 ): Promise<TaskOutcome[]> {
   const started = agent.scheduler.now();
   const deadline = new AbortController();
-  setMaxListeners(0, deadline.signal); // one listener per waiting TASK, by design
   const timer = agent.scheduler.schedule(() => deadline.abort(), options.timeoutMs);
   const taskIds = assignments.map((a) => a.task.taskId ?? newTaskId());
   const sends = await Promise.allSettled(

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { Subscription } from 'rxjs';
 import type { AgentActions, Task, TaskSpec } from './agent.js';
 import { newTaskId } from './agent-actions.js';
@@ -146,7 +145,6 @@ export function createRouter(options: RouterOptions): Router {
     const attempted: string[] = [];
     // Ends the race: stops the wait, and withdraws TASKs still queued for quota (never sent late).
     const stopped = new AbortController();
-    setMaxListeners(0, stopped.signal); // one listener per waiting TASK, by design
     let fail!: (err: unknown) => void;
     const failed = new Promise<never>((_, reject) => {
       fail = reject;

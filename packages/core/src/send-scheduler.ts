@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { defer, map, type Observable, type SchedulerLike, Subject, type Subscription, startWith } from 'rxjs';
 import { QueueFullError, RateLimitedError, StoppedError, WithdrawnError } from './errors.js';
@@ -35,6 +36,9 @@ export type SendSchedulerState = {
   pausedUntil: number | null;
   sent: number;
 };
+
+/** Signals whose listener limit was lifted (each waiting send listens once). */
+const widened = new WeakSet<AbortSignal>();
 
 /** A handle on one waiting send: `withdraw` is set while it waits (see `send`). */
 export type SendTicket = { withdraw?: (() => boolean) | undefined };
@@ -142,7 +146,14 @@ export class SendScheduler {
           return true;
         };
         if (ticket) ticket.withdraw = withdraw;
-        signal?.addEventListener('abort', withdraw, { once: true });
+        if (signal) {
+          // One listener per waiting send: a signal shared by many sends is the intended use.
+          if (!widened.has(signal)) {
+            setMaxListeners(0, signal);
+            widened.add(signal);
+          }
+          signal.addEventListener('abort', withdraw, { once: true });
+        }
         job.release = () => {
           signal?.removeEventListener('abort', withdraw);
           if (ticket) ticket.withdraw = undefined;
