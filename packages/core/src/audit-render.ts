@@ -1,9 +1,5 @@
 import { renderTimelineText, type TimelineEntry, timeline } from './audit.js';
 import type { Thread } from './mail/model.js';
-import type { TaskState } from './protocol/bodies.js';
-
-/** The task state a timeline entry moves its task to, if it is task mail. */
-export const stateOf = (entry: TimelineEntry): TaskState | undefined => entry.state;
 
 const name = (address: string) => address.split('@')[0] ?? address;
 
@@ -72,7 +68,7 @@ export function renderThreadHtml(thread: Thread): string {
     .map(
       (e) =>
         `<tr data-message-id="${xml(e.messageId)}"><td>+${e.elapsedMs} ms</td><td>${xml(e.at)}</td><td>${xml(name(e.from))}</td>` +
-        `<td>${xml(e.to.map(name).join(', '))}</td><td>${xml(e.subject)}</td><td>${xml(stateOf(e) ?? '')}</td></tr>`,
+        `<td>${xml(e.to.map(name).join(', '))}</td><td>${xml(e.subject)}</td><td>${xml(e.state ?? '')}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderTimelineText, timeline } from './audit.js';
-import { renderMermaid, renderSvg, renderThreadHtml, stateOf } from './audit-render.js';
+import { renderMermaid, renderSvg, renderThreadHtml } from './audit-render.js';
 import { MemoryPostOffice } from './memory-post-office.js';
 import { ManualClock } from './testing/index.js';
 
@@ -23,7 +23,7 @@ async function aThread() {
 describe('audit trail', () => {
   it('is a typed timeline: who, when, subject, task state, elapsed', async () => {
     const entries = timeline(await aThread());
-    expect(entries.map((e) => [e.elapsedMs, e.from.split('@')[0], e.kind, e.taskId, stateOf(e)])).toEqual([
+    expect(entries.map((e) => [e.elapsedMs, e.from.split('@')[0], e.kind, e.taskId, e.state])).toEqual([
       [0, 'alice', 'task', 't-1', 'submitted'],
       [40, 'bob', 'ack', 't-1', 'accepted'],
       [100, 'bob', 'result', 't-1', 'completed'],

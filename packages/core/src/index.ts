@@ -10,7 +10,7 @@ export {
 } from './agent.js';
 export type { AgentOptions, ChildFailure, DeadLetter } from './agent-options.js';
 export { renderTimelineText, type TimelineEntry, timeline } from './audit.js';
-export { renderMermaid, renderSvg, renderThreadHtml, stateOf } from './audit-render.js';
+export { renderMermaid, renderSvg, renderThreadHtml } from './audit-render.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   AuthError,
