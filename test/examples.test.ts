@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { SqlitePostOfficeOptions } from '@mailroom/server';
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
 
@@ -27,7 +28,7 @@ type Example = {
   /** Extra arguments on a server (real time there). */
   serverArgs?: string[];
   /** The server's post office (quotas, clock). */
-  office?: Parameters<typeof startServer>[0] extends infer O ? (O extends { office?: infer F } ? F : never) : never;
+  office?: Omit<SqlitePostOfficeOptions, 'path'>;
   check(stdout: string, on: { server?: Awaited<ReturnType<typeof startServer>> }): void | Promise<void>;
 };
 
