@@ -6,6 +6,7 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: [
+      { find: /^@mailroom\/core\/post-office$/, replacement: src('./packages/core/src/post-office/index.ts') },
       { find: /^@mailroom\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
       { find: /^@mailroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@mailroom\/server$/, replacement: src('./packages/server/src/index.ts') },

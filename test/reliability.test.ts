@@ -5,13 +5,13 @@ import {
   Agent,
   createRuntime,
   decodeMessage,
-  HOUR_MS,
   isDecodeFailure,
   MemoryPostOffice,
   type PostOffice,
   RateLimitedError,
   type Task,
 } from '@mailroom/core';
+import { HOUR_MS } from '@mailroom/core/post-office';
 import { ManualClock } from '@mailroom/core/testing';
 import { SqlitePostOffice } from '@mailroom/server';
 import fc from 'fast-check';

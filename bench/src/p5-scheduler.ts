@@ -1,4 +1,6 @@
-import { type Account, HOUR_MS, type SendResult, SendScheduler, VirtualTime } from '@mailroom/core';
+import { type Account, type SendResult, SendScheduler } from '@mailroom/core';
+import { HOUR_MS } from '@mailroom/core/post-office';
+import { VirtualTime } from '@mailroom/core/testing';
 import Bottleneck from 'bottleneck';
 import { type BenchResult, round } from './result.js';
 

@@ -1,4 +1,5 @@
-import { createRuntime, MemoryPostOffice, type Runtime, VirtualTime } from '@mailroom/core';
+import { createRuntime, MemoryPostOffice, type Runtime } from '@mailroom/core';
+import { VirtualTime } from '@mailroom/core/testing';
 import { registeringMailboxFactory } from '@mailroom/http';
 
 /** Options of {@link exampleRuntime}. */

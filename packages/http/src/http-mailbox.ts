@@ -1,25 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import {
-  Account,
   AuthError,
   ConflictError,
   ForbiddenError,
+  MailboxError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+} from '@mailroom/core';
+import {
+  Account,
   InboxPage,
   type InboxQuery,
   type Mailbox,
-  MailboxError,
   Message,
-  NotFoundError,
   RateLimitBody,
-  RateLimitedError,
   type SendRequest,
   SendResult,
   SentPage,
   type SentQuery,
   Thread,
-  ValidationError,
   ValidationErrorBody,
-} from '@mailroom/core';
+} from '@mailroom/core/post-office';
 import ky, { HTTPError, type KyInstance } from 'ky';
 import type { Logger } from 'pino';
 import { z } from 'zod';

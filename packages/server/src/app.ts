@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthError, type InboxPage, InboxQuery, type PostOffice, parseOrThrow, renderThreadHtml } from '@mailroom/core';
+import { AuthError, renderThreadHtml } from '@mailroom/core';
+import { type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core/post-office';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,

@@ -10,7 +10,7 @@ import {
   SentPage,
   Thread,
   ValidationErrorBody,
-} from '@mailroom/core';
+} from '@mailroom/core/post-office';
 import { z } from 'zod';
 
 const schemas = {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError, ValidationError } from '@mailroom/core';
 import {
   type Account,
   assertQuota,
   type Clock,
-  ConflictError,
   countSend,
   decodeCursor,
   encodeCursor,
@@ -12,7 +12,6 @@ import {
   InboxQuery,
   inboxCursorMode,
   type Message,
-  NotFoundError,
   newApiKey,
   type PostOffice,
   parseOrThrow,
@@ -28,9 +27,8 @@ import {
   SentQuery,
   systemClock,
   type Thread,
-  ValidationError,
   WakeUps,
-} from '@mailroom/core';
+} from '@mailroom/core/post-office';
 import Database from 'libsql';
 import type { Observable } from 'rxjs';
 import { type AccountRow, MESSAGE_COLUMNS, type MessageRow, pageOf, toMessage } from './rows.js';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ProtocolError } from '../errors.js';
-import type { Message } from '../mail/model.js';
+import type { Message } from '../wire/model.js';
 import { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody } from './bodies.js';
 import { type Escalation, parseEscalationBody } from './escalation.js';
 import { parseSubject } from './subject.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../errors.js';
-import type { Message } from '../mail/model.js';
+import type { Message } from '../wire/model.js';
 import { decodeMessage, isDecodeFailure } from './codec.js';
 import { formatEscalationBody, parseEscalationBody } from './escalation.js';
 import {

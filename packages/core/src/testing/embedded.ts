@@ -1,5 +1,5 @@
-import { MemoryPostOffice } from '../memory-post-office.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { MemoryPostOffice } from '../post-office/memory/memory-post-office.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { Recorder } from './recorder.js';
 
 /**

@@ -1,5 +1,8 @@
-export { drain, VirtualTime } from '../virtual-time.js';
+// @mailroom/core/testing — tools for testing agents and post offices. vitest is an optional peer:
+// only the conformance suites need it; everything else here loads without it.
 export { embeddedRuntime } from './embedded.js';
 export { type MailboxFixture, mailboxConformance } from './mailbox-conformance.js';
-export { ManualClock, type PostOfficeFactoryOptions, postOfficeConformance } from './post-office-conformance.js';
+export { ManualClock } from './manual-clock.js';
+export { type PostOfficeFactoryOptions, postOfficeConformance } from './post-office-conformance.js';
 export { Recorder, type Seen } from './recorder.js';
+export { drain, VirtualTime } from './virtual-time.js';

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
-import type { Mailbox } from '../mailbox.js';
+import type { Mailbox } from '../mailbox/mailbox.js';
+import { vitest } from './vitest.js';
 
 /** What a Mailbox conformance fixture provides: fresh agents (on one post office), and cleanup. */
 export type MailboxFixture = {
@@ -14,6 +14,7 @@ export type MailboxFixture = {
  * real server.
  */
 export function mailboxConformance(name: string, makeFixture: () => Promise<MailboxFixture>): void {
+  const { afterAll, beforeAll, describe, expect, it } = vitest();
   describe(`Mailbox conformance: ${name}`, () => {
     let fx: MailboxFixture;
     let n = 0;

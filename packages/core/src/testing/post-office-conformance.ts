@@ -1,28 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
-import type { QuotaLimits } from '../mail/quota.js';
-import type { PostOffice } from '../post-office.js';
+import type { PostOffice } from '../mailbox/post-office.js';
+import type { QuotaLimits } from '../post-office/kit/quota.js';
+import type { Clock } from '../time/clock.js';
+import { ManualClock } from './manual-clock.js';
+import { vitest } from './vitest.js';
 
 /** What a conformance factory is given. */
 export type PostOfficeFactoryOptions = { clock: Clock; limits: QuotaLimits; domain: string };
-
-/** A settable clock for virtual time in tests. */
-export class ManualClock implements Clock {
-  private t: number;
-  constructor(start = Date.UTC(2026, 0, 1, 10, 0, 0)) {
-    this.t = start;
-  }
-  now(): number {
-    return this.t;
-  }
-  set(t: number): void {
-    this.t = t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
 
 type Setup = { po: PostOffice; clock: ManualClock; a: string; b: string; c: string };
 
@@ -34,6 +18,7 @@ export function postOfficeConformance(
   name: string,
   factory: (options: PostOfficeFactoryOptions) => PostOffice | Promise<PostOffice>,
 ): void {
+  const { describe, expect, it } = vitest();
   const domain = 'agents.test';
   async function setup(limits: QuotaLimits = { hourly: 1000, daily: 10000 }): Promise<Setup> {
     const clock = new ManualClock();

@@ -1,6 +1,6 @@
-import { Agent, type AgentContext, type TaskMail } from '../agent.js';
-import type { Message } from '../mail/model.js';
+import { Agent, type AgentContext, type TaskMail } from '../agents/agent.js';
 import type { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody } from '../protocol/bodies.js';
+import type { Message } from '../wire/model.js';
 
 /** One thing a Recorder saw. */
 export type Seen =

@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SchedulerLike } from 'rxjs';
+import { type TimelineEntry, timeline } from '../audit/timeline.js';
+import { MailroomError, WithdrawnError } from '../errors.js';
+import type { Mailbox } from '../mailbox/mailbox.js';
+import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
+import type { TaskBody } from '../protocol/bodies.js';
+import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from '../protocol/subject.js';
+import type { TaskRegistry } from '../tasks/task-registry.js';
+import type { TaskOutcome } from '../tasks/types.js';
+import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
+import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+
+const TASK_PREFIX = randomBytes(4).toString('hex');
+let taskSeq = 0;
+/** A fresh task id: a random prefix per process and a counter (no crypto call per task). */
+export const newTaskId = (): string => `t-${TASK_PREFIX}${(++taskSeq).toString(36).padStart(4, '0')}`;
+
+const encode = (body: string | object): string => (typeof body === 'string' ? body : JSON.stringify(body));
+
+/** The wire request of `send` (one place for every kind of mail an agent sends). */
+function toRequest(to: string | string[], subject: string, body: string | object, options: SendOptions): SendRequest {
+  return {
+    to: Array.isArray(to) ? to : [to],
+    subject,
+    body_text: encode(body),
+    ...(options.cc ? { cc: options.cc } : {}),
+    ...(options.bcc ? { bcc: options.bcc } : {}),
+    ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
+    ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
+  };
+}
+
+/** The actions of one agent, shared by its handler contexts and its AgentRef. */
+export class Actions implements AgentActions {
+  readonly address: string;
+  readonly mailbox: Mailbox;
+  readonly tasks: TaskRegistry;
+  readonly scheduler: SchedulerLike;
+  /** Aborted when the agent stops. */
+  readonly stopped: AbortSignal;
+
+  /** The agent's SendScheduler, when its sends go through one. */
+  readonly sendScheduler: SendScheduler | undefined;
+  /** TASKs still waiting in the SendScheduler, by task id (made on first use). */
+  private waiting: Map<string, SendTicket> | undefined;
+
+  constructor(
+    mailbox: Mailbox,
+    tasks: TaskRegistry,
+    scheduler: SchedulerLike,
+    stopped: AbortSignal,
+    sendScheduler?: SendScheduler,
+  ) {
+    this.sendScheduler = sendScheduler;
+    this.address = mailbox.address;
+    this.mailbox = mailbox;
+    this.tasks = tasks;
+    this.scheduler = scheduler;
+    this.stopped = stopped;
+  }
+
+  /**
+   * Every send of the agent goes through here: through its SendScheduler when it has one
+   * (quota, stagger, 429 pauses), else straight to the mailbox.
+   */
+  sendRequest(request: SendRequest, options: ScheduledSendOptions = {}): Promise<SendResult> {
+    if (this.sendScheduler) return this.sendScheduler.send(request, options);
+    if (options.signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
+    return this.mailbox.send(request);
+  }
+
+  send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
+    return this.sendRequest(toRequest(to, subject, body, options), options.signal ? { signal: options.signal } : {});
+  }
+
+  delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message) {
+    return this.delegateIn(
+      to,
+      task,
+      options.inReplyTo ?? (options.inThread ? current?.message_id : undefined),
+      options.signal,
+    );
+  }
+
+  /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
+  async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal) {
+    const taskId = task.taskId ?? newTaskId();
+    const body: TaskBody = {
+      task_id: taskId,
+      description: task.description,
+      ...(task.input !== undefined ? { input: task.input } : {}),
+      ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
+      ...(task.callback !== undefined ? { callback: task.callback } : {}),
+      ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
+    };
+    // A TASK that waits for quota can be withdrawn by cancel(taskId) until it goes out.
+    const ticket: SendTicket | undefined = this.sendScheduler ? {} : undefined;
+    if (ticket) {
+      this.waiting ??= new Map();
+      this.waiting.set(taskId, ticket);
+    }
+    let sent: SendResult;
+    try {
+      sent = await this.sendRequest(
+        toRequest(to, formatTaskSubject(taskId, task.name), body, {
+          ...(inReplyTo ? { inReplyTo } : {}),
+          idempotencyKey: `task:${taskId}`,
+        }),
+        { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) },
+      );
+    } finally {
+      if (ticket) this.waiting?.delete(taskId);
+    }
+    this.tasks.open({
+      taskId,
+      role: 'sent',
+      name: task.name,
+      peer: to,
+      threadId: sent.thread_id,
+      messageId: sent.message_id,
+    });
+    return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
+  }
+
+  collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
+    return this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
+  }
+
+  thread(threadId: string): Promise<Thread> {
+    return this.mailbox.thread(threadId);
+  }
+
+  async audit(threadId: string): Promise<TimelineEntry[]> {
+    return timeline(await this.mailbox.thread(threadId));
+  }
+
+  async cancel(taskId: string, reason?: string): Promise<SendResult | undefined> {
+    const record = this.tasks.get(taskId, 'sent');
+    if (!record && this.waiting?.get(taskId)?.withdraw?.()) return undefined;
+    if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
+    const sent = await this.send(
+      record.peer,
+      formatTaskMailSubject('cancel', taskId),
+      { task_id: taskId, ...(reason !== undefined ? { reason } : {}) },
+      { inReplyTo: record.messageId, idempotencyKey: `cancel:${taskId}` },
+    );
+    this.tasks.update(taskId, 'sent', 'canceled', reason !== undefined ? { note: reason } : {});
+    return sent;
+  }
+}
+
+/** The context of one handled message: the agent's actions plus the message's own. */
+export class MessageContext implements AgentContext {
+  readonly message: Message;
+  readonly signal: AbortSignal;
+  private readonly actions: Actions;
+  private readonly logs: { readonly log: Logger };
+  private readonly taskId: string | undefined;
+  private childLog: Logger | undefined;
+
+  /** @param logs where the agent's logger comes from (made on first use). */
+  constructor(
+    actions: Actions,
+    message: Message,
+    signal: AbortSignal,
+    logs: { readonly log: Logger },
+    taskId: string | undefined,
+  ) {
+    this.actions = actions;
+    this.message = message;
+    this.signal = signal;
+    this.logs = logs;
+    this.taskId = taskId;
+  }
+
+  get address(): string {
+    return this.actions.address;
+  }
+  get mailbox(): Mailbox {
+    return this.actions.mailbox;
+  }
+  get tasks(): TaskRegistry {
+    return this.actions.tasks;
+  }
+  get scheduler(): SchedulerLike {
+    return this.actions.scheduler;
+  }
+  get log(): Logger {
+    this.childLog ??= this.logs.log.child({
+      thread_id: this.message.thread_id,
+      ...(this.taskId ? { task_id: this.taskId } : {}),
+    });
+    return this.childLog;
+  }
+
+  send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult> {
+    return this.actions.send(to, subject, body, options);
+  }
+  delegate(to: string, task: TaskSpec, options?: DelegateOptions) {
+    return this.actions.delegate(to, task, options, this.message);
+  }
+  collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
+    return this.actions.collect(taskIds, options);
+  }
+  thread(threadId: string): Promise<Thread> {
+    return this.actions.thread(threadId);
+  }
+  audit(threadId: string): Promise<TimelineEntry[]> {
+    return this.actions.audit(threadId);
+  }
+  cancel(taskId: string, reason?: string): Promise<SendResult | undefined> {
+    return this.actions.cancel(taskId, reason);
+  }
+  reply(body: string | object, options: { subject?: string; to?: string[] } = {}): Promise<SendResult> {
+    const m = this.message;
+    return this.actions.send(options.to ?? [m.from_address], options.subject ?? formatReplySubject(m.subject), body, {
+      inReplyTo: m.message_id,
+    });
+  }
+  status(state: string, options: { note?: string; progress?: number; taskId?: string } = {}): Promise<SendResult> {
+    const id = options.taskId ?? this.taskId;
+    const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
+    if (id === undefined || !record) {
+      return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
+    }
+    return this.actions.send(
+      record.peer,
+      formatTaskMailSubject('status', id),
+      {
+        task_id: id,
+        state,
+        ...(options.progress !== undefined ? { progress: options.progress } : {}),
+        ...(options.note !== undefined ? { note: options.note } : {}),
+      },
+      { inReplyTo: record.messageId },
+    );
+  }
+}

@@ -1,0 +1,238 @@
+import type { Logger } from 'pino';
+import { asapScheduler, Observable, type SchedulerLike } from 'rxjs';
+import type { Mailbox } from '../mailbox/mailbox.js';
+import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
+import type { Message } from '../wire/model.js';
+import { InFlight } from './in-flight.js';
+
+/** Options of {@link inboxStream}. */
+export type InboxStreamOptions = {
+  /** Page size of each poll (1..100). @default 50 */
+  limit?: number;
+  /** First idle delay when the mailbox gives no wake-ups; doubles while the inbox stays empty. @default 50 */
+  minBackoffMs?: number;
+  /** Longest idle delay when the mailbox gives no wake-ups. @default 5000 */
+  maxBackoffMs?: number;
+  /** Idle re-poll interval of a mailbox that does give wake-ups (a safety net only). @default 30000 */
+  heartbeatMs?: number;
+  /** First retry delay after a failed poll; doubles per failure. @default 100 */
+  retryMinMs?: number;
+  /** Longest retry delay after failed polls. @default 30000 */
+  retryMaxMs?: number;
+  /** Jitter of retry delays, as a fraction (0..1). @default 0.2 */
+  jitter?: number;
+  /** Stops polling while this many messages are in flight (back-pressure). @default 1000 */
+  maxInFlight?: number;
+  /** Seconds a long poll may wait on the server, for mailboxes with `longPoll` (`wait`, 0 turns it off). @default 20 */
+  longPollSeconds?: number;
+  /** The ids handed out and not yet settled; the consumer settles them. @default a new InFlight */
+  inFlight?: InFlight;
+  /** Time source for every delay. @default setImmediate/setTimeout */
+  scheduler?: SchedulerLike;
+  /**
+   * Where the poll a wake-up starts runs when the stream is idle (nothing in flight, nothing
+   * emitted in the last millisecond): an idle agent answers at once, a busy one batches on
+   * `scheduler`.
+   * @default a microtask (RxJS `asapScheduler`) with the default scheduler; `scheduler` otherwise
+   */
+  wakeScheduler?: SchedulerLike;
+  /** A shared clock for idle delays (one timer for many streams). @default one per stream */
+  timer?: SharedTimer;
+  /** Random source for jitter. @default Math.random */
+  random?: () => number;
+  /** Where poll failures are logged. */
+  logger?: Logger;
+};
+
+type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
+
+/**
+ * A cold stream of a mailbox's unread mail, in pages (oldest first). It polls
+ * `inbox({ unread_only: true })`, re-polls at once after a full page, backs off while the inbox is
+ * empty, polls at once on a wake-up, retries failures with backoff and jitter (never erroring),
+ * never re-emits a message still in flight, and stops cleanly on unsubscribe.
+ */
+export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
+  const limit = Math.min(100, Math.max(1, options.limit ?? 50));
+  const minBackoff = options.minBackoffMs ?? 50;
+  const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? 5000);
+  const heartbeat = options.heartbeatMs ?? 30_000;
+  const retryMin = options.retryMinMs ?? 100;
+  const retryMax = Math.max(retryMin, options.retryMaxMs ?? 30_000);
+  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
+  const maxInFlight = options.maxInFlight ?? 1000;
+  const longPollSeconds = options.longPollSeconds ?? 20;
+  const scheduler = options.scheduler ?? immediateScheduler;
+  const wakeScheduler = options.wakeScheduler ?? (scheduler === immediateScheduler ? asapScheduler : scheduler);
+  const random = options.random ?? Math.random;
+
+  return new Observable<Message[]>((subscriber) => {
+    const inFlight = options.inFlight ?? new InFlight();
+    const timer = options.timer ?? new SharedTimer(scheduler);
+    const wakeups = mailbox.wakeups?.();
+    let phase: Phase = 'waiting';
+    let cancelWait: (() => void) | undefined;
+    /** Aborts the long poll in progress, if any. */
+    let giveUp: (() => void) | undefined;
+    let idleDelay = 0;
+    let retryDelay = 0;
+    let cursor: string | undefined;
+    let again = false;
+    /** The last page was empty: the next request may wait on the server (long poll). */
+    let drained = false;
+    /** Cursor after the last page seen, for a long poll that waits for newer mail. */
+    let tail: string | undefined;
+    let tailing = false;
+    const longPolling = () => longPollSeconds > 0 && mailbox.longPoll === true;
+    /** A poll is already scheduled to run at once. */
+    let soon = false;
+    /** When the last page with fresh mail went out: a stream busy this recently batches. */
+    let lastEmitAt = Number.NEGATIVE_INFINITY;
+
+    const wait = (delayMs: number, on: SchedulerLike = scheduler) => {
+      phase = 'waiting';
+      if (soon) return;
+      cancelWait?.();
+      if (delayMs <= 0) {
+        soon = true;
+        const sub = on.schedule(poll, 0);
+        cancelWait = () => sub.unsubscribe();
+      } else {
+        cancelWait = timer.after(delayMs, poll);
+      }
+    };
+
+    const idle = () => {
+      if (wakeups) return heartbeat;
+      idleDelay = idleDelay === 0 ? minBackoff : Math.min(maxBackoff, idleDelay * 2);
+      return idleDelay;
+    };
+
+    function poll(): void {
+      if (phase === 'closed') return;
+      cancelWait = undefined;
+      soon = false;
+      if (inFlight.size >= maxInFlight) {
+        phase = 'paused';
+        return;
+      }
+      phase = 'polling';
+      again = false;
+      // Long poll: wait on the server for mail after the last page seen (tail), or for any
+      // unread mail once a sweep found none (drained).
+      const lp = longPolling() && cursor === undefined && (tail !== undefined || drained);
+      tailing = lp && tail !== undefined;
+      const at = cursor ?? (tailing ? tail : undefined);
+      const query = {
+        unread_only: true,
+        limit,
+        ...(at !== undefined ? { cursor: at } : {}),
+        ...(lp ? { wait: longPollSeconds } : {}),
+      };
+      // A long poll is given up when the stream closes: stop() need not wait for the server.
+      if (lp) {
+        const holding = new AbortController();
+        giveUp = () => holding.abort();
+        mailbox.inbox(query, { signal: holding.signal }).then(onPage, onError);
+      } else mailbox.inbox(query).then(onPage, onError);
+    }
+
+    function onPage(page: { messages: Message[]; has_more: boolean; cursor: string | null }): void {
+      giveUp = undefined;
+      if (phase === 'closed') return;
+      retryDelay = 0;
+      const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
+      const fresh: Message[] = [];
+      for (const m of messages) {
+        if (inFlight.has(m.message_id)) continue;
+        inFlight.add(m.message_id);
+        fresh.push(m);
+      }
+      const wasTailing = tailing;
+      drained = page.messages.length === 0 && !wasTailing;
+      // After a non-empty page the next long poll waits for what comes after it; an empty tail
+      // poll is followed by a fresh sweep (mail marked unread again, released mail).
+      tail =
+        page.messages.length > 0 && !page.has_more
+          ? (page.cursor ?? undefined)
+          : wasTailing && page.messages.length === 0
+            ? undefined
+            : tail;
+      const nextCursor = page.has_more && page.cursor ? page.cursor : undefined;
+      const progressed = fresh.length > 0 || (nextCursor !== undefined && nextCursor !== cursor);
+      cursor = nextCursor;
+      if (fresh.length > 0) {
+        lastEmitAt = scheduler.now();
+        subscriber.next(fresh);
+      }
+      if ((phase as Phase) === 'closed') return;
+      const full = page.has_more || page.messages.length >= limit;
+      if ((full && progressed) || again) {
+        idleDelay = 0;
+        if (!full) cursor = undefined;
+        wait(0);
+      } else if (longPolling() && (tail !== undefined || drained || wasTailing)) {
+        // The next request waits on the server (or sweeps once after an empty tail poll).
+        idleDelay = 0;
+        cursor = undefined;
+        wait(0);
+      } else if (fresh.length > 0) {
+        idleDelay = 0;
+        wait(wakeups ? heartbeat : minBackoff);
+      } else {
+        cursor = undefined;
+        wait(idle());
+      }
+    }
+
+    function onError(error: unknown): void {
+      giveUp = undefined;
+      if (phase === 'closed') return;
+      cursor = undefined;
+      drained = false;
+      tail = undefined;
+      retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
+      const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
+      options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'inbox poll failed; retrying');
+      wait(delay);
+    }
+
+    const wake = () => {
+      if (phase === 'polling') again = true;
+      else if (phase === 'waiting') {
+        const idle = inFlight.size === 0 && scheduler.now() - lastEmitAt >= 1;
+        wait(0, idle ? wakeScheduler : scheduler);
+      }
+    };
+    const wakeSub = wakeups?.subscribe(wake);
+    const settledSub = inFlight.settled$.subscribe(({ redeliver }) => {
+      if (phase === 'paused' && inFlight.size < maxInFlight) wait(0);
+      else if (redeliver) wake();
+    });
+    wait(0);
+
+    return () => {
+      phase = 'closed';
+      cancelWait?.();
+      giveUp?.();
+      wakeSub?.unsubscribe();
+      settledSub.unsubscribe();
+    };
+  });
+}
+
+/** Oldest first by `created_at`; ties keep the order received. */
+function sortByArrival(messages: Message[]): Message[] {
+  let sorted = true;
+  for (let i = 1; i < messages.length; i++) {
+    if ((messages[i - 1] as Message).created_at > (messages[i] as Message).created_at) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return messages;
+  return messages
+    .map((m, i) => ({ m, i, t: Date.parse(m.created_at) }))
+    .sort((x, y) => x.t - y.t || x.i - y.i)
+    .map((x) => x.m);
+}

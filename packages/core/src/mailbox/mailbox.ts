@@ -1,0 +1,49 @@
+import type { Observable } from 'rxjs';
+import type {
+  Account,
+  InboxPage,
+  InboxQuery,
+  Message,
+  SendRequest,
+  SendResult,
+  SentPage,
+  SentQuery,
+  Thread,
+} from '../wire/model.js';
+
+/**
+ * One agent's view of its account: exactly the calls of the Agent Email API. `LocalMailbox`
+ * serves it in process; `HttpMailbox` (`@mailroom/http`) over the network.
+ */
+export interface Mailbox {
+  /** This mailbox's own address. */
+  readonly address: string;
+  send(request: SendRequest): Promise<SendResult>;
+  /**
+   * One page of the inbox. `options.signal` gives up a request in progress (a long poll held by
+   * the server, when the inbox stream closes): it rejects and nothing is marked read.
+   */
+  inbox(query?: InboxQuery, options?: { signal?: AbortSignal }): Promise<InboxPage>;
+  /** Reads one message (marks an inbound message read). */
+  message(messageId: string): Promise<Message>;
+  /** Marks messages read (or unread again with `{ unread: true }`). */
+  markRead(messageIds: readonly string[], options?: { unread?: boolean }): Promise<number>;
+  thread(threadId: string): Promise<Thread>;
+  account(): Promise<Account>;
+  /** One page of the mail this account sent (`GET /email/sent`). */
+  sent(query?: SentQuery): Promise<SentPage>;
+  /** Toggles the star of a message in this account's view. */
+  star(messageId: string): Promise<{ starred: boolean }>;
+  /** Removes a message from this account's view only (the others keep theirs). */
+  delete(messageId: string): Promise<void>;
+  /**
+   * Optional: true when the server holds an inbox request that carries `wait` until mail arrives
+   * (long poll); the inbox stream then waits on the server instead of polling.
+   */
+  readonly longPoll?: boolean;
+  /**
+   * Optional: emits when new mail may have arrived, so an inbox stream polls at once. A mailbox
+   * without it is polled with back-off only.
+   */
+  wakeups?(): Observable<void>;
+}

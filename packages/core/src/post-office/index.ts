@@ -1,0 +1,43 @@
+// @mailroom/core/post-office — the kit a post-office implementation needs (what @mailroom/server
+// builds on): the contract, the whole wire model, quota windows, send planning, cursors, keys and
+// wake-ups. Users write agents with `@mailroom/core`.
+
+export type { Mailbox } from '../mailbox/mailbox.js';
+export type { PostOffice } from '../mailbox/post-office.js';
+export { type Clock, systemClock } from '../time/clock.js';
+export {
+  Account,
+  Address,
+  AgentId,
+  InboxPage,
+  InboxQuery,
+  type InboxQueryParsed,
+  MAX_BODY_BYTES,
+  Message,
+  QuotaWindow,
+  RateLimitBody,
+  RegisterRequest,
+  Registration,
+  SendRequest,
+  SendResult,
+  SentPage,
+  SentQuery,
+  Thread,
+  ValidationErrorBody,
+} from '../wire/model.js';
+export { parseOrThrow } from '../wire/parse.js';
+export { decodeCursor, encodeCursor, inboxCursorMode } from './kit/cursor.js';
+export { hashKey, newApiKey } from './kit/keys.js';
+export {
+  assertQuota,
+  countSend,
+  currentUsage,
+  DAY_MS,
+  emptyUsage,
+  HOUR_MS,
+  type QuotaLimits,
+  type QuotaUsage,
+  rateLimits,
+} from './kit/quota.js';
+export { planSend, type SendPlan } from './kit/send-plan.js';
+export { WakeUps } from './kit/wake-ups.js';

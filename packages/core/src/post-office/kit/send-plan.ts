@@ -1,0 +1,31 @@
+import { ValidationError } from '../../errors.js';
+import { SendRequest } from '../../wire/model.js';
+import { parseOrThrow } from '../../wire/parse.js';
+
+const EMPTY: string[] = [];
+
+/** A validated send: recipients deduplicated (to, then cc, then bcc), every one on this domain. */
+export type SendPlan = {
+  request: ReturnType<typeof SendRequest.parse>;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  /** Every recipient once. */
+  recipients: string[];
+};
+
+/** Validates a send request for a post office of `domain`. Throws `ValidationError`. */
+export function planSend(request: unknown, domain: string): SendPlan {
+  const req = parseOrThrow(SendRequest, request, 'send request');
+  const to = req.to.length === 1 ? req.to : [...new Set(req.to)];
+  const cc = req.cc?.length ? [...new Set(req.cc)].filter((a) => !to.includes(a)) : EMPTY;
+  const bcc = req.bcc?.length ? [...new Set(req.bcc)].filter((a) => !to.includes(a) && !cc.includes(a)) : EMPTY;
+  const recipients = cc.length === 0 && bcc.length === 0 ? to : [...to, ...cc, ...bcc];
+  const suffix = `@${domain}`;
+  for (const address of recipients) {
+    if (!address.toLowerCase().endsWith(suffix)) {
+      throw ValidationError.single(['to'], `${address} is outside ${domain}: external delivery is not supported here`);
+    }
+  }
+  return { request: req, to, cc, bcc, recipients };
+}

@@ -1,0 +1,272 @@
+import type { Account, Message, SendResult } from '../../wire/model.js';
+import { type QuotaLimits, type QuotaUsage, rateLimits } from '../kit/quota.js';
+import { HideableList } from './hideable-list.js';
+
+// The records of the embedded post office: one stored message, one copy (entry) per account
+// that sent or received it, per-account lists, and threads kept on their first message.
+
+export type Stored = {
+  id: string;
+  /** The thread's first message (itself for a root): the thread id is derived from its id. */
+  root: Stored | undefined;
+  from: string;
+  fromAgentId: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  bodyText: string | null;
+  bodyHtml: string | null;
+  inReplyTo: string | null;
+  createdAt: string;
+  /** The sender's copy. */
+  out: Entry;
+  /** The first recipient's copy, and the others' (most mail has one recipient). */
+  in0: Entry | undefined;
+  insMore: Entry[] | undefined;
+  /** On a thread's first message, once the thread has more than one message. */
+  thread: ThreadState | undefined;
+  /** Forgotten by the retention policy: no longer in any list, view or thread. */
+  gone: boolean;
+  /** The sender's idempotency key, so that forgetting the message forgets the key too. */
+  idemKey: string | undefined;
+};
+
+export type Entry = {
+  stored: Stored;
+  owner: Box;
+  direction: 'inbound' | 'outbound';
+  readAt: string | null;
+  starred: boolean;
+  deleted: boolean;
+  /** Positions in the lists that hold this entry, to hide it there. */
+  pos: number;
+  senderPos: number;
+};
+
+export type SenderLists = { all: HideableList<Entry>; unread: HideableList<Entry> };
+
+export type Box = {
+  address: string;
+  agentId: string;
+  createdAt: string;
+  limits: QuotaLimits;
+  usage: QuotaUsage;
+  totalSent: number;
+  totalReceived: number;
+  unread: number;
+  inbox: HideableList<Entry>;
+  unreadInbox: HideableList<Entry>;
+  /** Built on the first `from_address` query for a sender, then kept up to date. */
+  bySender: Map<string, SenderLists>;
+  sent: HideableList<Entry>;
+  idempotency: Map<string, SendResult>;
+};
+
+export type ThreadState = {
+  messages: Stored[];
+  /** Senders, to and cc: seen by every participant. */
+  participants: string[];
+  /** Bcc recipients: participants who appear only in their own view. */
+  hidden: string[];
+  /** Messages of `messages` that were forgotten (cut out once they are half of it). */
+  gone: number;
+};
+
+export const addOnce = (list: string[], items: readonly string[]) => {
+  for (const a of items) if (!list.includes(a)) list.push(a);
+};
+
+export const shown = (e: Entry) => !e.deleted;
+export const unreadShown = (e: Entry) => !e.deleted && e.readAt === null;
+
+export const rootOf = (m: Stored): Stored => m.root ?? m;
+export const threadIdOf = (m: Stored): string => `thr_${rootOf(m).id.slice(4)}`;
+export const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
+
+/** A thread as stored on its first message (derived while it has only that one). */
+export function threadOf(root: Stored): ThreadState {
+  return (
+    root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc, gone: 0 }
+  );
+}
+
+/** A message as the owner of `entry` sees it. */
+export function viewOf(entry: Entry): Message {
+  const m = entry.stored;
+  return {
+    message_id: m.id,
+    thread_id: threadIdOf(m),
+    from_address: m.from,
+    from_agent_id: m.fromAgentId,
+    to_addresses: [...m.to],
+    cc_addresses: [...m.cc],
+    subject: m.subject,
+    body_text: m.bodyText,
+    body_html: m.bodyHtml,
+    direction: entry.direction,
+    delivery_type: 'internal',
+    status: 'delivered',
+    has_attachments: false,
+    attachments: [],
+    in_reply_to: m.inReplyTo,
+    read_at: entry.readAt,
+    starred: entry.starred,
+    created_at: m.createdAt,
+    delivered_at: m.createdAt,
+  };
+}
+
+/** A fresh copy of a message for `owner`. */
+export function newEntry(stored: Stored, owner: Box, direction: Entry['direction']): Entry {
+  return { stored, owner, direction, readAt: null, starred: false, deleted: false, pos: 0, senderPos: -1 };
+}
+
+export function deliver(box: Box, stored: Stored): void {
+  const entry = newEntry(stored, box, 'inbound');
+  if (!stored.in0) {
+    stored.in0 = entry;
+  } else {
+    stored.insMore ??= [];
+    stored.insMore.push(entry);
+  }
+  entry.pos = box.inbox.push(entry);
+  box.unreadInbox.push(entry);
+  const lists = box.bySender.get(stored.from);
+  if (lists) {
+    entry.senderPos = lists.all.push(entry);
+    lists.unread.push(entry);
+  }
+  box.unread += 1;
+  box.totalReceived += 1;
+}
+
+export function senderLists(box: Box, from: string): SenderLists {
+  let lists = box.bySender.get(from);
+  if (!lists) {
+    lists = { all: new HideableList(shown), unread: new HideableList(unreadShown) };
+    for (const entry of box.inbox.values()) {
+      if (entry.stored.from !== from) continue;
+      entry.senderPos = lists.all.push(entry);
+      lists.unread.push(entry);
+    }
+    box.bySender.set(from, lists);
+  }
+  return lists;
+}
+
+export function setRead(box: Box, entry: Entry, read: boolean, at: string): void {
+  const lists = box.bySender.get(entry.stored.from);
+  if (read) {
+    entry.readAt = at;
+    box.unread -= 1;
+    box.unreadInbox.hide(entry.pos);
+    lists?.unread.hide(entry.senderPos);
+  } else {
+    entry.readAt = null;
+    box.unread += 1;
+    box.unreadInbox.rebuild();
+    lists?.unread.rebuild();
+  }
+}
+
+/** Every recipient read or deleted its copy: nobody still needs the message. */
+export function finished(stored: Stored): boolean {
+  const unread = (e: Entry) => !e.deleted && e.readAt === null;
+  if (stored.in0 && unread(stored.in0)) return false;
+  if (stored.insMore) for (const e of stored.insMore) if (unread(e)) return false;
+  return true;
+}
+
+/** Takes one copy out of every list of its owner, for good. */
+function dropEntry(e: Entry): void {
+  const box = e.owner;
+  if (!e.deleted) hideCopy(box, e);
+  if (e.direction === 'outbound') {
+    box.sent.drop(e.pos);
+    return;
+  }
+  box.inbox.drop(e.pos);
+  box.unreadInbox.drop(e.pos);
+  const lists = box.bySender.get(e.stored.from);
+  if (lists && e.senderPos >= 0) {
+    lists.all.drop(e.senderPos);
+    lists.unread.drop(e.senderPos);
+  }
+}
+
+/**
+ * Forgets a message: out of every list, view and thread, and its idempotency key with it. A
+ * thread's first message stays findable (not visible) while the thread has other messages.
+ */
+export function forget(stored: Stored, messages: Map<string, Stored>): void {
+  stored.gone = true;
+  dropEntry(stored.out);
+  if (stored.in0) dropEntry(stored.in0);
+  if (stored.insMore) for (const e of stored.insMore) dropEntry(e);
+  const idempotency = stored.out.owner.idempotency;
+  if (stored.idemKey !== undefined && idempotency.get(stored.idemKey)?.message_id === stored.id) {
+    idempotency.delete(stored.idemKey);
+  }
+  const root = rootOf(stored);
+  const thread = root.thread;
+  if (!thread) {
+    messages.delete(stored.id);
+    return;
+  }
+  thread.gone += 1;
+  const live = thread.messages.length - thread.gone;
+  if (stored !== root) messages.delete(stored.id);
+  if (live === 0) messages.delete(root.id);
+  if (thread.gone * 2 > thread.messages.length) {
+    thread.messages = thread.messages.filter((m) => !m.gone);
+    thread.gone = 0;
+  }
+}
+
+/** The copy of a message that `box` holds: received (preferred) or sent. */
+export function copyOf(stored: Stored, box: Box): Entry | undefined {
+  if (stored.in0?.owner === box) return stored.in0;
+  if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
+  return stored.out.owner === box ? stored.out : undefined;
+}
+
+/** A message of a thread as `viewer` sees it: its own copy, or one made up for the view. */
+export function viewFor(stored: Stored, viewer: Box): Message {
+  const own = copyOf(stored, viewer);
+  if (own) return viewOf(own);
+  return viewOf({ ...newEntry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'), pos: -1 });
+}
+
+/** Deletes one copy for its owner: it leaves every list (the message stays for the others). */
+export function hideCopy(box: Box, entry: Entry): void {
+  entry.deleted = true;
+  if (entry.direction === 'outbound') {
+    box.sent.hide(entry.pos);
+    return;
+  }
+  if (entry.readAt === null) box.unread -= 1;
+  box.inbox.hide(entry.pos);
+  box.unreadInbox.hide(entry.pos);
+  const lists = box.bySender.get(entry.stored.from);
+  lists?.all.hide(entry.senderPos);
+  lists?.unread.hide(entry.senderPos);
+}
+
+/** The account of `box` as the API shows it. */
+export function accountOf(box: Box, now: number): Account {
+  return {
+    email_address: box.address,
+    status: 'active',
+    send_tier: 'active',
+    reputation_score: 1,
+    total_sent: box.totalSent,
+    total_received: box.totalReceived,
+    total_bounced: 0,
+    total_spam_complaints: 0,
+    sending_frozen: false,
+    frozen_reason: null,
+    rate_limits: rateLimits(box.usage, box.limits, now),
+    created_at: box.createdAt,
+  };
+}

@@ -1,0 +1,234 @@
+import type { Subscription } from 'rxjs';
+import type { AgentActions, Task, TaskSpec } from '../agents/agent.js';
+import { newTaskId } from '../agents/agent-actions.js';
+import { TaskFailedError, ValidationError, WithdrawnError } from '../errors.js';
+import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
+import type { TaskOutcome } from '../tasks/types.js';
+import { hubAndSpoke } from './patterns.js';
+
+/** How a router picks routees. */
+export type RouterStrategy =
+  | 'broadcast'
+  | 'round-robin'
+  | 'random'
+  | 'consistent-hash'
+  | 'smallest-mailbox'
+  | 'scatter-gather'
+  | 'tail-chopping';
+
+/** Options of {@link createRouter}. */
+export type RouterOptions = {
+  /** Addresses, local or remote. */
+  routees: readonly string[];
+  strategy: RouterStrategy;
+  /** consistent-hash: the key of a task. @default the thread of the task's message, else its name */
+  key?: (task: TaskSpec, message?: Task['message']) => string;
+  /** How long a routed task may take (every strategy). @default 30000 */
+  timeoutMs?: number;
+  /** tail-chopping: the wait before the next routee is tried. @default 1000 */
+  intervalMs?: number;
+  /** Random source of `random`. @default Math.random */
+  random?: () => number;
+  /** consistent-hash: points per routee on the ring. @default 100 */
+  virtualNodes?: number;
+};
+
+/** What routing a task gave: one outcome, or one per routee (broadcast). */
+export type RouteResult =
+  | { strategy: 'broadcast'; outcomes: TaskOutcome[] }
+  | { strategy: Exclude<RouterStrategy, 'broadcast'>; outcome: TaskOutcome; routee: string };
+
+/** A router: routes tasks to its routees by its strategy. Every send goes through the sender's SendScheduler. */
+export interface Router {
+  readonly strategy: RouterStrategy;
+  readonly routees: readonly string[];
+  /** The routee a single-target strategy picks next for this task (no send). */
+  pick(actions: AgentActions, task: TaskSpec, message?: Task['message']): string;
+  /** Sends the task by the strategy and waits for what answers. */
+  route(actions: AgentActions, task: TaskSpec, message?: Task['message']): Promise<RouteResult>;
+}
+
+/** FNV-1a with murmur3's final mix, 32 bits: stable, fast, and spread evenly over the ring. */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Delegates one task to every routee and collects every outcome with a deadline (the seed's
+ * fan-out): {@link hubAndSpoke} with the same task for all, so the deadline covers sends that
+ * wait for quota too.
+ */
+export function fanOut(
+  actions: AgentActions,
+  routees: readonly string[],
+  task: TaskSpec,
+  options: { timeoutMs: number },
+): Promise<TaskOutcome[]> {
+  const { taskId: _one, ...each } = task;
+  return hubAndSpoke(
+    actions,
+    routees.map((to) => ({ to, task: each })),
+    options,
+  );
+}
+
+/** Creates a router over `routees`. */
+export function createRouter(options: RouterOptions): Router {
+  if (options.routees.length === 0) throw ValidationError.single(['routees'], 'a router needs at least one routee');
+  const routees = [...options.routees];
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  const vnodes = options.virtualNodes ?? 100;
+  let next = 0;
+  // The hash ring: built only for consistent-hash (100 000 points for 1 000 routees).
+  const ring =
+    options.strategy === 'consistent-hash'
+      ? routees
+          .flatMap((r) => Array.from({ length: vnodes }, (_, i) => ({ at: hash32(`${r}#${i}`), routee: r })))
+          .sort((a, b) => a.at - b.at)
+      : [];
+  const keyOf = options.key ?? ((task: TaskSpec, message?: Task['message']) => message?.thread_id ?? task.name);
+
+  const pick = (actions: AgentActions, task: TaskSpec, message?: Task['message']): string => {
+    switch (options.strategy) {
+      case 'random':
+        return routees[Math.floor(random() * routees.length) % routees.length] as string;
+      case 'consistent-hash': {
+        const h = hash32(keyOf(task, message));
+        let lo = 0;
+        let hi = ring.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if ((ring[mid] as { at: number }).at < h) lo = mid + 1;
+          else hi = mid;
+        }
+        return (ring[lo % ring.length] as { routee: string }).routee;
+      }
+      case 'smallest-mailbox': {
+        const open = new Map(routees.map((r) => [r, 0]));
+        for (const t of actions.tasks.list({ role: 'sent' })) {
+          if (open.has(t.peer) && !['completed', 'failed', 'canceled'].includes(t.state))
+            open.set(t.peer, (open.get(t.peer) ?? 0) + 1);
+        }
+        let best = routees[0] as string;
+        for (const r of routees) if ((open.get(r) ?? 0) < (open.get(best) ?? 0)) best = r;
+        return best;
+      }
+      default: {
+        const r = routees[next % routees.length] as string;
+        next += 1;
+        return r;
+      }
+    }
+  };
+
+  const single = async (actions: AgentActions, routee: string, task: TaskSpec): Promise<TaskOutcome> => {
+    const { taskId } = await actions.delegate(routee, task);
+    const [outcome] = await actions.collect([taskId], { timeoutMs });
+    return outcome as TaskOutcome;
+  };
+
+  const race = async (actions: AgentActions, task: TaskSpec, chop: boolean): Promise<RouteResult> => {
+    const { taskId: _one, ...each } = task;
+    const taskIds = routees.map(() => newTaskId());
+    const ours = new Set(taskIds);
+    const sent: { taskId: string; routee: string }[] = [];
+    const attempted: string[] = [];
+    // Ends the race: stops the wait, and withdraws TASKs still queued for quota (never sent late).
+    const stopped = new AbortController();
+    let fail!: (err: unknown) => void;
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    failed.catch(() => {});
+    /** Sends to routee i; never rejects: a real failure fails the route, a withdrawal is the race ending. */
+    const delegate = async (i: number): Promise<void> => {
+      const taskId = taskIds[i] as string;
+      const routee = routees[i] as string;
+      attempted.push(taskId);
+      try {
+        await actions.delegate(routee, { ...each, taskId }, { signal: stopped.signal });
+        sent.push({ taskId, routee });
+      } catch (err) {
+        if (!(err instanceof WithdrawnError)) fail(err);
+      }
+    };
+    let tried = 0;
+    let chopper: Subscription | undefined;
+    const winner = actions.tasks.first({
+      taskIds: () => sent.map((s) => s.taskId),
+      has: (id) => ours.has(id),
+      morePending: () => (chop && tried < routees.length) || sent.length < attempted.length,
+      timeoutMs,
+      scheduler: actions.scheduler,
+      stopped: stopped.signal,
+    });
+    if (!chop) {
+      tried = routees.length;
+      for (let i = 0; i < routees.length; i++) void delegate(i);
+    } else {
+      const tryNext = async (): Promise<void> => {
+        if (tried >= routees.length) return;
+        const i = tried;
+        tried += 1;
+        await delegate(i);
+        if (tried < routees.length)
+          chopper = actions.scheduler.schedule(() => void tryNext(), options.intervalMs ?? 1000);
+      };
+      void tryNext();
+    }
+    try {
+      const outcome = await Promise.race([winner, failed]);
+      const routee = routees[taskIds.indexOf(outcome.taskId)] ?? '';
+      return { strategy: chop ? 'tail-chopping' : 'scatter-gather', outcome, routee };
+    } catch (err) {
+      if (!(err instanceof TaskTimeoutError)) throw err;
+      const sentIds = new Set(sent.map((t) => t.taskId));
+      const unsent = attempted.filter((id) => !sentIds.has(id));
+      throw new TaskTimeoutError([...sentIds, ...unsent], timeoutMs, { unsent });
+    } finally {
+      chopper?.unsubscribe();
+      tried = routees.length;
+      stopped.abort();
+    }
+  };
+
+  return {
+    strategy: options.strategy,
+    routees,
+    pick,
+    async route(actions, task, message) {
+      switch (options.strategy) {
+        case 'broadcast':
+          return { strategy: 'broadcast', outcomes: await fanOut(actions, routees, task, { timeoutMs }) };
+        case 'scatter-gather':
+          return race(actions, task, false);
+        case 'tail-chopping':
+          return race(actions, task, true);
+        default: {
+          const routee = pick(actions, task, message);
+          return { strategy: options.strategy, outcome: await single(actions, routee, task), routee };
+        }
+      }
+    },
+  };
+}
+
+/** The result a router agent answers with: the winner's result, every result (broadcast), or the failure. */
+export function routeAnswer(result: RouteResult): unknown {
+  if (result.strategy === 'broadcast') return result.outcomes.map((o) => (o.state === 'completed' ? o.result : o));
+  const o = result.outcome;
+  if (o.state === 'completed') return o.result;
+  if (o.state === 'failed') throw new TaskFailedError(o.error.type, o.error.message);
+  throw new TaskFailedError('Canceled', `the routee canceled task ${o.taskId}`);
+}

@@ -1,0 +1,102 @@
+import type { Ref } from 'nact';
+import type { Logger } from 'pino';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { Agent, type AgentContext } from '../agents/agent.js';
+import type { AgentOptions, ChildFailure } from '../agents/agent-options.js';
+import type { AgentRef } from '../agents/agent-ref.js';
+import type { Message } from '../wire/model.js';
+
+// The words of supervision: strategies, restart types, child specs, options, decisions.
+
+/** What a supervisor does with a failing child's group. */
+export type SupervisionStrategy = 'one-for-one' | 'all-for-one' | 'rest-for-one';
+/** When a child is restarted: always, only after a failure, or never. */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+/** A supervised agent. */
+export type ChildSpec = {
+  id: string;
+  /** Makes a fresh instance: every restart calls it again (state reset). */
+  make: () => Agent;
+  /** @default 'permanent' */
+  restart?: RestartType;
+  options?: AgentOptions;
+};
+/** A supervised supervisor (supervisors nest). */
+export type NestedSpec = { id: string; supervisor: SupervisorOptions };
+
+/** Options of a supervisor. */
+export type SupervisorOptions = {
+  /** The supervisor's own agent id: escalation mail comes from `<id>@<domain>`. */
+  id: string;
+  children: (ChildSpec | NestedSpec)[];
+  /** @default 'one-for-one' */
+  strategy?: SupervisionStrategy;
+  /** Restart intensity: at most this many restarts within `withinMs`. @default 3 */
+  maxRestarts?: number;
+  /** @default 60000 */
+  withinMs?: number;
+  /** Delay of the n-th restart in the window: min · 2^(n-1), at most max, ± randomFactor. */
+  backoff?: { minBackoffMs?: number; maxBackoffMs?: number; randomFactor?: number };
+  /** Escalate a handler error at once when this says so (besides intensity). */
+  escalateWhen?: (error: unknown) => boolean;
+  /** L0, L1, … and last a human: mailed level by level until one answers within `ackTimeoutMs`. */
+  escalation?: { chain: string[]; ackTimeoutMs: number };
+  /** @default Math.random */
+  random?: () => number;
+};
+
+/** A failure that went past the last level of the chain (or had no chain): nothing is dropped. */
+export type UnansweredEscalation = {
+  supervisor: string;
+  child: string;
+  error: { type: string; message: string };
+  levelsTried: number;
+  reason: 'intensity' | 'escalateWhen';
+};
+
+/** The environment a supervisor runs in (the runtime lends it). @internal */
+export type SupervisorEnv = {
+  parent: Ref<unknown>;
+  scheduler: SchedulerLike;
+  logger: Logger;
+  launch(agent: Agent, id: string, options: AgentOptions, supervision: SupervisionHooks): Promise<AgentRef>;
+};
+/** @internal */
+export type SupervisionHooks = {
+  parent: Ref<unknown>;
+  onFailure(failure: ChildFailure): void;
+  attempts: Map<string, number>;
+};
+
+/** An escalation under way. @internal */
+export type Pending = {
+  id: number;
+  child: string;
+  error: { type: string; message: string };
+  failed: Message | undefined;
+  level: number;
+  threadId: string | undefined;
+  lastMessageId: string | undefined;
+  answered: boolean;
+  timer: Subscription | undefined;
+  reason: UnansweredEscalation['reason'];
+};
+
+/** An error as `{ type, message }`. */
+export const info = (e: unknown) => ({
+  type: e instanceof Error ? e.name : 'Error',
+  message: e instanceof Error ? e.message : String(e),
+});
+
+/** The supervisor's mailbox agent: hands replies to escalation mail to its supervisor. */
+export class SupervisorMailAgent extends Agent {
+  constructor(private readonly deliver: (m: Message) => void) {
+    super();
+  }
+  override onMessage(message: Message) {
+    this.deliver(message);
+  }
+  override onAck(mail: { message: Message }, _ctx: AgentContext) {
+    this.deliver(mail.message);
+  }
+}
