@@ -5,8 +5,8 @@ import { type TimelineEntry, timeline } from '../audit/timeline.js';
 import { MailroomError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
-import type { TaskBody } from '../protocol/bodies.js';
-import { formatReplySubject, formatTaskMailSubject, formatTaskSubject } from '../protocol/subject.js';
+import { cancelMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
+import { formatReplySubject } from '../protocol/subject.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
@@ -30,6 +30,14 @@ function toRequest(to: string | string[], subject: string, body: string | object
     ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
     ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
   };
+}
+
+/** Sends a protocol mail made by a builder through an agent's own send path (its SendScheduler, if any). */
+export function sendMail(actions: AgentActions, mail: OutgoingMail): Promise<SendResult> {
+  return actions.send(mail.to, mail.subject, mail.body_text ?? '', {
+    ...(mail.in_reply_to ? { inReplyTo: mail.in_reply_to } : {}),
+    idempotencyKey: mail.idempotency_key,
+  });
 }
 
 /** The actions of one agent, shared by its handler contexts and its AgentRef. */
@@ -87,14 +95,19 @@ export class Actions implements AgentActions {
   /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
   async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal) {
     const taskId = task.taskId ?? newTaskId();
-    const body: TaskBody = {
-      task_id: taskId,
-      description: task.description,
-      ...(task.input !== undefined ? { input: task.input } : {}),
-      ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
-      ...(task.callback !== undefined ? { callback: task.callback } : {}),
-      ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
-    };
+    const mail = taskMail(
+      to,
+      task.name,
+      {
+        task_id: taskId,
+        description: task.description,
+        ...(task.input !== undefined ? { input: task.input } : {}),
+        ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
+        ...(task.callback !== undefined ? { callback: task.callback } : {}),
+        ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
+      },
+      inReplyTo,
+    );
     // A TASK that waits for quota can be withdrawn by cancel(taskId) until it goes out.
     const ticket: SendTicket | undefined = this.sendScheduler ? {} : undefined;
     if (ticket) {
@@ -103,13 +116,7 @@ export class Actions implements AgentActions {
     }
     let sent: SendResult;
     try {
-      sent = await this.sendRequest(
-        toRequest(to, formatTaskSubject(taskId, task.name), body, {
-          ...(inReplyTo ? { inReplyTo } : {}),
-          idempotencyKey: `task:${taskId}`,
-        }),
-        { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) },
-      );
+      sent = await this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
     } finally {
       if (ticket) this.waiting?.delete(taskId);
     }
@@ -140,11 +147,8 @@ export class Actions implements AgentActions {
     const record = this.tasks.get(taskId, 'sent');
     if (!record && this.waiting?.get(taskId)?.withdraw?.()) return undefined;
     if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
-    const sent = await this.send(
-      record.peer,
-      formatTaskMailSubject('cancel', taskId),
-      { task_id: taskId, ...(reason !== undefined ? { reason } : {}) },
-      { inReplyTo: record.messageId, idempotencyKey: `cancel:${taskId}` },
+    const sent = await this.sendRequest(
+      cancelMail(record.peer, record.messageId, { task_id: taskId, ...(reason !== undefined ? { reason } : {}) }),
     );
     this.tasks.update(taskId, 'sent', 'canceled', reason !== undefined ? { note: reason } : {});
     return sent;
@@ -225,16 +229,13 @@ export class MessageContext implements AgentContext {
     if (id === undefined || !record) {
       return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
     }
-    return this.actions.send(
-      record.peer,
-      formatTaskMailSubject('status', id),
-      {
+    return this.actions.sendRequest(
+      statusMail(record.peer, record.messageId, {
         task_id: id,
         state,
         ...(options.progress !== undefined ? { progress: options.progress } : {}),
         ...(options.note !== undefined ? { note: options.note } : {}),
-      },
-      { inReplyTo: record.messageId },
+      }),
     );
   }
 }

@@ -39,12 +39,25 @@ export type DeadLetter = {
 /** A handler failure, as a supervisor hears of it. */
 export type ChildFailure = { error: unknown; message: Message | undefined; attempt: number };
 
+/** What a supervisor shares with an agent it watches (it outlives the agent's restarts). */
+export type Supervision = {
+  /** Hears of every handler failure. */
+  onFailure(failure: ChildFailure): void;
+  /** Handler runs per message id so far. */
+  attempts: Map<string, number>;
+  /** Messages whose fate the escalation chain decided (`skip`): answered with this error, never run again. */
+  verdicts: Map<string, ErrorInfo>;
+};
+
+/** An error as a protocol mail carries it. */
+export type ErrorInfo = { type: string; message: string };
+
 /** What the runtime lends each agent. */
 export type HostEnv = {
   /** The nact parent of the agent's actor: the system, or its supervisor's actor. */
   system: ActorSystemRef | Ref<unknown>;
   /** Set when a supervisor watches this agent: it hears of every failure (and attempts outlive restarts). */
-  supervision?: { onFailure(failure: ChildFailure): void; attempts: Map<string, number> };
+  supervision?: Supervision;
   logger: Logger;
   scheduler: SchedulerLike;
   timer: SharedTimer;
@@ -53,7 +66,7 @@ export type HostEnv = {
 };
 
 /** An error as `{ type, message }` (a TaskFailedError keeps its own type). */
-export const errorInfo = (e: unknown) => ({
+export const errorInfo = (e: unknown): ErrorInfo => ({
   type: e instanceof TaskFailedError ? e.type : e instanceof Error ? e.name : 'Error',
   message: e instanceof Error ? e.message : String(e),
 });

@@ -1,7 +1,8 @@
 import type { AgentActions, TaskSpec } from '../agents/agent.js';
-import { newTaskId } from '../agents/agent-actions.js';
+import { newTaskId, sendMail } from '../agents/agent-actions.js';
 import { TaskFailedError, ValidationError, WithdrawnError } from '../errors.js';
-import { formatCollabSubject, formatReplySubject } from '../protocol/subject.js';
+import { collabMail } from '../protocol/outgoing.js';
+import { formatReplySubject } from '../protocol/subject.js';
 import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import type { SendResult } from '../wire/model.js';
@@ -116,7 +117,7 @@ export function openSharedThread(
 ): Promise<SendResult> {
   const others = participants.filter((p) => p !== agent.address);
   if (others.length === 0) throw ValidationError.single(['participants'], 'a shared thread needs someone else');
-  return agent.send(others, formatCollabSubject(topic), text);
+  return sendMail(agent, collabMail(others, topic, text));
 }
 
 /** Contributes to a shared thread: to all its participants, in reply to its latest message. */

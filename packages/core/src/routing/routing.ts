@@ -150,6 +150,7 @@ export function createRouter(options: RouterOptions): Router {
     const failed = new Promise<never>((_, reject) => {
       fail = reject;
     });
+    // Marks the promise handled: its rejection reaches the caller through the race below, not here.
     failed.catch(() => {});
     /** Sends to routee i; never rejects: a real failure fails the route, a withdrawal is the race ending. */
     const delegate = async (i: number): Promise<void> => {

@@ -12,6 +12,7 @@ import type { PostOffice } from '../mailbox/post-office.js';
 import type { SupervisionHooks, SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
+import { sendSchedulerFor } from './send-scheduler-for.js';
 
 /** Options of {@link createRuntime}. Give a `postOffice` (embedded) or a `mailboxFactory` (e.g. HTTP). */
 export type RuntimeOptions = {
@@ -110,7 +111,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const timer = new SharedTimer(scheduler);
   const system = start();
   const deadLetters = new Subject<DeadLetter>();
-  const hosts = new Map<AgentRef, AgentHost>();
+  const hosts = new Map<AgentRef, () => Promise<void>>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   let stopped: Promise<void> | undefined;
   const supervisors = new Set<Supervisor>();
@@ -154,7 +155,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     stop() {
       stopped ??= (async () => {
         await Promise.all([...supervisors].map((s) => s.stop()));
-        await Promise.all([...hosts.values()].map((h) => h.stop(stopTimeoutMs)));
+        await Promise.all([...hosts.values()].map((stopHost) => stopHost()));
         hosts.clear();
         stopActor(system);
         deadLetters.complete();
@@ -168,6 +169,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (stopped) throw new StoppedError('the runtime is stopped');
     const mailbox = await mailboxFor(spawnOptions);
     const { id: _id, mailbox: _mb, ...agentOptions } = spawnOptions;
+    const merged = { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions };
+    const sender = sendSchedulerFor(merged.sendScheduler, mailbox, { scheduler, logger });
     const host = new AgentHost(
       agent,
       mailbox,
@@ -178,15 +181,20 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         timer,
         deadLetters,
         name: `agent-${++seq}`,
-        ...(hooks ? { supervision: { onFailure: hooks.onFailure, attempts: hooks.attempts } } : {}),
+        ...(hooks ? { supervision: hooks.supervision } : {}),
       },
-      { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions },
+      merged,
+      sender.scheduler,
     );
+    const stopHost = async () => {
+      await host.stop(stopTimeoutMs);
+      sender.stop();
+    };
     const ref: AgentRef = new RunningAgent(agent, host, async (self) => {
       hosts.delete(self);
-      await host.stop(stopTimeoutMs);
+      await stopHost();
     });
-    hosts.set(ref, host);
+    hosts.set(ref, stopHost);
     host.start();
     logger.debug({ agent: ref.address }, 'agent spawned');
     return ref;

@@ -1,8 +1,8 @@
 import type { Ref } from 'nact';
 import type { Logger } from 'pino';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { Agent, type AgentContext } from '../agents/agent.js';
-import type { AgentOptions, ChildFailure } from '../agents/agent-options.js';
+import type { AgentOptions, Supervision } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
 import type { Message } from '../wire/model.js';
 
@@ -64,29 +64,8 @@ export type SupervisorEnv = {
 /** @internal */
 export type SupervisionHooks = {
   parent: Ref<unknown>;
-  onFailure(failure: ChildFailure): void;
-  attempts: Map<string, number>;
+  supervision: Supervision;
 };
-
-/** An escalation under way. @internal */
-export type Pending = {
-  id: number;
-  child: string;
-  error: { type: string; message: string };
-  failed: Message | undefined;
-  level: number;
-  threadId: string | undefined;
-  lastMessageId: string | undefined;
-  answered: boolean;
-  timer: Subscription | undefined;
-  reason: UnansweredEscalation['reason'];
-};
-
-/** An error as `{ type, message }`. */
-export const info = (e: unknown) => ({
-  type: e instanceof Error ? e.name : 'Error',
-  message: e instanceof Error ? e.message : String(e),
-});
 
 /** The supervisor's mailbox agent: hands replies to escalation mail to its supervisor. */
 export class SupervisorMailAgent extends Agent {

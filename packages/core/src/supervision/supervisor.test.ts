@@ -238,16 +238,27 @@ describe('Supervisor', () => {
 
   for (const [decision, check] of [
     [
+      'retry',
+      async (s: Awaited<ReturnType<typeof setup>>, a: ReturnType<typeof workerKind>, taskId: string) => {
+        await expect(s.vt.until(s.userRef.collect([taskId], { timeoutMs: 1000 }))).resolves.toMatchObject([
+          { state: 'completed', result: 'a did job' },
+        ]);
+        expect(a.instances()).toBe(2); // the same instance runs the task again
+      },
+    ],
+    [
       'restart',
       async (s: Awaited<ReturnType<typeof setup>>, a: ReturnType<typeof workerKind>, taskId: string) => {
-        await expect(s.userRef.collect([taskId], { timeoutMs: 1000 })).resolves.toMatchObject([{ state: 'completed' }]);
+        await expect(s.vt.until(s.userRef.collect([taskId], { timeoutMs: 1000 }))).resolves.toMatchObject([
+          { state: 'completed' },
+        ]);
         expect(a.instances()).toBe(3);
       },
     ],
     [
       'skip',
       async (s: Awaited<ReturnType<typeof setup>>, _a: ReturnType<typeof workerKind>, taskId: string) => {
-        await expect(s.userRef.collect([taskId], { timeoutMs: 1000 })).resolves.toMatchObject([
+        await expect(s.vt.until(s.userRef.collect([taskId], { timeoutMs: 1000 }))).resolves.toMatchObject([
           { state: 'failed', error: { type: 'Skipped' } },
         ]);
         expect((await s.postOffice.inbox(s.addr('w-a'), { unread_only: true })).messages).toHaveLength(0);
@@ -262,21 +273,26 @@ describe('Supervisor', () => {
       },
     ],
   ] as const) {
-    it(`carries out the decision "${decision}"`, async () => {
-      const s = await setup();
-      const log: string[] = [];
-      const a = workerKind('a', log, { left: 2 });
-      await s.runtime.spawn(new Level(decision), { id: 'level-zero' });
-      await s.runtime.supervise(
-        base([{ id: 'w-a', make: a.make, options: { maxAttempts: 9 } }], {
-          maxRestarts: 1,
-          escalation: { chain: [s.addr('level-zero')], ackTimeoutMs: 5000 },
-        }),
-      );
-      const job = await s.ask('w-a', 'job');
-      await s.vt.advance(300);
-      await check(s, a, job.taskId);
-    });
+    for (const sendScheduler of [false, true]) {
+      it(`carries out the decision "${decision}" ${sendScheduler ? 'with' : 'without'} a SendScheduler`, async () => {
+        const s = await setup();
+        const log: string[] = [];
+        const a = workerKind('a', log, { left: 2 });
+        await s.runtime.spawn(new Level(decision), { id: 'level-zero' });
+        await s.runtime.supervise(
+          base(
+            [{ id: 'w-a', make: a.make, options: { maxAttempts: 9, ...(sendScheduler ? { sendScheduler } : {}) } }],
+            {
+              maxRestarts: 1,
+              escalation: { chain: [s.addr('level-zero')], ackTimeoutMs: 5000 },
+            },
+          ),
+        );
+        const job = await s.ask('w-a', 'job');
+        await s.vt.advance(300);
+        await check(s, a, job.taskId);
+      });
+    }
   }
 
   it('escalates at once an error that escalateWhen picks, and emits past the last level', async () => {

@@ -1,17 +1,14 @@
 import { dispatch, type Ref, spawn, stop as stopActor } from 'nact';
 import { type Observable, Subject } from 'rxjs';
 import type { Agent } from '../agents/agent.js';
-import type { ChildFailure } from '../agents/agent-options.js';
+import { type ChildFailure, errorInfo } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
-import { DECISIONS, decisionOf } from '../protocol/decision.js';
-import { formatEscalationBody } from '../protocol/escalation.js';
-import { formatEscalationSubject, formatTaskMailSubject, parseSubject } from '../protocol/subject.js';
+import type { EscalationDecision } from '../protocol/decision.js';
 import type { Message } from '../wire/model.js';
+import { type EscalationCase, EscalationChain } from './escalation-chain.js';
 import {
   type ChildSpec,
-  info,
   type NestedSpec,
-  type Pending,
   type RestartType,
   type SupervisorEnv,
   SupervisorMailAgent,
@@ -26,7 +23,7 @@ type Event =
   | { type: 'failure'; child: string; failure: ChildFailure }
   | { type: 'mail'; message: Message }
   | { type: 'restart'; children: string[]; fresh: boolean }
-  | { type: 'timeout'; escalation: number; level: number };
+  | { type: 'run'; fn: () => Promise<void> };
 
 type Child = {
   spec: ChildSpec | NestedSpec;
@@ -36,6 +33,7 @@ type Child = {
   nested: Supervisor | undefined;
   agent: Agent | undefined;
   attempts: Map<string, number>;
+  verdicts: Map<string, { type: string; message: string }>;
   stopped: boolean;
 };
 
@@ -50,11 +48,10 @@ export class Supervisor {
   private readonly link: ParentLink | undefined;
   private readonly children = new Map<string, Child>();
   private readonly restarts: number[] = [];
-  private readonly pending = new Map<number, Pending>();
   private readonly unanswered = new Subject<UnansweredEscalation>();
+  private readonly chain: EscalationChain;
   private actor: Ref<Event> | undefined;
   private mail: AgentRef | undefined;
-  private escalationSeq = 0;
   private stopped = false;
 
   /** Failures that went past the last level, or had no chain. */
@@ -66,6 +63,17 @@ export class Supervisor {
     this.options = options;
     this.env = env;
     this.link = link;
+    this.chain = new EscalationChain({
+      supervisor: options.id,
+      chain: options.escalation?.chain ?? [],
+      ackTimeoutMs: options.escalation?.ackTimeoutMs ?? 60_000,
+      scheduler: env.scheduler,
+      logger: env.logger,
+      mail: () => this.mail,
+      later: (fn) => this.send({ type: 'run', fn }),
+      decided: (escalation, decision) => this.decided(escalation, decision),
+      unanswered: this.unanswered,
+    });
   }
 
   /** The running agent of a child id (a new ref after each restart). */
@@ -102,8 +110,7 @@ export class Supervisor {
       {},
       {
         parent: this.actor,
-        onFailure: () => {},
-        attempts: new Map(),
+        supervision: { onFailure: () => {}, attempts: new Map(), verdicts: new Map() },
       },
     );
     for (const spec of this.options.children) {
@@ -113,6 +120,7 @@ export class Supervisor {
         nested: undefined,
         agent: undefined,
         attempts: new Map(),
+        verdicts: new Map(),
         stopped: true,
       });
       await this.startChild(spec.id, true);
@@ -122,7 +130,7 @@ export class Supervisor {
   /** Stops every child, then the supervisor. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const p of this.pending.values()) p.timer?.unsubscribe();
+    this.chain.stop();
     for (const id of [...this.children.keys()].reverse()) await this.stopChild(id);
     await this.mail?.stop();
     if (this.actor) stopActor(this.actor);
@@ -142,10 +150,10 @@ export class Supervisor {
         for (const id of event.children) await this.startChild(id, event.fresh);
         break;
       case 'mail':
-        await this.onMail(event.message);
+        await this.chain.onMail(event.message);
         break;
-      case 'timeout':
-        await this.onTimeout(event.escalation, event.level);
+      case 'run':
+        await event.fn();
         break;
     }
     return undefined;
@@ -170,8 +178,11 @@ export class Supervisor {
       if (fresh || !c.agent) c.agent = spec.make();
       const ref = await this.env.launch(c.agent, spec.id, spec.options ?? {}, {
         parent: this.actor as Ref<unknown>,
-        attempts: c.attempts,
-        onFailure: (failure) => this.send({ type: 'failure', child: id, failure }),
+        supervision: {
+          attempts: c.attempts,
+          verdicts: c.verdicts,
+          onFailure: (failure) => this.send({ type: 'failure', child: id, failure }),
+        },
       });
       // A stop that does not come from the supervisor is a normal exit: a permanent child is
       // restarted all the same; a transient or temporary one stays stopped.
@@ -232,7 +243,7 @@ export class Supervisor {
       this.unanswered.next({
         supervisor: this.id,
         child: childId,
-        error: info(error),
+        error: errorInfo(error),
         levelsTried: 0,
         reason: 'intensity',
       });
@@ -268,91 +279,17 @@ export class Supervisor {
     return Math.round(base * (1 + (b.randomFactor ?? 0) * (2 * r - 1)));
   }
 
-  private async escalate(
+  private escalate(
     child: string,
     error: unknown,
     failed: Message | undefined,
-    reason: Pending['reason'],
+    reason: EscalationCase['reason'],
   ): Promise<void> {
-    const p: Pending = {
-      id: ++this.escalationSeq,
-      child,
-      error: info(error),
-      failed,
-      level: -1,
-      threadId: undefined,
-      lastMessageId: undefined,
-      answered: false,
-      timer: undefined,
-      reason,
-    };
-    this.pending.set(p.id, p);
-    await this.mailLevel(p, 0);
+    return this.chain.escalate({ child, error: errorInfo(error), failed, reason });
   }
 
-  private async mailLevel(p: Pending, level: number): Promise<void> {
-    const chain = this.options.escalation?.chain ?? [];
-    const to = chain[level];
-    if (!to || !this.mail) {
-      this.pending.delete(p.id);
-      this.env.logger.error(
-        { supervisor: this.id, child: p.child, error: p.error, levels: chain.length },
-        'escalation unanswered past the last level',
-      );
-      this.unanswered.next({
-        supervisor: this.id,
-        child: p.child,
-        error: p.error,
-        levelsTried: level,
-        reason: p.reason,
-      });
-      return;
-    }
-    p.level = level;
-    const body = formatEscalationBody({
-      type: p.error.type,
-      message: p.error.message,
-      level,
-      from: level === 0 ? (this.mail.address ?? this.id) : `L${level - 1}`,
-      context: {
-        supervisor: this.id,
-        child: p.child,
-        reason: p.reason,
-        failed_message_id: p.failed?.message_id ?? null,
-        failed_subject: p.failed?.subject ?? null,
-        decisions: DECISIONS,
-      },
-    });
-    const sent = await this.mail.send(to, formatEscalationSubject(level, p.error.type), body, {
-      ...(p.lastMessageId ? { inReplyTo: p.lastMessageId } : {}),
-    });
-    p.threadId = sent.thread_id;
-    p.lastMessageId = sent.message_id;
-    p.timer = this.env.scheduler.schedule(
-      () => this.send({ type: 'timeout', escalation: p.id, level }),
-      this.options.escalation?.ackTimeoutMs ?? 60_000,
-    );
-  }
-
-  private async onTimeout(id: number, level: number): Promise<void> {
-    const p = this.pending.get(id);
-    if (!p || p.answered || p.level !== level) return;
-    this.env.logger.warn({ supervisor: this.id, level }, 'escalation level did not answer in time; going on');
-    await this.mailLevel(p, level + 1);
-  }
-
-  private async onMail(message: Message): Promise<void> {
-    const p = [...this.pending.values()].find((x) => x.threadId === message.thread_id);
-    if (!p) return;
-    p.answered = true;
-    p.timer?.unsubscribe();
-    const decision = decisionOf(message);
-    if (!decision) return; // an ACK: the level has it; its decision may follow in the thread
-    this.pending.delete(p.id);
-    this.env.logger.info(
-      { supervisor: this.id, child: p.child, decision, from: message.from_address },
-      'escalation decided',
-    );
+  /** A level decided: the restart discipline carries it out. */
+  private async decided(p: EscalationCase, decision: EscalationDecision): Promise<void> {
     const c = this.children.get(p.child);
     if (!c) return;
     this.restarts.length = 0;
@@ -360,22 +297,13 @@ export class Supervisor {
       case 'stop':
         return;
       case 'skip':
-        if (p.failed && c.ref) {
-          await c.ref.mailbox.markRead([p.failed.message_id]).catch(() => undefined);
-          const parsed = parseSubject(p.failed.subject);
-          if (!(parsed instanceof Error) && parsed.kind === 'task') {
-            await c.ref
-              .send(
-                p.failed.from_address,
-                formatTaskMailSubject('error', parsed.taskId),
-                {
-                  task_id: parsed.taskId,
-                  error: { type: 'Skipped', message: `skipped after escalation: ${p.error.message}` },
-                },
-                { inReplyTo: p.failed.message_id },
-              )
-              .catch(() => undefined);
-          }
+        // The failed message is answered by the restarted child's own delivery (ERROR through its
+        // own SendScheduler, then marked read), never run again: one way for every answer.
+        if (p.failed) {
+          c.verdicts.set(p.failed.message_id, {
+            type: 'Skipped',
+            message: `skipped after escalation: ${p.error.message}`,
+          });
         }
         return this.startGroup(p.child, false);
       case 'retry':

@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import { type DecodeFailure, isDecodeFailure, type ProtocolMessage } from '../protocol/codec.js';
+import { DECISIONS, type EscalationDecision } from '../protocol/decision.js';
+import { ackMail, decisionMail, errorMail, type OutgoingMail, resultMail } from '../protocol/outgoing.js';
+import type { TaskRegistry } from '../tasks/task-registry.js';
+import type { Message } from '../wire/model.js';
+import type { Agent, Task } from './agent.js';
+import { type Actions, MessageContext } from './agent-actions.js';
+
+/** A message as the host hands it to its handler: the mail and what its subject and body say. */
+export type Delivered = { message: Message; decoded: ProtocolMessage | DecodeFailure };
+
+/** What a handler run needs from the agent it runs in. */
+export type DispatchEnv = {
+  agent: Agent;
+  actions: Actions;
+  tasks: TaskRegistry;
+  /** Aborted when the agent stops. */
+  stopped: AbortSignal;
+  /** The agent's logger (made on first use). */
+  logs: { readonly log: Logger };
+  /** Send `ACK:` when a task is taken. */
+  ack: boolean;
+  /** Aborts a running task's handler (CANCEL, stop): one controller per task in progress. */
+  controllers: Map<string, AbortController>;
+};
+
+/**
+ * Runs the agent's handler for one message (the `attempt`-th time) and returns the answer to send,
+ * if any: a task's RESULT, a decision, or an ERROR for mail that does not decode. It sends nothing
+ * itself but a task's ACK; replying, marking read and retrying are the host's.
+ */
+export async function dispatch(env: DispatchEnv, item: Delivered, attempt: number): Promise<OutgoingMail | undefined> {
+  const { message, decoded: d } = item;
+  if (isDecodeFailure(d)) {
+    env.logs.log.warn(
+      { message_id: message.message_id, subject: message.subject, err: d.error },
+      'undecodable message',
+    );
+    if (d.kind === 'error') return undefined;
+    return errorMail({ message }, d.taskId, { type: 'ProtocolError', message: d.error.message });
+  }
+  if (d.kind === 'task') return runTask(env, d, attempt);
+  const ctx = new MessageContext(env.actions, message, env.stopped, env.logs, 'taskId' in d ? d.taskId : undefined);
+  const from = message.from_address;
+  const { agent } = env;
+  switch (d.kind) {
+    case 'result':
+      await agent.onResult({ taskId: d.taskId, body: d.body, from, message }, ctx);
+      return undefined;
+    case 'error':
+      await agent.onError({ taskId: d.taskId, body: d.body, from, message }, ctx);
+      return undefined;
+    case 'status':
+      await agent.onStatus({ taskId: d.taskId, body: d.body, from, message }, ctx);
+      return undefined;
+    case 'ack':
+      await agent.onAck({ taskId: d.taskId, body: d.body, from, message }, ctx);
+      return undefined;
+    case 'cancel':
+      await agent.onCancel({ taskId: d.taskId, body: d.body, from, message }, ctx);
+      return undefined;
+    case 'escalation': {
+      // An agent serving as a level of a chain answers with its decision, sent back in the thread.
+      const decision = await agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctx);
+      if (typeof decision !== 'string' || !(DECISIONS as readonly string[]).includes(decision)) return undefined;
+      return decisionMail(message, decision as EscalationDecision);
+    }
+    default:
+      await agent.onMessage(message, ctx);
+      return undefined;
+  }
+}
+
+async function runTask(
+  env: DispatchEnv,
+  d: Extract<ProtocolMessage, { kind: 'task' }>,
+  attempt: number,
+): Promise<OutgoingMail | undefined> {
+  const { message, taskId, body } = d;
+  const { tasks } = env;
+  const canceled = () => tasks.get(taskId, 'received')?.state === 'canceled';
+  if (canceled()) return undefined;
+  const controller = new AbortController();
+  const onStop = () => controller.abort('runtime stopping');
+  env.stopped.addEventListener('abort', onStop, { once: true });
+  env.controllers.set(taskId, controller);
+  try {
+    if (env.ack && attempt === 1) {
+      await env.actions.sendRequest(ackMail(message, taskId));
+      tasks.update(taskId, 'received', 'accepted');
+    }
+    tasks.update(taskId, 'received', 'working');
+    const task: Task = {
+      id: taskId,
+      name: d.name,
+      description: body.description,
+      input: body.input,
+      deadline: body.deadline,
+      callback: body.callback,
+      callbackSubject: body.callback_subject,
+      from: message.from_address,
+      message,
+    };
+    const ctx = new MessageContext(env.actions, message, controller.signal, env.logs, taskId);
+    let result: unknown;
+    try {
+      result = await env.agent.onTask(task, ctx);
+    } catch (err) {
+      if (canceled()) return undefined;
+      throw err;
+    }
+    if (canceled()) return undefined;
+    tasks.update(taskId, 'received', 'completed', { result });
+    return resultMail({ message, callback: body.callback, callbackSubject: body.callback_subject }, taskId, result);
+  } finally {
+    env.controllers.delete(taskId);
+    env.stopped.removeEventListener('abort', onStop);
+  }
+}
