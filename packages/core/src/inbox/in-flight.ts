@@ -2,14 +2,14 @@ import { type Observable, Subject } from 'rxjs';
 
 /**
  * The message ids handed to a consumer and not yet settled. The inbox stream adds to it and never
- * re-emits what it holds; the consumer settles ids once they are acknowledged (or released for
+ * re-emits what it holds; the consumer settles ids once they are marked read (or released for
  * redelivery after a failure).
  */
 export class InFlight {
   private readonly ids = new Set<string>();
   private readonly changes = new Subject<{ redeliver: boolean }>();
 
-  /** Emits after every `settle`; `redeliver` says whether any id was released without an ack. */
+  /** Emits after every `settle`; `redeliver` says whether any id was released without being marked read. */
   readonly settled$: Observable<{ redeliver: boolean }> = this.changes.asObservable();
 
   get size(): number {
@@ -24,7 +24,7 @@ export class InFlight {
     this.ids.add(id);
   }
 
-  /** Settles ids: acknowledged, or released so that the stream may deliver them again. */
+  /** Settles ids: marked read, or released so that the stream may deliver them again. */
   settle(ids: Iterable<string>, redeliver = false): void {
     for (const id of ids) this.ids.delete(id);
     this.changes.next({ redeliver });

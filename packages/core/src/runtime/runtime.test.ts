@@ -150,7 +150,7 @@ describe('delivery rules', () => {
 });
 
 describe('Runtime', () => {
-  it('stops gracefully: the handler in progress finishes and is acknowledged, polling stops', async () => {
+  it('stops gracefully: the handler in progress finishes and is marked read, polling stops', async () => {
     const { runtime, userRef, postOffice } = await setup();
     const started = deferred();
     const release = deferred();

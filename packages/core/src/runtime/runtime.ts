@@ -54,7 +54,7 @@ export interface Runtime {
   supervise(options: SupervisorOptions): Promise<Supervisor>;
   /**
    * Graceful stop: stops polling, lets handlers in progress finish within `stopTimeoutMs` (then
-   * aborts their signal), stops the actors. Mail not acknowledged stays unread for next time.
+   * aborts their signal), stops the actors. Mail not marked read stays unread for next time.
    */
   stop(): Promise<void>;
 }

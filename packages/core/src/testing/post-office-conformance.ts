@@ -191,7 +191,7 @@ export function postOfficeConformance(
         for (let round = 0; round < 50; round++) {
           const page = await po.inbox(b, { unread_only: true, limit: 3, ...(cursor ? { cursor } : {}) });
           seen.push(...page.messages.map((m) => m.subject));
-          // Acknowledge what was read, as an agent would, while more mail lands.
+          // Mark read what was read, as an agent would, while more mail lands.
           if (page.messages.length > 0)
             await po.markRead(
               b,
