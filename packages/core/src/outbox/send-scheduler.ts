@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import { defer, map, type Observable, type SchedulerLike, Subject, type Subscription, startWith } from 'rxjs';
 import { QueueFullError, RateLimitedError, StoppedError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
-import { DAY_MS, HOUR_MS } from '../post-office/kit/quota.js';
+import {
+  countSend,
+  currentUsage,
+  emptyUsage,
+  type QuotaUsage,
+  quotaWaitMs,
+  usageAt,
+} from '../post-office/kit/quota.js';
 import { Fifo } from '../time/fifo.js';
 import { immediateScheduler } from '../time/scheduling.js';
 import type { SendRequest, SendResult } from '../wire/model.js';
@@ -78,8 +85,7 @@ export class SendScheduler {
   private size = 0;
   private seq = 0;
   private limits = { hourly: 0, daily: 0 };
-  private hour = { window: -1, used: 0 };
-  private day = { window: -1, used: 0 };
+  private usage: QuotaUsage = emptyUsage();
   private inFlight = 0;
   private sent = 0;
   private pausedUntil = 0;
@@ -167,10 +173,10 @@ export class SendScheduler {
 
   /** Sends left in the current windows (as far as this scheduler knows). */
   remaining(): { hourly: number; daily: number } {
-    this.roll(this.scheduler.now());
+    const used = currentUsage(this.usage, this.scheduler.now());
     return {
-      hourly: Math.max(0, this.limits.hourly - this.hour.used),
-      daily: Math.max(0, this.limits.daily - this.day.used),
+      hourly: Math.max(0, this.limits.hourly - used.hourly),
+      daily: Math.max(0, this.limits.daily - used.daily),
     };
   }
 
@@ -214,19 +220,12 @@ export class SendScheduler {
 
   /** Milliseconds until one more send may go out (0: now). */
   private waitMs(now: number): number {
-    this.roll(now);
-    let until = now;
-    if (this.pausedUntil > until) until = this.pausedUntil;
-    if (this.day.used >= this.limits.daily) until = Math.max(until, (Math.floor(now / DAY_MS) + 1) * DAY_MS);
-    else if (this.hour.used >= this.limits.hourly) until = Math.max(until, (Math.floor(now / HOUR_MS) + 1) * HOUR_MS);
-    if (this.nextSlot > until) until = this.nextSlot;
-    return until - now;
+    return Math.max(this.pausedUntil, now + quotaWaitMs(this.usage, this.limits, now), this.nextSlot) - now;
   }
 
   private dispatch(job: Job, now: number): void {
     job.out = true;
-    this.hour.used += 1;
-    this.day.used += 1;
+    countSend(this.usage, now);
     this.inFlight += 1;
     const s = this.stagger;
     if (s && 'spacingMs' in s) this.nextSlot = now + s.spacingMs;
@@ -246,9 +245,8 @@ export class SendScheduler {
         this.inFlight -= 1;
         if (err instanceof RateLimitedError) {
           // The server did not count it: give the token back, put the job first, pause, re-read limits.
-          this.hour.used = Math.max(0, this.hour.used - 1);
-          this.day.used = Math.max(0, this.day.used - 1);
           const at = this.scheduler.now();
+          countSend(this.usage, at, -1);
           this.pausedUntil = Math.max(this.pausedUntil, at + err.retryAfterMs);
           this.lastRefresh = Number.NEGATIVE_INFINITY;
           job.out = false;
@@ -276,10 +274,8 @@ export class SendScheduler {
         const { hourly, daily } = account.rate_limits;
         this.limits = { hourly: hourly.limit, daily: daily.limit };
         // Sends in flight may not be counted by the server yet: keep the larger count.
-        const hw = Math.floor(at / HOUR_MS);
-        const dw = Math.floor(at / DAY_MS);
-        this.hour = { window: hw, used: Math.max(hourly.used, this.hour.window === hw ? this.hour.used : 0) };
-        this.day = { window: dw, used: Math.max(daily.used, this.day.window === dw ? this.day.used : 0) };
+        const mine = currentUsage(this.usage, at);
+        this.usage = usageAt(at, Math.max(hourly.used, mine.hourly), Math.max(daily.used, mine.daily));
       },
       (err: unknown) => {
         this.logger?.warn({ err }, 'could not read the account limits; trying again');
@@ -291,13 +287,6 @@ export class SendScheduler {
       this.loading = false;
       this.pump();
     });
-  }
-
-  private roll(now: number): void {
-    const hw = Math.floor(now / HOUR_MS);
-    const dw = Math.floor(now / DAY_MS);
-    if (this.hour.window !== hw) this.hour = { window: hw, used: 0 };
-    if (this.day.window !== dw) this.day = { window: dw, used: 0 };
   }
 
   private take(): Job {

@@ -29,6 +29,7 @@ export { parseOrThrow } from '../wire/parse.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './kit/cursor.js';
 export { hashKey, newApiKey } from './kit/keys.js';
 export {
+  admitSend,
   assertQuota,
   countSend,
   currentUsage,
@@ -37,7 +38,10 @@ export {
   HOUR_MS,
   type QuotaLimits,
   type QuotaUsage,
+  quotaWaitMs,
   rateLimits,
+  usageAt,
 } from './kit/quota.js';
 export { planSend, type SendPlan } from './kit/send-plan.js';
+export { type AccountFacts, accountView, type MessageFacts, messageView } from './kit/views.js';
 export { WakeUps } from './kit/wake-ups.js';

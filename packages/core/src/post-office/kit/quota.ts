@@ -29,16 +29,21 @@ export function rateLimits(usage: QuotaUsage, limits: QuotaLimits, now: number):
   };
 }
 
+/** Milliseconds until one more send fits the windows at `now` (0: it fits now). */
+export function quotaWaitMs(usage: QuotaUsage, limits: QuotaLimits, now: number): number {
+  const used = currentUsage(usage, now);
+  if (used.daily >= limits.daily) return (Math.floor(now / DAY_MS) + 1) * DAY_MS - now;
+  if (used.hourly >= limits.hourly) return (Math.floor(now / HOUR_MS) + 1) * HOUR_MS - now;
+  return 0;
+}
+
 /** Throws `RateLimitedError` (with `retryAfterMs` and the 429 details) when one more send would go over. */
 export function assertQuota(usage: QuotaUsage, limits: QuotaLimits, now: number): void {
+  const retryAfterMs = quotaWaitMs(usage, limits, now);
+  if (retryAfterMs === 0) return;
   const used = currentUsage(usage, now);
-  const overDaily = used.daily >= limits.daily;
-  const overHourly = used.hourly >= limits.hourly;
-  if (!overDaily && !overHourly) return;
+  const limitType: LimitType = used.daily >= limits.daily ? 'daily' : 'hourly';
   const hourEnd = (Math.floor(now / HOUR_MS) + 1) * HOUR_MS;
-  const dayEnd = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
-  const limitType: LimitType = overDaily ? 'daily' : 'hourly';
-  const retryAfterMs = (overDaily ? dayEnd : hourEnd) - now;
   throw new RateLimitedError(`${limitType} send quota exhausted`, retryAfterMs, {
     limit_type: limitType,
     hourly_used: used.hourly,
@@ -49,18 +54,25 @@ export function assertQuota(usage: QuotaUsage, limits: QuotaLimits, now: number)
   });
 }
 
-/** Counts one accepted send at `now`, in place. */
-export function countSend(usage: QuotaUsage, now: number): void {
-  const hour = Math.floor(now / HOUR_MS);
-  const day = Math.floor(now / DAY_MS);
-  if (usage.hourWindow !== hour) {
-    usage.hourWindow = hour;
-    usage.hourUsed = 0;
-  }
-  if (usage.dayWindow !== day) {
-    usage.dayWindow = day;
-    usage.dayUsed = 0;
-  }
-  usage.hourUsed += 1;
-  usage.dayUsed += 1;
+/** The usage at `now` with these counts in the current windows. */
+export const usageAt = (now: number, hourUsed: number, dayUsed: number): QuotaUsage => ({
+  hourWindow: Math.floor(now / HOUR_MS),
+  hourUsed,
+  dayWindow: Math.floor(now / DAY_MS),
+  dayUsed,
+});
+
+/** Counts `n` sends at `now` (a negative `n` gives tokens back), in place; past windows start at zero. */
+export function countSend(usage: QuotaUsage, now: number, n = 1): void {
+  const used = currentUsage(usage, now);
+  Object.assign(usage, usageAt(now, Math.max(0, used.hourly + n), Math.max(0, used.daily + n)));
+}
+
+/**
+ * Send admission: one more send at `now` goes over the quota (`RateLimitedError`), or is counted.
+ * The check and the count are one step, so a store that runs it inside its write can never go over.
+ */
+export function admitSend(usage: QuotaUsage, limits: QuotaLimits, now: number): void {
+  assertQuota(usage, limits, now);
+  countSend(usage, now);
 }

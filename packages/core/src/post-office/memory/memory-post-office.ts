@@ -19,7 +19,7 @@ import {
 import { parseOrThrow } from '../../wire/parse.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from '../kit/cursor.js';
 import { hashKey, newApiKey } from '../kit/keys.js';
-import { assertQuota, countSend, emptyUsage, type QuotaLimits } from '../kit/quota.js';
+import { admitSend, emptyUsage, type QuotaLimits } from '../kit/quota.js';
 import { planSend } from '../kit/send-plan.js';
 import { WakeUps } from '../kit/wake-ups.js';
 import { HideableList } from './hideable-list.js';
@@ -152,10 +152,8 @@ export class MemoryPostOffice implements PostOffice {
       if (!parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
     }
     const now = this.clock.now();
-    assertQuota(sender.usage, sender.limits, now);
-
+    admitSend(sender.usage, sender.limits, now);
     // Every check passed: from here on nothing throws, so nothing is stored half-way.
-    countSend(sender.usage, now);
     const createdAt = this.iso(now);
     const id = this.nextId();
     const stored: Stored = {

@@ -1,5 +1,6 @@
 import type { Account, Message, SendResult } from '../../wire/model.js';
-import { type QuotaLimits, type QuotaUsage, rateLimits } from '../kit/quota.js';
+import type { QuotaLimits, QuotaUsage } from '../kit/quota.js';
+import { accountView, messageView } from '../kit/views.js';
 import { HideableList } from './hideable-list.js';
 
 // The records of the embedded post office: one stored message, one copy (entry) per account
@@ -94,27 +95,22 @@ export function threadOf(root: Stored): ThreadState {
 /** A message as the owner of `entry` sees it. */
 export function viewOf(entry: Entry): Message {
   const m = entry.stored;
-  return {
-    message_id: m.id,
-    thread_id: threadIdOf(m),
-    from_address: m.from,
-    from_agent_id: m.fromAgentId,
-    to_addresses: [...m.to],
-    cc_addresses: [...m.cc],
+  return messageView({
+    id: m.id,
+    threadId: threadIdOf(m),
+    from: m.from,
+    fromAgentId: m.fromAgentId,
+    to: m.to,
+    cc: m.cc,
     subject: m.subject,
-    body_text: m.bodyText,
-    body_html: m.bodyHtml,
+    bodyText: m.bodyText,
+    bodyHtml: m.bodyHtml,
+    inReplyTo: m.inReplyTo,
+    createdAt: m.createdAt,
     direction: entry.direction,
-    delivery_type: 'internal',
-    status: 'delivered',
-    has_attachments: false,
-    attachments: [],
-    in_reply_to: m.inReplyTo,
-    read_at: entry.readAt,
+    readAt: entry.readAt,
     starred: entry.starred,
-    created_at: m.createdAt,
-    delivered_at: m.createdAt,
-  };
+  });
 }
 
 /** A fresh copy of a message for `owner`. */
@@ -255,18 +251,15 @@ export function hideCopy(box: Box, entry: Entry): void {
 
 /** The account of `box` as the API shows it. */
 export function accountOf(box: Box, now: number): Account {
-  return {
-    email_address: box.address,
-    status: 'active',
-    send_tier: 'active',
-    reputation_score: 1,
-    total_sent: box.totalSent,
-    total_received: box.totalReceived,
-    total_bounced: 0,
-    total_spam_complaints: 0,
-    sending_frozen: false,
-    frozen_reason: null,
-    rate_limits: rateLimits(box.usage, box.limits, now),
-    created_at: box.createdAt,
-  };
+  return accountView(
+    {
+      address: box.address,
+      createdAt: box.createdAt,
+      totalSent: box.totalSent,
+      totalReceived: box.totalReceived,
+      usage: box.usage,
+      limits: box.limits,
+    },
+    now,
+  );
 }
