@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tsBlocks } from './support/readme-blocks.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const run = promisify(execFile);
+// Inside the repository, so that `@mailroom/*` resolves as it does for the examples.
+const scratch = join(root, 'test', `.readme-${process.pid}`);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const blocks = tsBlocks(join(root, 'README.md'));
+
+/** Writes blocks as modules and type-checks (or builds) them; returns tsc's complaints. */
+async function compile(dir: string, files: { name: string; text: string }[], emit: boolean): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) writeFileSync(join(dir, f.name), f.text);
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: emit ? { noEmit: false, outDir: 'out', rootDir: '.', paths: {} } : {},
+      include: files.map((f) => f.name),
+    }),
+  );
+  const result = await run(process.execPath, [tsc, '-p', dir]).catch((err: { stdout: string }) => err);
+  return 'stdout' in result ? result.stdout : '';
+}
+
+describe('the README', () => {
+  it('has TypeScript blocks to check', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('every TypeScript block compiles (strict, as the tests are)', async () => {
+    const files = blocks.map((b) => ({
+      name: `block-${b.line}.ts`,
+      text: `${b.prelude}\n${b.code}\nexport {};\n`,
+    }));
+    const errors = await compile(join(scratch, 'all'), files, false);
+    // block-N.ts is the block that starts on README line N (after its prelude's lines).
+    expect(errors).toBe('');
+  });
+
+  it('the first block ("An agent in a few lines") runs and prints its outcome', async () => {
+    const first = blocks[0];
+    if (!first) throw new Error('no block');
+    expect(first.prelude).toBe(''); // a user can paste it as it stands
+    const dir = join(scratch, 'first');
+    expect(await compile(dir, [{ name: 'first.ts', text: first.code }], true)).toBe('');
+    const { stdout, stderr } = await run(process.execPath, [join(dir, 'out', 'first.js')], { timeout: 20_000 });
+    expect(stderr).toBe('');
+    expect(stdout).toContain("state: 'completed'");
+    expect(stdout).toContain("result: { papers: [ 'about actor runtimes' ] }");
+  });
+});
