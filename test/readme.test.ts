@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tsBlocks } from './support/readme-blocks.js';
+import { runTsc } from './support/tsc.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const run = promisify(execFile);
 // Inside the repository, so that `@mailroom/*` resolves as it does for the examples.
 const scratch = join(root, 'test', `.readme-${process.pid}`);
@@ -15,7 +15,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const blocks = tsBlocks(join(root, 'README.md'));
 
-/** Writes blocks as modules and type-checks (or builds) them; returns tsc's complaints. */
+/** Writes blocks as modules and type-checks (or builds) them; returns tsc's complaints ('' when none). */
 async function compile(dir: string, files: { name: string; text: string }[], emit: boolean): Promise<string> {
   mkdirSync(dir, { recursive: true });
   for (const f of files) writeFileSync(join(dir, f.name), f.text);
@@ -27,8 +27,7 @@ async function compile(dir: string, files: { name: string; text: string }[], emi
       include: files.map((f) => f.name),
     }),
   );
-  const result = await run(process.execPath, [tsc, '-p', dir]).catch((err: { stdout: string }) => err);
-  return 'stdout' in result ? result.stdout : '';
+  return runTsc(dir);
 }
 
 describe('the README', () => {

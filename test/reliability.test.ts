@@ -130,7 +130,7 @@ describe('R4: fuzzing a running agent', () => {
     expect(outcome).toMatchObject({ state: 'completed', result: 'yes' });
     expect(crashes).toEqual([]); // nothing was dead-lettered: bad input is answered, not crashed on
     const unread = await postOffice.inbox(echo.address, { unread_only: true });
-    expect(unread.unread_count).toBe(0); // every message was handled and acknowledged
+    expect(unread.unread_count).toBe(0); // every message was handled and marked read
     // Every broken piece of protocol mail (but an ERROR) got an ERROR reply of its own.
     const broken = new Set(
       (await allMail((q) => postOffice.inbox(echo.address, q)))

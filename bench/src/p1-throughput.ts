@@ -26,7 +26,7 @@ async function nactBaseline(): Promise<number> {
   return (N / ms) * 1000;
 }
 
-/** Mailroom: one agent sends N messages to another on the embedded post office; each handled and acked. */
+/** Mailroom: one agent sends N messages to another on the embedded post office; each handled and marked read. */
 async function mailroom(maxMessages?: number): Promise<{ rate: number; unreadAfter: number }> {
   const postOffice = new MemoryPostOffice({
     limits: { hourly: 10 * N, daily: 10 * N },
@@ -60,7 +60,7 @@ export async function p1(): Promise<BenchResult> {
   const bounded = await mailroom(10_000);
   return {
     id: 'P1',
-    name: `embedded end-to-end throughput, ${N} messages agent → agent (no-op handler, each acked)`,
+    name: `embedded end-to-end throughput, ${N} messages agent → agent (no-op handler, each marked read)`,
     value: Math.round(rate),
     unit: 'messages/s',
     baseline: { name: `raw nact dispatch of ${N} messages to one actor`, value: Math.round(baseline) },

@@ -45,7 +45,7 @@ export {
 export { type InboxStreamOptions, inboxStream } from './inbox/inbox-stream.js';
 export { LocalMailbox } from './mailbox/local-mailbox.js';
 export type { Mailbox } from './mailbox/mailbox.js';
-export type { PostOffice } from './mailbox/post-office.js';
+export type { PostOffice } from './mailbox/post-office-contract.js';
 export {
   type ScheduledSendOptions,
   SendScheduler,

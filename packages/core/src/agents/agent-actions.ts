@@ -5,7 +5,7 @@ import { type TimelineEntry, timeline } from '../audit/timeline.js';
 import { MailroomError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
-import { cancelMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
+import { cancelMail, statusMail, taskMail } from '../protocol/outgoing.js';
 import { formatReplySubject } from '../protocol/subject.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
@@ -30,14 +30,6 @@ function toRequest(to: string | string[], subject: string, body: string | object
     ...(options.inReplyTo ? { in_reply_to: options.inReplyTo } : {}),
     ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
   };
-}
-
-/** Sends a protocol mail made by a builder through an agent's own send path (its SendScheduler, if any). */
-export function sendMail(actions: AgentActions, mail: OutgoingMail): Promise<SendResult> {
-  return actions.send(mail.to, mail.subject, mail.body_text ?? '', {
-    ...(mail.in_reply_to ? { inReplyTo: mail.in_reply_to } : {}),
-    idempotencyKey: mail.idempotency_key,
-  });
 }
 
 /** The actions of one agent, shared by its handler contexts and its AgentRef. */
@@ -199,6 +191,9 @@ export class MessageContext implements AgentContext {
     return this.childLog;
   }
 
+  sendRequest(request: SendRequest, options?: { signal?: AbortSignal }): Promise<SendResult> {
+    return this.actions.sendRequest(request, options);
+  }
   send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult> {
     return this.actions.send(to, subject, body, options);
   }

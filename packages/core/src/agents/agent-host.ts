@@ -15,7 +15,7 @@ import type { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
 import { type AgentOptions, type ErrorInfo, errorInfo, type HostEnv } from './agent-options.js';
 import { DEAD_LETTERED, released, SETTLED, type Settlement } from './delivery.js';
-import { type Delivered, type DispatchEnv, dispatch } from './handler-dispatch.js';
+import { type DispatchEnv, type Incoming, runHandler } from './handler-dispatch.js';
 import { RecentIds } from './recent-ids.js';
 
 /**
@@ -37,10 +37,12 @@ export class AgentHost {
   private attemptsMap: Map<string, number> | undefined;
   /** Answers computed but not yet sent (a redelivery sends them without running the handler again). */
   private outboxMap: Map<string, OutgoingMail> | undefined;
+  /** Failed sends of a kept answer, by message id (for the backoff). */
+  private replyFailuresMap: Map<string, number> | undefined;
   private readonly stopController = new AbortController();
   private readonly maxAttempts: number;
   private readonly options: AgentOptions;
-  private actor: Ref<Delivered[]> | undefined;
+  private actor: Ref<Incoming[]> | undefined;
   private subscription: Subscription | undefined;
   private outstanding = 0;
   private stopping = false;
@@ -79,6 +81,11 @@ export class AgentHost {
     return this.attemptsMap;
   }
 
+  private get replyFailures(): Map<string, number> {
+    this.replyFailuresMap ??= new Map();
+    return this.replyFailuresMap;
+  }
+
   private get outbox(): Map<string, OutgoingMail> {
     this.outboxMap ??= new Map();
     return this.outboxMap;
@@ -87,7 +94,7 @@ export class AgentHost {
   start(): void {
     this.actor = spawn(
       this.env.system as ActorSystemRef,
-      (state: undefined, items: Delivered[]) => this.deliverBatch(items).then(() => state),
+      (state: undefined, items: Incoming[]) => this.handleBatch(items).then(() => state),
       this.env.name,
       {
         onCrash: (_msg, err, ctx) => {
@@ -131,7 +138,7 @@ export class AgentHost {
 
   /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
   private receive(messages: Message[]): void {
-    const items: Delivered[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
+    const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
     for (const { decoded: d } of items) {
       if (isDecodeFailure(d)) continue;
       if (recordTaskMail(this.tasks, d) === 'canceled' && d.kind === 'cancel') {
@@ -141,7 +148,7 @@ export class AgentHost {
     this.toActor(items);
   }
 
-  private toActor(items: Delivered[]): void {
+  private toActor(items: Incoming[]): void {
     this.outstanding += 1;
     if (this.actor) dispatchTo(this.actor, items);
   }
@@ -150,14 +157,16 @@ export class AgentHost {
     return this.stopping || this.crashed;
   }
 
-  private async deliverBatch(items: Delivered[]): Promise<void> {
+  private async handleBatch(items: Incoming[]): Promise<void> {
     const read: string[] = [];
     const backToPostOffice: string[] = [];
+    const debug = this.log.isLevelEnabled('debug');
     for (const item of items) {
       const settlement: Settlement = this.halted ? released() : await this.deliver(item);
       const id = item.message.message_id;
+      if (debug) this.log.debug({ message_id: id, state: settlement.state }, 'message delivered');
       if (settlement.state !== 'released') read.push(id);
-      else if (this.halted || settlement.toPostOffice) backToPostOffice.push(id);
+      else if (this.halted) backToPostOffice.push(id);
       else this.redeliver(item, settlement.afterMs);
     }
     if (read.length > 0) {
@@ -177,7 +186,7 @@ export class AgentHost {
    * delivered to the actor again after `afterMs` (no re-poll that would walk past every message in
    * flight to find it). If the agent stops meanwhile, it goes back to the post office instead.
    */
-  private redeliver(item: Delivered, afterMs: number): void {
+  private redeliver(item: Incoming, afterMs: number): void {
     const again = () => {
       if (this.halted) this.inFlight.settle([item.message.message_id], !this.crashed);
       else this.toActor([item]);
@@ -187,22 +196,27 @@ export class AgentHost {
   }
 
   /** One delivery of one message: running, then replied, then where it ends up. */
-  private async deliver(item: Delivered): Promise<Settlement> {
+  private async deliver(item: Incoming): Promise<Settlement> {
     const id = item.message.message_id;
     if (this.handled.has(id)) return SETTLED;
     const pending = this.outboxMap?.get(id);
     if (pending) return this.reply(id, pending);
-    const verdict = this.env.supervision?.verdicts.get(id);
+    const verdicts = this.env.supervision?.verdicts;
+    const verdict = verdicts?.get(id);
     if (verdict) {
-      // The supervisor's escalation chain decided this message's fate (`skip`): answer it, never run it.
-      this.env.supervision?.verdicts.delete(id);
+      // The escalation chain decided this message's fate (`skip`): a task is answered with the
+      // verdict, anything else is marked read; the handler never runs. The verdict holds until
+      // then, so a restart before the answer went out still skips.
       this.attemptsMap?.delete(id);
-      return this.answerFailure(item, verdict, false);
+      const settled =
+        item.decoded.kind === 'task' ? await this.answerFailure(item, verdict, false) : this.handledNow(id);
+      if (settled.state !== 'released') verdicts?.delete(id);
+      return settled;
     }
     const attempt = (this.attemptsMap?.get(id) ?? 0) + 1;
     let answer: OutgoingMail | undefined;
     try {
-      answer = await dispatch(this.dispatchEnv, item, attempt);
+      answer = await runHandler(this.dispatchEnv, item, attempt);
     } catch (err) {
       return this.failed(item, err, attempt);
     }
@@ -210,12 +224,16 @@ export class AgentHost {
     if (this.stopController.signal.aborted) return released();
     this.attemptsMap?.delete(id);
     if (answer) return this.reply(id, answer);
+    return this.handledNow(id);
+  }
+
+  private handledNow(id: string, deadLettered = false): Settlement {
     this.handled.add(id);
-    return SETTLED;
+    return deadLettered ? DEAD_LETTERED : SETTLED;
   }
 
   /** A handler threw: released to run again, or (a TaskFailedError, or out of attempts) answered with ERROR. */
-  private async failed(item: Delivered, err: unknown, attempt: number): Promise<Settlement> {
+  private async failed(item: Incoming, err: unknown, attempt: number): Promise<Settlement> {
     const id = item.message.message_id;
     if (this.stopController.signal.aborted) return released();
     if (!(err instanceof TaskFailedError) && attempt < this.maxAttempts) {
@@ -242,29 +260,33 @@ export class AgentHost {
   }
 
   /** dead-lettered: answered with ERROR (never an ERROR with an ERROR: two agents would bounce it forever). */
-  private answerFailure(item: Delivered, info: ErrorInfo, deadLettered: boolean): Promise<Settlement> | Settlement {
+  private answerFailure(item: Incoming, info: ErrorInfo, deadLettered: boolean): Promise<Settlement> | Settlement {
     const id = item.message.message_id;
     const d = item.decoded;
-    if (d.kind === 'error') {
-      this.handled.add(id);
-      return deadLettered ? DEAD_LETTERED : SETTLED;
-    }
+    if (d.kind === 'error') return this.handledNow(id, deadLettered);
     const taskId = !isDecodeFailure(d) && 'taskId' in d ? d.taskId : undefined;
     const callback = !isDecodeFailure(d) && d.kind === 'task' ? d.body.callback : undefined;
     return this.reply(id, errorMail({ message: item.message, callback }, taskId, info), deadLettered);
   }
 
-  /** replied: sends the answer (at most once: its key is the message's); if it cannot go out, keeps it for the redelivery. */
+  /**
+   * replied: sends the answer (at most once: its key is the message's); if it cannot go out, keeps
+   * it for the redelivery, which comes after the 429's Retry-After, or after a backoff that doubles
+   * with each failure (100 ms up to 30 s) so that an answer nobody takes never spins.
+   */
   private async reply(id: string, answer: OutgoingMail, deadLettered = false): Promise<Settlement> {
     this.outbox.set(id, answer);
     try {
       await this.actions.sendRequest(answer, { priority: 1 });
     } catch (err) {
-      this.log.warn({ err, message_id: id }, 'could not send the reply; it will be sent again');
-      return released(err instanceof RateLimitedError ? err.retryAfterMs : 0);
+      const failures = (this.replyFailures.get(id) ?? 0) + 1;
+      this.replyFailures.set(id, failures);
+      const afterMs = err instanceof RateLimitedError ? err.retryAfterMs : Math.min(30_000, 100 * 2 ** (failures - 1));
+      this.log.warn({ err, message_id: id, failures, afterMs }, 'could not send the reply; it will be sent again');
+      return released(afterMs);
     }
     this.outboxMap?.delete(id);
-    this.handled.add(id);
-    return deadLettered ? DEAD_LETTERED : SETTLED;
+    this.replyFailuresMap?.delete(id);
+    return this.handledNow(id, deadLettered);
   }
 }

@@ -7,7 +7,7 @@ import type { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody } from '../
 import type { Escalation } from '../protocol/escalation.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
-import type { Message, SendResult, Thread } from '../wire/model.js';
+import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
 import type { AgentOptions } from './agent-options.js';
 
 /** A task as its handler sees it. */
@@ -68,6 +68,12 @@ export interface AgentActions {
   readonly tasks: TaskRegistry;
   /** The agent's time source (the runtime's scheduler): for deadlines and intervals. */
   readonly scheduler: SchedulerLike;
+  /**
+   * Sends a request as the API takes it (`to`, `subject`, `body_text`, `cc`, `bcc`, `in_reply_to`,
+   * `idempotency_key`), through the agent's SendScheduler when it has one. `signal` withdraws it
+   * while it still waits there.
+   */
+  sendRequest(request: SendRequest, options?: { signal?: AbortSignal }): Promise<SendResult>;
   /** Sends mail; an object body goes out as JSON. */
   send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult>;
   /** Sends `TASK:{id} — {name}` and tracks it; returns the ids to collect on. */

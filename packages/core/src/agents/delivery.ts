@@ -17,12 +17,7 @@ export type Settlement =
       state: 'released';
       /** Deliver it again after this long (0: at once). */
       afterMs: number;
-      /** Hand it back to the post office for the next consumer instead (the agent stops or crashed). */
-      toPostOffice?: boolean;
     };
-
-/** A message's state while it is in the agent. */
-export type DeliveryState = 'received' | 'running' | 'replied' | Settlement['state'];
 
 export const SETTLED: Settlement = { state: 'settled' };
 export const DEAD_LETTERED: Settlement = { state: 'dead-lettered' };

@@ -8,7 +8,7 @@ import type { Agent, Task } from './agent.js';
 import { type Actions, MessageContext } from './agent-actions.js';
 
 /** A message as the host hands it to its handler: the mail and what its subject and body say. */
-export type Delivered = { message: Message; decoded: ProtocolMessage | DecodeFailure };
+export type Incoming = { message: Message; decoded: ProtocolMessage | DecodeFailure };
 
 /** What a handler run needs from the agent it runs in. */
 export type DispatchEnv = {
@@ -30,7 +30,7 @@ export type DispatchEnv = {
  * if any: a task's RESULT, a decision, or an ERROR for mail that does not decode. It sends nothing
  * itself but a task's ACK; replying, marking read and retrying are the host's.
  */
-export async function dispatch(env: DispatchEnv, item: Delivered, attempt: number): Promise<OutgoingMail | undefined> {
+export async function runHandler(env: DispatchEnv, item: Incoming, attempt: number): Promise<OutgoingMail | undefined> {
   const { message, decoded: d } = item;
   if (isDecodeFailure(d)) {
     env.logs.log.warn(

@@ -11,7 +11,7 @@ import type {
   Thread,
 } from '../wire/model.js';
 import type { Mailbox } from './mailbox.js';
-import type { PostOffice } from './post-office.js';
+import type { PostOffice } from './post-office-contract.js';
 
 /** A {@link Mailbox} on a post office in the same process. */
 export class LocalMailbox implements Mailbox {

@@ -3,7 +3,7 @@
 // wake-ups. Users write agents with `@mailroom/core`.
 
 export type { Mailbox } from '../mailbox/mailbox.js';
-export type { PostOffice } from '../mailbox/post-office.js';
+export type { PostOffice } from '../mailbox/post-office-contract.js';
 export { type Clock, systemClock } from '../time/clock.js';
 export {
   Account,

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { Message, SendRequest } from '../wire/model.js';
 import type { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody } from './bodies.js';
@@ -21,11 +21,10 @@ import {
 //   reply:{message id}    the one answer to a handled message: RESULT, ERROR or a decision.
 //                         Whoever answers (the agent, or its supervisor on `skip`), a message is
 //                         answered at most once.
-//   status:{task id}:…    a STATUS, keyed by what it says (the same report twice is one report)
 //   cancel:{task id}      a CANCEL
 //   escalation:{id}:L{n}  level n of one escalation
-//   collab:{id}           the opening of a shared thread
 //
+// STATUS and the opening of a shared thread carry no key: each is a new report, never a retry.
 // A mail with an idempotency key is sent at most once per account, however often it is retried.
 
 /** The API takes keys of at most 128 characters: a longer one is shortened to its kind and a hash. */
@@ -36,18 +35,16 @@ const key = (kind: string, ...parts: (string | number)[]): string => {
 };
 
 /** The kinds of key, and how each is made. */
-export const idempotencyKey = {
+const idempotencyKey = {
   task: (taskId: string) => key('task', taskId),
   ack: (message: Message) => key('ack', message.message_id),
   reply: (message: Message) => key('reply', message.message_id),
-  status: (body: StatusBody) => key('status', body.task_id, body.state, body.progress ?? '', body.note ?? ''),
   cancel: (taskId: string) => key('cancel', taskId),
   escalation: (escalationId: string, level: number) => key('escalation', escalationId, `L${level}`),
-  collab: () => key('collab', randomUUID()),
 } as const;
 
-/** A protocol mail, ready for `Mailbox.send`: it always carries its idempotency key. */
-export type OutgoingMail = SendRequest & { idempotency_key: string };
+/** A protocol mail, ready for `Mailbox.send`. */
+export type OutgoingMail = SendRequest;
 
 const json = (body: unknown): string => JSON.stringify(body);
 
@@ -85,7 +82,6 @@ export function statusMail(to: string, task: string, body: StatusBody): Outgoing
     subject: formatTaskMailSubject('status', body.task_id),
     body_text: json(body),
     in_reply_to: task,
-    idempotency_key: idempotencyKey.status(body),
   };
 }
 
@@ -168,6 +164,5 @@ export function collabMail(to: readonly string[], topic: string, text: string): 
     to: [...to],
     subject: formatCollabSubject(topic),
     body_text: text,
-    idempotency_key: idempotencyKey.collab(),
   };
 }

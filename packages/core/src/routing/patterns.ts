@@ -1,5 +1,5 @@
 import type { AgentActions, TaskSpec } from '../agents/agent.js';
-import { newTaskId, sendMail } from '../agents/agent-actions.js';
+import { newTaskId } from '../agents/agent-actions.js';
 import { TaskFailedError, ValidationError, WithdrawnError } from '../errors.js';
 import { collabMail } from '../protocol/outgoing.js';
 import { formatReplySubject } from '../protocol/subject.js';
@@ -117,7 +117,7 @@ export function openSharedThread(
 ): Promise<SendResult> {
   const others = participants.filter((p) => p !== agent.address);
   if (others.length === 0) throw ValidationError.single(['participants'], 'a shared thread needs someone else');
-  return sendMail(agent, collabMail(others, topic, text));
+  return agent.sendRequest(collabMail(others, topic, text));
 }
 
 /** Contributes to a shared thread: to all its participants, in reply to its latest message. */

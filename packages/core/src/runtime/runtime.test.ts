@@ -75,7 +75,7 @@ describe('delivery rules', () => {
     const once = await runtime.spawn(new Once(), { id: 'once', inbox: { heartbeatMs: 10 } });
     const sent = await userRef.send(once.address, 'only once', 'x');
     await first.promise;
-    // Someone marks it unread again: the agent sees it on a later poll, acks it, and does not run the handler.
+    // Someone marks it unread again: the agent sees it on a later poll, marks it read, and does not run the handler.
     await postOffice.markRead(once.address, [sent.message_id], { unread: true });
     const marker = await userRef.send(once.address, 'marker', 'x');
     await second.promise;

@@ -8,7 +8,7 @@ import type { AgentRef } from '../agents/agent-ref.js';
 import { ConflictError, StoppedError, ValidationError } from '../errors.js';
 import { LocalMailbox } from '../mailbox/local-mailbox.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
-import type { PostOffice } from '../mailbox/post-office.js';
+import type { PostOffice } from '../mailbox/post-office-contract.js';
 import type { SupervisionHooks, SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
@@ -80,6 +80,9 @@ class RunningAgent implements AgentRef {
   }
   get sendScheduler() {
     return this.host.actions.sendScheduler;
+  }
+  sendRequest(...args: Parameters<AgentRef['sendRequest']>) {
+    return this.host.actions.sendRequest(...args);
   }
   send(...args: Parameters<AgentRef['send']>) {
     return this.host.actions.send(...args);

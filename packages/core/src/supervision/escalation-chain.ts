@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SchedulerLike, Subject, Subscription } from 'rxjs';
-import { sendMail } from '../agents/agent-actions.js';
 import type { ErrorInfo } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
 import { DECISIONS, decisionOf, type EscalationDecision } from '../protocol/decision.js';
@@ -40,7 +39,7 @@ export type ChainEnv = {
   /** Runs `fn` inside the supervisor's actor (timeouts are serialised with everything else). */
   later: (fn: () => Promise<void>) => void;
   /** A level answered with a decision. */
-  decided: (escalation: EscalationCase, decision: EscalationDecision, from: string) => Promise<void>;
+  decided: (escalation: EscalationCase, decision: EscalationDecision) => Promise<void>;
   /** Nobody answered: past the last level, or no chain at all. */
   unanswered: Subject<UnansweredEscalation>;
 };
@@ -85,7 +84,7 @@ export class EscalationChain {
       { supervisor: this.env.supervisor, child: p.child, decision, from: message.from_address },
       'escalation decided',
     );
-    await this.env.decided(p, decision, message.from_address);
+    await this.env.decided(p, decision);
   }
 
   /** Stops every level's clock (the supervisor stops). */
@@ -132,7 +131,7 @@ export class EscalationChain {
       },
       p.lastMessageId,
     );
-    const sent = await sendMail(mail, request);
+    const sent = await mail.sendRequest(request);
     p.threadId = sent.thread_id;
     p.lastMessageId = sent.message_id;
     p.timer = this.env.scheduler.schedule(

@@ -266,8 +266,14 @@ describe('Supervisor', () => {
     ],
     [
       'stop',
-      async (s: Awaited<ReturnType<typeof setup>>, a: ReturnType<typeof workerKind>) => {
-        await s.vt.advance(5000);
+      async (
+        s: Awaited<ReturnType<typeof setup>>,
+        a: ReturnType<typeof workerKind>,
+        _taskId: string,
+        escalations: UnansweredEscalation[],
+      ) => {
+        await s.vt.advance(10_000); // past the ack timeout twice: a decided escalation goes no further
+        expect(escalations).toEqual([]);
         expect(a.instances()).toBe(2);
         expect((await s.postOffice.inbox(s.addr('w-a'), { unread_only: true })).messages).toHaveLength(1);
       },
@@ -279,7 +285,7 @@ describe('Supervisor', () => {
         const log: string[] = [];
         const a = workerKind('a', log, { left: 2 });
         await s.runtime.spawn(new Level(decision), { id: 'level-zero' });
-        await s.runtime.supervise(
+        const sup = await s.runtime.supervise(
           base(
             [{ id: 'w-a', make: a.make, options: { maxAttempts: 9, ...(sendScheduler ? { sendScheduler } : {}) } }],
             {
@@ -288,9 +294,11 @@ describe('Supervisor', () => {
             },
           ),
         );
+        const escalations: UnansweredEscalation[] = [];
+        sup.escalations$.subscribe((e) => escalations.push(e));
         const job = await s.ask('w-a', 'job');
         await s.vt.advance(300);
-        await check(s, a, job.taskId);
+        await check(s, a, job.taskId, escalations);
       });
     }
   }

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
-import type { PostOffice } from '../mailbox/post-office.js';
+import type { PostOffice } from '../mailbox/post-office-contract.js';
 import type { QuotaLimits } from '../post-office/kit/quota.js';
 import type { Clock } from '../time/clock.js';
 import { ManualClock } from './manual-clock.js';

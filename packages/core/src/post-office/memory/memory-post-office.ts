@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import type { PostOffice } from '../../mailbox/post-office.js';
+import type { PostOffice } from '../../mailbox/post-office-contract.js';
 import { type Clock, systemClock } from '../../time/clock.js';
 import {
   type Account,
