@@ -4,26 +4,13 @@ import { MESSAGE_COLUMNS } from './rows.js';
 /** Every prepared statement of the SQLite post office, by name. */
 export type Statements = Record<string, Database.Statement>;
 
-/** Runs `fn` in one transaction (prepared BEGIN/COMMIT: no wrapper made per call). */
-export function inTransaction<T>(q: Statements, fn: () => T): T {
-  q.begin!.run();
-  try {
-    const result = fn();
-    q.commit!.run();
-    return result;
-  } catch (err) {
-    q.rollback!.run();
-    throw err;
-  }
-}
-
 /** Prepares the post office's statements once. */
 export function prepareStatements(db: Database.Database): Statements {
   const p = (sql: string) => db.prepare(sql);
   return {
-    begin: p('BEGIN'),
-    commit: p('COMMIT'),
-    rollback: p('ROLLBACK'),
+    probe: p(
+      'INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+    ),
     account: p('SELECT * FROM accounts WHERE address = ?'),
     exists: p('SELECT 1 AS ok FROM accounts WHERE address = ?'),
     byKey: p('SELECT address FROM accounts WHERE key_hash = ?'),
