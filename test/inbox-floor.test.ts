@@ -1,8 +1,8 @@
 import {
   type InboxPage,
+  type InboxQuery,
   inboxStream,
   LocalMailbox,
-  type Mailbox,
   MemoryPostOffice,
   type Message,
 } from '@mailroom/core';
@@ -10,31 +10,26 @@ import { VirtualTime } from '@mailroom/core/testing';
 import { describe, expect, it } from 'vitest';
 
 /**
- * A mailbox whose server says it holds inbox requests (long poll) but answers every one at once,
- * and gives no wake-ups: the bad server of the probe. After `stopAfter` polls it stops answering,
- * so that a stream that loops without a floor cannot hang the test.
+ * A mailbox whose server says it holds inbox requests (long poll) but answers every one at once:
+ * the bad server of the probe. After `stopAfter` polls it stops answering, so that a stream that
+ * loops without a floor cannot hang the test.
  */
-function badServer(po: MemoryPostOffice, address: string, vt: VirtualTime, stopAfter: number) {
-  const box = new LocalMailbox(po, address);
-  const polls: number[] = [];
-  const mailbox: Mailbox = {
-    address,
-    longPoll: true,
-    send: (r) => box.send(r),
-    inbox: (q) => {
-      polls.push(vt.now());
-      if (polls.length > stopAfter) return new Promise<InboxPage>(() => {});
-      return box.inbox({ ...q, wait: undefined });
-    },
-    message: (id) => box.message(id),
-    markRead: (ids, o) => box.markRead(ids, o),
-    thread: (id) => box.thread(id),
-    account: () => box.account(),
-    sent: (q) => box.sent(q),
-    star: (id) => box.star(id),
-    delete: (id) => box.delete(id),
-  };
-  return { mailbox, polls };
+class AnswersAtOnce extends LocalMailbox {
+  readonly longPoll = true;
+  readonly polls: number[] = [];
+  constructor(
+    po: MemoryPostOffice,
+    address: string,
+    private readonly vt: VirtualTime,
+    private readonly stopAfter: number,
+  ) {
+    super(po, address);
+  }
+  override inbox(query: InboxQuery = {}): Promise<InboxPage> {
+    this.polls.push(this.vt.now());
+    if (this.polls.length > this.stopAfter) return new Promise<InboxPage>(() => {});
+    return super.inbox({ ...query, wait: undefined });
+  }
 }
 
 describe('inbox stream against a server that announces long poll and answers at once', () => {
@@ -43,7 +38,8 @@ describe('inbox stream against a server that announces long poll and answers at 
     const po = new MemoryPostOffice({ clock: vt.scheduler });
     const a = (await po.register({ agent_id: 'alice' })).email_address;
     const b = (await po.register({ agent_id: 'bob' })).email_address;
-    const { mailbox, polls } = badServer(po, b, vt, 5_000);
+    const mailbox = new AnswersAtOnce(po, b, vt, 5_000);
+    const polls = mailbox.polls;
     const pages: Message[][] = [];
     const sub = inboxStream(mailbox, { scheduler: vt.scheduler, minPollIntervalMs: 100 }).subscribe((p) =>
       pages.push(p),

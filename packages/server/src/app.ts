@@ -90,7 +90,7 @@ export function buildServer(
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeout / 4))),
     },
     // Long path ids reach the routes, to be answered after authentication (414 in our shape).
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
   });
   app.server.maxConnections = o.maxConnections;
   app.server.on('drop', (data?: { remoteAddress?: string }) =>
