@@ -89,8 +89,9 @@ export function buildServer(
       headersTimeout: Math.min(requestTimeout, 10_000),
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeout / 4))),
     },
-    // Long path ids reach the routes, to be answered after authentication (414 in our shape).
-    routerOptions: { maxParamLength: 4096 },
+    // Long path ids reach the routes, to be answered after authentication (414 in our shape); a URL
+    // over Node's 16 KiB header limit is refused by Node itself (431).
+    routerOptions: { maxParamLength: 65_536 },
   });
   app.server.maxConnections = o.maxConnections;
   app.server.on('drop', (data?: { remoteAddress?: string }) =>
