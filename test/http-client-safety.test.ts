@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { MailboxError, type Message } from '@mailroom/core';
-import { HttpMailbox } from '@mailroom/http';
+import { HttpMailbox, registeringMailboxFactory } from '@mailroom/http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy } from './support/proxy.js';
@@ -66,6 +66,8 @@ describe('HttpMailbox: what it sends where, and what it repeats', () => {
       await expect(
         box.send({ to: ['you@agents.localhost'], subject: 'private', body_text: 'private body' }),
       ).rejects.toBeInstanceOf(MailboxError);
+      const register = registeringMailboxFactory({ baseUrl: redirectorUrl, adminKey: 'the-admin-key', retries: 0 });
+      await expect(register('some-agent')).rejects.toBeInstanceOf(MailboxError);
       expect(reached).toEqual([]);
     } finally {
       await close(redirector);
