@@ -24,7 +24,8 @@ Usage: mailroom-server [options]
   --busy-timeout MS    how long a write waits for another process's lock
                        on the same file before answering 503  (default 5000)
   --request-timeout MS longest time to receive a whole request (default 30000)
-  --max-connections N  connections open at once; more are closed (default 1000)
+  --max-connections N  connections open at once; more are closed (default 1000;
+                       keep it under the open-file limit, ulimit -n)
   --public-url URL     the URL that /openapi.json names in servers (default none)
   --log-level LEVEL    pino level                       (default info)
   --no-request-log     do not log every request (faster under load)
