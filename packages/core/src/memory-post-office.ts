@@ -310,8 +310,7 @@ export class MemoryPostOffice implements PostOffice {
     const participants = [...thread.participants];
     if (!participants.includes(address)) participants.push(address);
     // Only ever a bcc recipient: the messages addressed to it, not the rest of the thread (as in mail).
-    const seen =
-      participants.length === thread.participants.length ? live : live.filter((m) => addressedTo(m, address));
+    const seen = thread.participants.includes(address) ? live : live.filter((m) => addressedTo(m, address));
     return {
       thread_id: threadIdOf(root),
       subject: root.subject,
