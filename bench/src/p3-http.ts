@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, createRuntime, type Message, type Runtime } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
@@ -10,8 +13,14 @@ const POLLING_SAMPLES = 12;
 const THROUGHPUT = 5_000;
 const CONCURRENCY = 64;
 
+/**
+ * How the server keeps mail: `P3_DURABILITY=full` (the default: a SQLite file, every answered send
+ * synced), `fast` (the file at `--durability fast`), or `memory` (`:memory:`, nothing on disk).
+ */
+const DURABILITY = process.env.P3_DURABILITY ?? 'full';
+
 /** Starts mailroom-server in its own process (its own core) on port 0. */
-async function startServer(adminKey: string): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(adminKey: string, db: string): Promise<{ url: string; child: ChildProcess }> {
   const cli = fileURLToPath(import.meta.resolve('@mailroom/server/cli'));
   const child = spawn(
     process.execPath,
@@ -20,7 +29,8 @@ async function startServer(adminKey: string): Promise<{ url: string; child: Chil
       '--port',
       '0',
       '--db',
-      ':memory:',
+      db,
+      ...(DURABILITY === 'fast' ? ['--durability', 'fast'] : []),
       '--admin-key',
       adminKey,
       '--log-level',
@@ -113,7 +123,8 @@ async function latencies(
 
 export async function p3(): Promise<BenchResult> {
   const adminKey = randomBytes(8).toString('hex');
-  const { url, child } = await startServer(adminKey);
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-p3-'));
+  const { url, child } = await startServer(adminKey, DURABILITY === 'memory' ? ':memory:' : join(dir, 'mail.db'));
   try {
     const senderKey = await register(url, adminKey, 'sender');
     const sinkKey = await register(url, adminKey, 'sink');
@@ -148,7 +159,7 @@ export async function p3(): Promise<BenchResult> {
 
     return {
       id: 'P3',
-      name: 'HttpMailbox ↔ mailroom-server on loopback: send → handler latency with long poll',
+      name: `HttpMailbox ↔ mailroom-server on loopback: send → handler latency with long poll (durability ${DURABILITY})`,
       value: round(percentile(lp, 50)),
       unit: 'ms (p50)',
       p99: round(percentile(lp, 99)),
@@ -159,5 +170,7 @@ export async function p3(): Promise<BenchResult> {
     };
   } finally {
     child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -22,7 +22,7 @@ export async function startServer(
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-server-'));
   const { office, ...serverOptions } = options;
-  const postOffice = new SqlitePostOffice({ ...office, path: join(dir, 'mail.db') });
+  const path = join(dir, 'mail.db');
   const logLines: string[] = [];
   const logger = pino(
     { level: 'debug', redact: { paths: REDACT, censor: '[redacted]' } },
@@ -33,6 +33,7 @@ export async function startServer(
       },
     }),
   );
+  const postOffice = new SqlitePostOffice({ ...office, path, logger });
   const app = buildServer({ postOffice, logger, ...serverOptions });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -44,6 +45,8 @@ export async function startServer(
   });
   return {
     url,
+    /** The SQLite file, for a second connection. */
+    path,
     app,
     postOffice,
     logLines,

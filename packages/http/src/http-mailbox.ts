@@ -34,13 +34,17 @@ export type HttpMailboxOptions = {
   apiKey: string;
   /** Per-attempt timeout of a request, in ms (a long poll adds its `wait`). @default 10000 */
   timeoutMs?: number;
-  /** Retries of a failed GET, or of a POST that is safe to repeat (every send carries an idempotency key). @default 3 */
+  /**
+   * Retries of a call that is safe to repeat: every GET, a send (each carries an idempotency key),
+   * mark read / unread (set-to), delete (set-to; a retried delete that finds the message gone
+   * counts as done). A star toggles, so it is never retried. @default 3
+   */
   retries?: number;
   /** A 429 whose `Retry-After` is longer than this is not waited out: `RateLimitedError` is thrown. @default 30000 */
   maxRetryAfterMs?: number;
   /** Use the long-poll extension when the server offers it. @default true */
   longPoll?: boolean;
-  /** Where retries are logged. */
+  /** Where retries are logged (method, path, attempt, status and body size: never a body or a key). */
   logger?: Logger;
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
@@ -49,12 +53,18 @@ export type HttpMailboxOptions = {
 const LONG_POLL_HEADER = 'x-mailroom-long-poll';
 const Marked = z.object({ marked: z.number().int() });
 const Starred = z.object({ starred: z.boolean() });
+/** A POST or DELETE that may be repeated: the instance retries GETs only. */
+const REPEATABLE = { retry: { methods: ['get', 'post', 'delete'] } };
+/** A call that must reach the server at most once (a toggle): never retried. */
+const ONCE = { retry: { limit: 0 } };
 
 /**
- * A {@link Mailbox} over the Agent Email API, on ky: timeouts, retries with backoff for GETs and
- * for sends (each carries an idempotency key, so a retry never sends twice), `429 Retry-After`
- * honoured, typed errors, every response validated with the zod model, and long polls where the
- * server offers them (plain polling elsewhere).
+ * A {@link Mailbox} over the Agent Email API, on ky: timeouts, retries with backoff for what is
+ * safe to repeat (GETs; sends, each with an idempotency key, so a retry never sends twice; the
+ * set-to calls mark read and delete — never the star toggle), `429 Retry-After` honoured, typed
+ * errors, every response validated with the zod model, and long polls where the server offers
+ * them (plain polling elsewhere). Redirects are not followed: the API key and a body never go to
+ * another URL than `baseUrl`'s.
  */
 export class HttpMailbox implements Mailbox {
   readonly address: string;
@@ -80,9 +90,11 @@ export class HttpMailbox implements Mailbox {
       headers: { 'x-api-key': options.apiKey },
       timeout: options.timeoutMs ?? 10_000,
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      // A redirect could take the key (and a send's body) to another origin: it is an error instead.
+      redirect: 'manual',
       retry: {
         limit: options.retries ?? 3,
-        methods: ['get', 'post', 'delete'],
+        methods: ['get'],
         statusCodes: [408, 429, 500, 502, 503, 504],
         afterStatusCodes: [429, 503],
         maxRetryAfter: maxRetryAfterMs,
@@ -98,9 +110,16 @@ export class HttpMailbox implements Mailbox {
       },
       hooks: {
         beforeRetry: [
-          ({ request, error, retryCount }) => {
+          ({ request, options: sent, error, retryCount }) => {
             options.logger?.warn(
-              { method: request.method, url: request.url, retryCount, err: error },
+              {
+                method: request.method,
+                path: new URL(request.url).pathname,
+                retryCount,
+                status: error instanceof HTTPError ? error.response.status : undefined,
+                reason: error.name,
+                bodyBytes: typeof sent.body === 'string' ? Buffer.byteLength(sent.body) : undefined,
+              },
               'retrying request',
             );
           },
@@ -111,7 +130,7 @@ export class HttpMailbox implements Mailbox {
 
   async send(request: SendRequest): Promise<SendResult> {
     const body = { ...request, idempotency_key: request.idempotency_key ?? randomUUID() };
-    return this.call(SendResult, () => this.http.post('email/send', { json: body }));
+    return this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
   }
 
   async inbox(query: InboxQuery = {}, options: { signal?: AbortSignal } = {}): Promise<InboxPage> {
@@ -139,7 +158,7 @@ export class HttpMailbox implements Mailbox {
     if (options.unread !== true && this.batchRead !== false) {
       try {
         const { marked } = await this.call(Marked, () =>
-          this.http.post('email/read', { json: { message_ids: messageIds } }),
+          this.http.post('email/read', { json: { message_ids: messageIds }, ...REPEATABLE }),
         );
         this.batchRead = true;
         return marked;
@@ -159,7 +178,10 @@ export class HttpMailbox implements Mailbox {
   private async markEach(messageIds: readonly string[], unread: boolean): Promise<void> {
     for (const id of messageIds) {
       await this.call(z.unknown(), () =>
-        this.http.post(`email/message/${encodeURIComponent(id)}/read`, { searchParams: { unread: String(unread) } }),
+        this.http.post(`email/message/${encodeURIComponent(id)}/read`, {
+          searchParams: { unread: String(unread) },
+          ...REPEATABLE,
+        }),
       );
     }
   }
@@ -179,11 +201,27 @@ export class HttpMailbox implements Mailbox {
   }
 
   async star(messageId: string): Promise<{ starred: boolean }> {
-    return this.call(Starred, () => this.http.post(`email/message/${encodeURIComponent(messageId)}/star`));
+    // A toggle: repeated after a lost answer it would undo itself. Never retried.
+    return this.call(Starred, () => this.http.post(`email/message/${encodeURIComponent(messageId)}/star`, ONCE));
   }
 
   async delete(messageId: string): Promise<void> {
-    await this.call(z.unknown(), () => this.http.delete(`email/message/${encodeURIComponent(messageId)}`));
+    let retried = false;
+    const hooks = {
+      beforeRetry: [
+        () => {
+          retried = true;
+        },
+      ],
+    };
+    try {
+      await this.call(z.unknown(), () =>
+        this.http.delete(`email/message/${encodeURIComponent(messageId)}`, { ...REPEATABLE, hooks }),
+      );
+    } catch (err) {
+      // An earlier attempt deleted it and its answer was lost: done.
+      if (!(retried && err instanceof NotFoundError)) throw err;
+    }
   }
 
   /** Runs a request, maps HTTP failures to Mailroom errors, and validates the answer. */
@@ -209,14 +247,33 @@ export class HttpMailbox implements Mailbox {
   }
 }
 
+/**
+ * The cause kept on a Mailroom error: ky's errors carry the request's options (its headers with
+ * the API key, its JSON body), which a logger would print. Only the name and message are kept.
+ */
+function safeCause(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(String(err));
+  return Object.assign(new Error(err.message), { name: err.name });
+}
+
 /** Maps what ky threw to one of Mailroom's errors. */
-async function toMailroomError(err: unknown): Promise<Error> {
-  if (!(err instanceof HTTPError)) {
-    return new MailboxError(`request failed: ${err instanceof Error ? err.message : String(err)}`, undefined, {
-      cause: err,
+async function toMailroomError(thrown: unknown): Promise<Error> {
+  const err = thrown instanceof HTTPError ? thrown : undefined;
+  if (!err) {
+    return new MailboxError(`request failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`, undefined, {
+      cause: safeCause(thrown),
     });
   }
+  const cause = safeCause(err);
   const status = err.response.status;
+  if (status >= 300 && status < 400) {
+    const to = err.response.headers.get('location');
+    return new MailboxError(
+      `server answered ${status} (a redirect${to ? ` to ${to}` : ''}): not followed, the API key stays with the base URL`,
+      status,
+      { cause },
+    );
+  }
   const data = err.data;
   const detail =
     typeof data === 'object' && data !== null && 'detail' in data && typeof data.detail === 'string'
@@ -224,25 +281,23 @@ async function toMailroomError(err: unknown): Promise<Error> {
       : `HTTP ${status}`;
   switch (status) {
     case 401:
-      return new AuthError(detail, { cause: err });
+      return new AuthError(detail, { cause });
     case 403:
-      return new ForbiddenError(detail, { cause: err });
+      return new ForbiddenError(detail, { cause });
     case 404:
-      return new NotFoundError(detail, { cause: err });
+      return new NotFoundError(detail, { cause });
     case 409:
       return new ConflictError(detail);
     case 413:
       return new ValidationError(
         'request body over the server’s limit',
         [{ loc: ['body'], msg: 'too large', type: 'too_large' }],
-        {
-          cause: err,
-        },
+        { cause },
       );
     case 422: {
       const body = ValidationErrorBody.safeParse(data);
       const issues = body.success ? body.data.detail : [];
-      return new ValidationError(`rejected by the server: ${issues[0]?.msg ?? detail}`, issues, { cause: err });
+      return new ValidationError(`rejected by the server: ${issues[0]?.msg ?? detail}`, issues, { cause });
     }
     case 429: {
       const body = RateLimitBody.safeParse(data);
@@ -252,10 +307,10 @@ async function toMailroomError(err: unknown): Promise<Error> {
         body.success ? body.data.error.message : 'rate limited',
         seconds * 1000,
         body.success ? body.data.error.details : undefined,
-        { cause: err },
+        { cause },
       );
     }
     default:
-      return new MailboxError(`server answered ${status}: ${detail}`, status, { cause: err });
+      return new MailboxError(`server answered ${status}: ${detail}`, status, { cause });
   }
 }

@@ -26,6 +26,8 @@ export function registeringMailboxFactory(options: RegisteringOptions): (agentId
           ...(options.adminKey ? { 'x-admin-key': options.adminKey } : {}),
         },
         body: JSON.stringify({ agent_id: agentId }),
+        // The admin key never follows a redirect to another URL.
+        redirect: 'manual',
       });
       if (res.status === 409) throw new ConflictError(`agent id ${agentId} is already registered on ${base}`);
       if (res.status !== 201)

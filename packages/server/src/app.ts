@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { z } from 'zod';
+import { bodyProblem, methodsOfPaths, PAGE_CSP, rejectLongIds } from './guards.js';
 import { sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 
@@ -27,7 +28,25 @@ export type ServerOptions = {
   logRequests?: boolean;
   /** Largest request body in bytes (larger: 413). `body_text` is capped at 256 KiB on its own. @default 1 MiB */
   bodyLimit?: number;
+  /** Longest time to receive a whole request (headers and body); slower ones get 408 and are closed. @default 30000 */
+  requestTimeoutMs?: number;
+  /** Most connections open at once; past it new ones are closed at once. @default 1000 */
+  maxConnections?: number;
+  /** The server's public URL, for `servers` of `/openapi.json` (never taken from a request). @default none */
+  publicUrl?: string;
 };
+
+const Options = z.object({
+  adminKey: z.string().min(1).optional(),
+  logRequests: z.boolean().optional(),
+  bodyLimit: z.number().int().min(1024).optional(),
+  requestTimeoutMs: z.number().int().min(10).max(3_600_000).default(30_000),
+  maxConnections: z.number().int().min(1).default(1000),
+  publicUrl: z.url().optional(),
+});
+
+/** What a post office may offer `/health`: whether its store can write now. */
+type StoreHealth = { health(): { ok: true } | { ok: false; reason: string } };
 
 /** Header of every inbox response: this server holds requests that carry `wait` (long poll). */
 export const LONG_POLL_HEADER = 'x-mailroom-long-poll';
@@ -56,23 +75,58 @@ export function buildServer(
   options: ServerOptions,
 ): FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger> {
   const po = options.postOffice;
+  const o = parseOrThrow(Options, options, 'server options');
   const logger = options.logger ?? pino({ level: 'silent' });
+  const requestTimeout = o.requestTimeoutMs;
   const app = Fastify({
     loggerInstance: logger,
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: o.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
-    logController: new LogController({ disableRequestLogging: options.logRequests === false }),
+    logController: new LogController({ disableRequestLogging: o.logRequests === false }),
     return503OnClosing: true,
+    // Slow requests (a body trickling in) are cut: 408, connection closed.
+    requestTimeout,
+    http: {
+      headersTimeout: Math.min(requestTimeout, 10_000),
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeout / 4))),
+    },
+    // Long path ids reach the routes, to be answered after authentication (414 in our shape); a URL
+    // over Node's 16 KiB header limit is refused by Node itself (431).
+    routerOptions: { maxParamLength: 65_536 },
   });
+  app.server.maxConnections = o.maxConnections;
+  app.server.on('drop', (data?: { remoteAddress?: string }) =>
+    logger.warn(
+      { remoteAddress: data?.remoteAddress, maxConnections: o.maxConnections },
+      'connection refused: at the cap',
+    ),
+  );
+  const methodsOf = methodsOfPaths((hook) => app.addHook('onRoute', hook));
   const closing = new AbortController();
   // preClose runs before the server waits for requests in flight: held long polls answer at once.
   app.addHook('preClose', async () => closing.abort());
   app.decorateRequest('address', '');
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(reply, err, req.log));
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ detail: `no route ${req.method} ${req.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = methodsOf(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ detail: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
+    }
+    return reply.code(404).send({ detail: `no route ${req.method} ${path}` });
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  // Bodies the store could not keep exactly, or too deep to walk: 422 before any route runs.
+  app.addHook('preValidation', async (req) => {
+    const problem = req.body === undefined ? undefined : bodyProblem(req.body);
+    if (problem) throw problem;
+  });
   // A body of another type than JSON is "not JSON": 400.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', (_req, _body, done) => {
@@ -82,26 +136,41 @@ export function buildServer(
     );
   });
 
-  const authenticate = async (req: FastifyRequest) => {
+  // Credentials are checked on `onRequest`, before a body is read; a refused request's connection
+  // is closed, so that its body is never waited for.
+  const refuse = (reply: FastifyReply, message: string) => {
+    reply.header('connection', 'close');
+    return new AuthError(message);
+  };
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const key = req.headers['x-api-key'];
-    if (typeof key !== 'string' || key === '') throw new AuthError('missing X-API-Key');
+    if (typeof key !== 'string' || key === '') throw refuse(reply, 'missing X-API-Key');
     const address = await po.authenticate(key);
-    if (!address) throw new AuthError('unknown API key');
+    if (!address) throw refuse(reply, 'unknown API key');
     req.address = address;
   };
-
-  app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/openapi.json', async (req) => openApiDocument(`${req.protocol}://${req.host}`));
-
-  app.post('/agents/register', async (req, reply) => {
-    if (options.adminKey !== undefined && !sameKey(req.headers['x-admin-key'], options.adminKey)) {
-      throw new AuthError('registration needs a valid X-Admin-Key');
+  const adminOnly = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (o.adminKey !== undefined && !sameKey(req.headers['x-admin-key'], o.adminKey)) {
+      throw refuse(reply, 'registration needs a valid X-Admin-Key');
     }
-    return reply.code(201).send(await po.register(req.body as never));
+  };
+  const store = 'health' in po ? (po as PostOffice & StoreHealth) : undefined;
+
+  app.get('/health', async (_req, reply) => {
+    const health = store?.health() ?? { ok: true };
+    if (health.ok) return { status: 'ok' };
+    return reply.code(503).send({ status: 'unhealthy', detail: health.reason });
   });
+  const doc = openApiDocument(o.publicUrl);
+  app.get('/openapi.json', async () => doc);
+
+  app.post('/agents/register', { onRequest: adminOnly }, async (req, reply) =>
+    reply.code(201).send(await po.register(req.body as never)),
+  );
 
   app.register(async (email) => {
     email.addHook('onRequest', authenticate);
+    email.addHook('preHandler', rejectLongIds);
     email.post('/email/send', async (req) => po.send(req.address, (req.body ?? {}) as never));
     const longPoll = options.extensions?.longPoll !== false;
     email.get('/email/inbox', async (req, reply) => {
@@ -134,7 +203,10 @@ export function buildServer(
     email.get('/email/account', async (req) => po.account(req.address));
     // The audit trail of a thread as a page, for its participants (X-API-Key as everywhere).
     email.get<{ Params: { id: string } }>('/ui/thread/:id', async (req, reply) =>
-      reply.type('text/html; charset=utf-8').send(renderThreadHtml(await po.thread(req.address, req.params.id))),
+      reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', PAGE_CSP)
+        .send(renderThreadHtml(await po.thread(req.address, req.params.id))),
     );
   });
 

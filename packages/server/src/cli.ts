@@ -17,6 +17,16 @@ Usage: mailroom-server [options]
                        (or set MAILROOM_ADMIN_KEY; the flag shows in ps, the variable does not)
   --hourly-limit N     sends per hour of a new account  (default 10000)
   --daily-limit N      sends per day of a new account   (default 100000)
+  --durability MODE    full: an answered send survives a power loss (WAL synced
+                       at each commit; concurrent sends share one commit)
+                       fast: the last commits before a power loss may be lost
+                       (never on a crash of the process)   (default full)
+  --busy-timeout MS    how long a write waits for another process's lock
+                       on the same file before answering 503  (default 5000)
+  --request-timeout MS longest time to receive a whole request (default 30000)
+  --max-connections N  connections open at once; more are closed (default 1000;
+                       keep it under the open-file limit, ulimit -n)
+  --public-url URL     the URL that /openapi.json names in servers (default none)
   --log-level LEVEL    pino level                       (default info)
   --no-request-log     do not log every request (faster under load)
   -h, --help           this text
@@ -40,6 +50,11 @@ try {
       'admin-key': { type: 'string' },
       'hourly-limit': { type: 'string', default: '10000' },
       'daily-limit': { type: 'string', default: '100000' },
+      durability: { type: 'string', default: 'full' },
+      'busy-timeout': { type: 'string', default: '5000' },
+      'request-timeout': { type: 'string', default: '30000' },
+      'max-connections': { type: 'string', default: '1000' },
+      'public-url': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'no-request-log': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -61,6 +76,12 @@ const int = (name: string, min: number, max: number) => {
 const port = int('port', 0, 65535);
 const hourly = int('hourly-limit', 0, 1e9);
 const daily = int('daily-limit', 0, 1e9);
+const busyTimeoutMs = int('busy-timeout', 0, 600_000);
+const requestTimeoutMs = int('request-timeout', 10, 3_600_000);
+const maxConnections = int('max-connections', 1, 1e6);
+const durability = values.durability;
+if (durability !== 'full' && durability !== 'fast') fail('--durability must be full or fast');
+const publicUrl = values['public-url'] as string | undefined;
 const adminKey = (values['admin-key'] as string | undefined) ?? process.env.MAILROOM_ADMIN_KEY;
 
 const logger = pino({ level: String(values['log-level']), redact: { paths: REDACT, censor: '[redacted]' } });
@@ -68,11 +89,17 @@ const postOffice = new SqlitePostOffice({
   path: String(values.db),
   domain: String(values.domain).toLowerCase(),
   limits: { hourly, daily },
+  durability,
+  busyTimeoutMs,
+  logger,
 });
 const app = buildServer({
   postOffice,
   logger,
   logRequests: !values['no-request-log'],
+  requestTimeoutMs,
+  maxConnections,
+  ...(publicUrl ? { publicUrl } : {}),
   ...(adminKey ? { adminKey } : {}),
 });
 
@@ -98,6 +125,6 @@ try {
 const address = app.server.address();
 const url = typeof address === 'object' && address ? `http://${String(values.host)}:${address.port}` : String(address);
 logger.info(
-  { url, db: values.db, domain: postOffice.domain, admin: adminKey ? 'required' : 'open' },
+  { url, db: values.db, domain: postOffice.domain, admin: adminKey ? 'required' : 'open', durability },
   `listening on ${url}`,
 );

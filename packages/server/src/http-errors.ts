@@ -2,6 +2,7 @@ import {
   AuthError,
   ConflictError,
   ForbiddenError,
+  MailboxError,
   MailroomError,
   NotFoundError,
   RateLimitedError,
@@ -32,6 +33,11 @@ export function sendError(reply: FastifyReply, err: unknown, log: FastifyBaseLog
   if (err instanceof AuthError) return reply.code(401).send({ detail: err.message });
   if (err instanceof ForbiddenError) return reply.code(403).send({ detail: err.message });
   if (err instanceof ConflictError) return reply.code(409).send({ detail: err.message });
+  if (err instanceof MailboxError && err.status === 503) {
+    // The store cannot write now (locked past the busy timeout, disk full, I/O error): try again.
+    log.warn({ err }, 'store unavailable');
+    return reply.code(503).header('retry-after', '1').send({ detail: err.message });
+  }
   if (err instanceof MailroomError) return reply.code(400).send({ detail: err.message });
   const status = (err as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

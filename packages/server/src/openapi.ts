@@ -34,18 +34,43 @@ const json = (schema: z.ZodType, io: 'input' | 'output') => {
   >;
   return rest;
 };
-const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
-const body = (name: keyof typeof schemas) => ({ content: { 'application/json': { schema: ref(name) } } });
-const ok = (name: keyof typeof schemas | undefined, description = 'OK') => ({
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const body = (name: string) => ({ content: { 'application/json': { schema: ref(name) } } });
+const ok = (name: string | undefined, description = 'OK') => ({
   description,
   ...(name ? body(name) : { content: { 'application/json': { schema: { type: 'object' } } } }),
 });
-const errors = {
-  '401': { description: 'no API key, or an unknown one' },
-  '404': { description: 'not found (or not yours)' },
+const detail = (description: string) => ({ description, ...body('ErrorDetail') });
+
+/** Every error status the server answers, with what it means; each operation lists those it can answer. */
+const ERRORS = {
+  '400': detail('the body is not JSON (or JSON with another Content-Type)'),
+  '401': detail('no API key, or an unknown one (registration: no valid X-Admin-Key); checked before the body is read'),
+  '404': detail('not found, or not the caller’s to see'),
+  '409': detail('the agent id is taken'),
+  '413': {
+    description:
+      'the request body is over the server’s limit (`detail`: a string), or `body_text`/`body_html` over 256 KiB (`detail`: the issues)',
+    content: { 'application/json': { schema: ref('SizeErrorBody') } },
+  },
+  '414': detail('a path id longer than 128 characters (after authentication)'),
   '422': { description: 'validation failed', ...body('ValidationErrorBody') },
-};
-const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+  '429': {
+    description: 'over the hourly or daily send quota; `Retry-After` says when to try again',
+    ...body('RateLimitBody'),
+  },
+  '503': detail(
+    'the store cannot write now (locked by another process past the busy timeout, disk full, I/O error), or the server is closing; `Retry-After: 1`',
+  ),
+} as const;
+type ErrorStatus = keyof typeof ERRORS;
+const errors = (...statuses: ErrorStatus[]) => Object.fromEntries(statuses.map((s) => [s, ERRORS[s]]));
+
+const PathId = { type: 'string', minLength: 1, maxLength: 128 };
+const Flag = { type: 'string', enum: ['true', 'false', '1', '0'] };
+const Limit = { type: 'integer', minimum: 1, maximum: 100, default: 50 };
+const Cursor = { type: 'string', minLength: 1, maxLength: 128 };
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: PathId });
 const q = (name: string, schema: object, description: string) => ({
   name,
   in: 'query',
@@ -53,21 +78,48 @@ const q = (name: string, schema: object, description: string) => ({
   schema,
   description,
 });
+/** An operation on a message or thread by id: what it can answer besides `extra`. */
+const byId = (...extra: ErrorStatus[]) => errors('401', '404', '414', '503', ...extra);
 
 /** The OpenAPI 3.1 document of the Agent Email API as this server speaks it, generated from the zod model. */
 export function openApiDocument(serverUrl?: string): Record<string, unknown> {
-  const components = Object.fromEntries(
+  const components: Record<string, unknown> = Object.fromEntries(
     Object.entries(schemas).map(([name, schema]) => [
       name,
       json(schema, name.endsWith('Request') ? 'input' : 'output'),
     ]),
   );
+  components.ErrorDetail = { type: 'object', required: ['detail'], properties: { detail: { type: 'string' } } };
+  components.SizeErrorBody = {
+    type: 'object',
+    required: ['detail'],
+    properties: {
+      detail: {
+        oneOf: [
+          { type: 'string' },
+          (components.ValidationErrorBody as { properties: { detail: object } }).properties.detail,
+        ],
+      },
+    },
+  };
+  components.ReadBatch = {
+    type: 'object',
+    required: ['message_ids'],
+    properties: {
+      message_ids: { type: 'array', items: PathId, minItems: 1, maxItems: 100 },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: {
       title: 'Agent Email API (Mailroom server)',
       version: '1.0.0',
-      description: 'Extensions: long-poll `wait`, batch read, `idempotency_key`.',
+      description: [
+        'Extensions: long-poll `wait`, batch read, `idempotency_key`.',
+        'Every JSON body: nested at most 16 levels, no NUL character (\\u0000) in any string (else 422).',
+        'A method a path does not have: 405 with `Allow`. A request not received whole within the request timeout: 408, connection closed.',
+        'Every response carries `X-Content-Type-Options: nosniff`.',
+      ].join(' '),
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     components: {
@@ -82,86 +134,100 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       '/agents/register': {
         post: {
           security: [{ adminKey: [] }, {}],
+          description: 'A `profile` is at most 4 KiB of JSON.',
           requestBody: body('RegisterRequest'),
           responses: {
             '201': ok('Registration', 'registered'),
-            '409': { description: 'agent id taken' },
-            '422': errors['422'],
+            ...errors('400', '401', '409', '413', '422', '503'),
           },
         },
       },
       '/email/send': {
         post: {
           requestBody: body('SendRequest'),
-          responses: {
-            '200': ok('SendResult'),
-            '413': { description: 'body over the limit' },
-            '429': { description: 'over quota', ...body('RateLimitBody') },
-            ...errors,
-          },
+          responses: { '200': ok('SendResult'), ...errors('400', '401', '404', '413', '422', '429', '503') },
         },
       },
       '/email/inbox': {
         get: {
           parameters: [
-            q('limit', { type: 'integer', minimum: 1, maximum: 100, default: 50 }, 'page size'),
-            q('unread_only', { type: 'boolean', default: false }, 'unread mail only'),
-            q('from_address', { type: 'string' }, 'only mail from this address'),
-            q('cursor', { type: 'string', maxLength: 128 }, 'from a previous page; keep the same filters'),
+            q('limit', Limit, 'page size'),
+            q('unread_only', { ...Flag, default: 'false' }, 'unread mail only'),
+            q('from_address', { type: 'string', maxLength: 320 }, 'only mail from this address'),
+            q('cursor', Cursor, 'from a previous page; keep the same filters'),
             q(
               'wait',
               { type: 'number', minimum: 0, maximum: 30 },
               '[ext] long poll: hold the request until a matching message exists or this many seconds pass',
             ),
           ],
-          responses: { '200': ok('InboxPage'), ...errors },
+          responses: { '200': ok('InboxPage'), ...errors('401', '422', '503') },
         },
       },
       '/email/sent': {
         get: {
-          parameters: [q('limit', { type: 'integer' }, 'page size'), q('cursor', { type: 'string' }, 'cursor')],
-          responses: { '200': ok('SentPage'), ...errors },
+          parameters: [q('limit', Limit, 'page size'), q('cursor', Cursor, 'from a previous page')],
+          responses: { '200': ok('SentPage'), ...errors('401', '422', '503') },
         },
       },
       '/email/message/{message_id}': {
         get: {
           parameters: [idParam('message_id')],
           description: 'Marks an inbound message read.',
-          responses: { '200': ok('Message'), ...errors },
+          responses: { '200': ok('Message'), ...byId() },
         },
-        delete: { parameters: [idParam('message_id')], responses: { '200': ok(undefined), ...errors } },
+        delete: { parameters: [idParam('message_id')], responses: { '200': ok(undefined), ...byId('400') } },
       },
       '/email/message/{message_id}/read': {
         post: {
-          parameters: [idParam('message_id'), q('unread', { type: 'boolean', default: false }, 'mark unread again')],
-          responses: { '200': ok(undefined), ...errors },
+          parameters: [idParam('message_id'), q('unread', { ...Flag, default: 'false' }, 'mark unread again')],
+          responses: { '200': ok(undefined), ...byId('400', '422') },
         },
       },
       '/email/message/{message_id}/star': {
-        post: { parameters: [idParam('message_id')], responses: { '200': ok(undefined), ...errors } },
+        post: {
+          parameters: [idParam('message_id')],
+          description: 'Toggles the star (not safe to repeat).',
+          responses: { '200': ok(undefined), ...byId('400') },
+        },
       },
       '/email/read': {
         post: {
           description: '[ext] batch mark-read',
-          requestBody: {
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['message_ids'],
-                  properties: { message_ids: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 100 } },
-                },
-              },
-            },
-          },
-          responses: { '200': ok(undefined), ...errors },
+          requestBody: body('ReadBatch'),
+          responses: { '200': ok(undefined), ...errors('400', '401', '404', '413', '422', '503') },
         },
       },
       '/email/thread/{thread_id}': {
-        get: { parameters: [idParam('thread_id')], responses: { '200': ok('Thread'), ...errors } },
+        get: { parameters: [idParam('thread_id')], responses: { '200': ok('Thread'), ...byId() } },
       },
-      '/email/account': { get: { responses: { '200': ok('Account'), ...errors } } },
-      '/health': { get: { security: [], responses: { '200': ok(undefined) } } },
+      '/email/account': { get: { responses: { '200': ok('Account'), ...errors('401', '503') } } },
+      '/ui/thread/{thread_id}': {
+        get: {
+          description: 'The audit trail of a thread as an HTML page (Content-Security-Policy: no script).',
+          parameters: [idParam('thread_id')],
+          responses: {
+            '200': { description: 'the page', content: { 'text/html': { schema: { type: 'string' } } } },
+            ...byId(),
+          },
+        },
+      },
+      '/health': {
+        get: {
+          security: [],
+          description: 'Whether the store can write now (a probe write).',
+          responses: {
+            '200': ok(undefined),
+            '503': {
+              description: 'the store cannot write, or the server is closing',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: { security: [], responses: { '200': ok(undefined, 'this document'), ...errors('503') } },
+      },
     },
   };
 }

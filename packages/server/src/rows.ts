@@ -1,4 +1,5 @@
 import type { Message } from '@mailroom/core';
+import { messageView } from '@mailroom/core/post-office';
 
 // Rows of the SQLite post office and their mapping to the wire model.
 
@@ -40,27 +41,22 @@ export const MESSAGE_COLUMNS =
 /** A stored message as the Message of the API. */
 export function toMessage(r: MessageRow | Row): Message {
   const m = r as MessageRow;
-  return {
-    message_id: m.id,
-    thread_id: m.thread_id,
-    from_address: m.from_address,
-    from_agent_id: m.from_agent_id,
-    to_addresses: JSON.parse(m.to_json) as string[],
-    cc_addresses: JSON.parse(m.cc_json) as string[],
+  return messageView({
+    id: m.id,
+    threadId: m.thread_id,
+    from: m.from_address,
+    fromAgentId: m.from_agent_id,
+    to: JSON.parse(m.to_json) as string[],
+    cc: JSON.parse(m.cc_json) as string[],
     subject: m.subject,
-    body_text: m.body_text,
-    body_html: m.body_html,
+    bodyText: m.body_text,
+    bodyHtml: m.body_html,
+    inReplyTo: m.in_reply_to,
+    createdAt: m.created_at,
     direction: m.direction ?? 'inbound',
-    delivery_type: 'internal',
-    status: 'delivered',
-    has_attachments: false,
-    attachments: [],
-    in_reply_to: m.in_reply_to,
-    read_at: m.read_at ?? null,
+    readAt: m.read_at ?? null,
     starred: m.starred === 1,
-    created_at: m.created_at,
-    delivered_at: m.created_at,
-  };
+  });
 }
 
 /** A page of `limit` rows out of `limit + 1` fetched: whether more follow, and the last row. */

@@ -57,4 +57,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
   result_json TEXT NOT NULL,
   PRIMARY KEY (owner, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS health_probe (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  checked_at TEXT NOT NULL
+);
 `;

@@ -23,6 +23,11 @@ export type InboxStreamOptions = {
   jitter?: number;
   /** Stops polling while this many messages are in flight (back-pressure). @default 1000 */
   maxInFlight?: number;
+  /**
+   * Shortest time from one poll to the next when a poll brought no mail, whatever the server
+   * does (one that announces long poll but answers at once is not polled in a busy loop). @default 50
+   */
+  minPollIntervalMs?: number;
   /** Seconds a long poll may wait on the server, for mailboxes with `longPoll` (`wait`, 0 turns it off). @default 20 */
   longPollSeconds?: number;
   /** The ids handed out and not yet settled; the consumer settles them. @default a new InFlight */
@@ -62,6 +67,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
   const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
   const maxInFlight = options.maxInFlight ?? 1000;
   const longPollSeconds = options.longPollSeconds ?? 20;
+  const minPollInterval = Math.max(0, options.minPollIntervalMs ?? 50);
   const scheduler = options.scheduler ?? immediateScheduler;
   const wakeScheduler = options.wakeScheduler ?? (scheduler === immediateScheduler ? asapScheduler : scheduler);
   const random = options.random ?? Math.random;
@@ -88,6 +94,8 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     let soon = false;
     /** When the last page with fresh mail went out: a stream busy this recently batches. */
     let lastEmitAt = Number.NEGATIVE_INFINITY;
+    /** When the poll in progress started: an empty page is not followed sooner than the floor. */
+    let polledAt = Number.NEGATIVE_INFINITY;
 
     const wait = (delayMs: number, on: SchedulerLike = scheduler) => {
       phase = 'waiting';
@@ -117,6 +125,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
         return;
       }
       phase = 'polling';
+      polledAt = scheduler.now();
       again = false;
       // Long poll: wait on the server for mail after the last page seen (tail), or for any
       // unread mail once a sweep found none (drained).
@@ -167,21 +176,23 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       }
       if ((phase as Phase) === 'closed') return;
       const full = page.has_more || page.messages.length >= limit;
+      // No mail: the next poll waits out the floor, however soon the server answered.
+      const floor = page.messages.length === 0 ? Math.max(0, minPollInterval - (scheduler.now() - polledAt)) : 0;
       if ((full && progressed) || again) {
         idleDelay = 0;
         if (!full) cursor = undefined;
-        wait(0);
+        wait(floor);
       } else if (longPolling() && (tail !== undefined || drained || wasTailing)) {
         // The next request waits on the server (or sweeps once after an empty tail poll).
         idleDelay = 0;
         cursor = undefined;
-        wait(0);
+        wait(floor);
       } else if (fresh.length > 0) {
         idleDelay = 0;
         wait(wakeups ? heartbeat : minBackoff);
       } else {
         cursor = undefined;
-        wait(idle());
+        wait(Math.max(idle(), floor));
       }
     }
 

@@ -142,6 +142,22 @@ export function postOfficeConformance(
         expect(seenByB.messages[0]?.cc_addresses).toEqual([]);
         expect((await po.thread(c, sent.thread_id)).participant_addresses).toContain(c);
       });
+      it('shows a bcc recipient the messages addressed to it, not later replies it was never sent', async () => {
+        const { po, a, b, c } = await setup();
+        const root = await send(po, a, [b], 'plan', { bcc: [c] });
+        const reply = await send(po, b, [a], 'Re: plan (not for c)', { in_reply_to: root.message_id });
+        const again = await send(po, a, [b], 'Re: plan (c copied again)', { in_reply_to: reply.message_id, bcc: [c] });
+        const seenByC = await po.thread(c, root.thread_id);
+        expect(seenByC.messages.map((m) => m.message_id)).toEqual([root.message_id, again.message_id]);
+        await expect(po.message(c, reply.message_id)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(send(po, c, [a], 'Re: x', { in_reply_to: reply.message_id })).rejects.toBeInstanceOf(
+          NotFoundError,
+        );
+        expect((await po.thread(b, root.thread_id)).messages).toHaveLength(3);
+        // Answering what it was sent makes it a participant, as replying to all does in mail.
+        await send(po, c, [a], 'Re: plan (from c)', { in_reply_to: root.message_id });
+        expect((await po.thread(c, root.thread_id)).messages).toHaveLength(4);
+      });
     });
 
     describe('read state, stars and deletion', () => {

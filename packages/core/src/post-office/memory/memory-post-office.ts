@@ -26,6 +26,7 @@ import { HideableList } from './hideable-list.js';
 import {
   accountOf,
   addOnce,
+  addressedTo,
   type Box,
   copyOf,
   deliver,
@@ -306,11 +307,13 @@ export class MemoryPostOffice implements PostOffice {
     }
     const participants = [...thread.participants];
     if (!participants.includes(address)) participants.push(address);
+    // Only ever a bcc recipient: the messages addressed to it, not the rest of the thread (as in mail).
+    const seen = thread.participants.includes(address) ? live : live.filter((m) => addressedTo(m, address));
     return {
       thread_id: threadIdOf(root),
       subject: root.subject,
       participant_addresses: participants,
-      messages: live.map((m) => viewFor(m, box)),
+      messages: seen.map((m) => viewFor(m, box)),
     };
   }
 
@@ -372,7 +375,8 @@ export class MemoryPostOffice implements PostOffice {
     const stored = this.messages.get(messageId);
     if (!stored || stored.gone) return undefined;
     const thread = threadOf(rootOf(stored));
-    return thread.participants.includes(address) || thread.hidden.includes(address) ? stored : undefined;
+    if (thread.participants.includes(address)) return stored;
+    return thread.hidden.includes(address) && addressedTo(stored, address) ? stored : undefined;
   }
 
   private nextId(): string {

@@ -85,6 +85,10 @@ export const rootOf = (m: Stored): Stored => m.root ?? m;
 export const threadIdOf = (m: Stored): string => `thr_${rootOf(m).id.slice(4)}`;
 export const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
 
+/** Whether `address` sent or received this message (bcc included). */
+export const addressedTo = (m: Stored, address: string): boolean =>
+  m.from === address || m.to.includes(address) || m.cc.includes(address) || m.bcc.includes(address);
+
 /** A thread as stored on its first message (derived while it has only that one). */
 export function threadOf(root: Stored): ThreadState {
   return (

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { NotFoundError } from '@mailroom/core';
+import type { QuotaLimits, QuotaUsage } from '@mailroom/core/post-office';
+import type { AccountRow, MessageRow } from './rows.js';
+import type { Statements } from './statements.js';
+
+// Who may see what in the SQLite post office: shared by its reads and its sends.
+
+/** One account's copy of a message. */
+export type OwnEntry = {
+  direction: 'inbound' | 'outbound';
+  read_at: string | null;
+  starred: number;
+  deleted: number;
+};
+
+/**
+ * A fresh id suffix: 128 random bits, hex. Ids reveal nothing (not how much mail the server
+ * holds, not the order of sends); order lives in the rowid, which cursors use.
+ */
+export const newIdSuffix = (): string => randomBytes(16).toString('hex');
+
+/** An account row's quota counters, as the post-office kit reads them. */
+export const usageOf = (a: AccountRow): QuotaUsage => ({
+  hourWindow: a.hour_window,
+  hourUsed: a.hour_used,
+  dayWindow: a.day_window,
+  dayUsed: a.day_used,
+});
+
+/** An account row's send limits. */
+export const limitsOf = (a: AccountRow): QuotaLimits => ({ hourly: a.hourly_limit, daily: a.daily_limit });
+
+export function accountRow(q: Statements, address: string): AccountRow {
+  const row = typeof address === 'string' ? (q.account.get(address) as AccountRow | undefined) : undefined;
+  if (!row) throw new NotFoundError(`no account ${String(address)}`);
+  return row;
+}
+
+/** The caller's own copy of a message: received (preferred) or sent. */
+export function ownEntry(q: Statements, address: string, seq: number): OwnEntry | undefined {
+  const rows = q.entries.all(address, seq) as OwnEntry[];
+  return rows.find((r) => r.direction === 'inbound') ?? rows[0];
+}
+
+/**
+ * How `address` takes part in a thread: `all` (a sender, `to` or `cc` recipient: every message),
+ * `own` (only ever a bcc recipient: the messages addressed to it, as in mail), or not at all.
+ */
+export function participation(q: Statements, threadId: string, address: string): 'all' | 'own' | undefined {
+  const row = q.participant.get(threadId, address) as { hidden: number } | undefined;
+  if (!row) return undefined;
+  return row.hidden === 0 ? 'all' : 'own';
+}
+
+/** Whether `address` may see the message in `row` (read it, reply to it). */
+export function canSee(q: Statements, row: MessageRow, address: string): boolean {
+  const part = participation(q, row.thread_id, address);
+  if (part === 'all') return true;
+  return part === 'own' && ownEntry(q, address, row.seq) !== undefined;
+}
+
+/** A message by id that `address` may see. */
+export function visibleMessage(q: Statements, address: string, messageId: string): MessageRow | undefined {
+  const row = typeof messageId === 'string' ? (q.message.get(messageId) as MessageRow | undefined) : undefined;
+  return row && canSee(q, row, address) ? row : undefined;
+}
