@@ -37,6 +37,7 @@ export { type InboxStreamOptions, inboxStream } from './inbox-stream.js';
 export { LocalMailbox } from './local-mailbox.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
 export { hashKey, newApiKey } from './mail/keys.js';
+export { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from './mail/lease.js';
 export {
   Account,
   Address,

@@ -1,4 +1,4 @@
-import type { Message } from '@mailroom/core';
+import { type Account, type Message, rateLimits } from '@mailroom/core';
 
 // Rows of the SQLite post office and their mapping to the wire model.
 
@@ -68,4 +68,23 @@ export function pageOf<R>(rows: R[], limit: number): { page: R[]; hasMore: boole
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   return { page, hasMore, last: page[page.length - 1] };
+}
+
+/** A stored account as the Account of the API, its quotas as they stand at `now`. */
+export function toAccount(a: AccountRow, now: number): Account {
+  const usage = { hourWindow: a.hour_window, hourUsed: a.hour_used, dayWindow: a.day_window, dayUsed: a.day_used };
+  return {
+    email_address: a.address,
+    status: 'active',
+    send_tier: 'active',
+    reputation_score: 1,
+    total_sent: a.total_sent,
+    total_received: a.total_received,
+    total_bounced: 0,
+    total_spam_complaints: 0,
+    sending_frozen: false,
+    frozen_reason: null,
+    rate_limits: rateLimits(usage, { hourly: a.hourly_limit, daily: a.daily_limit }, now),
+    created_at: a.created_at,
+  };
 }
