@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { postOfficeConformance } from '@mailroom/core/testing';
+import { leaseConformance, type PostOfficeFactoryOptions, postOfficeConformance } from '@mailroom/core/testing';
 import { PostgresPostOffice, pgDatabase, pgliteDatabase, type SqlDatabase } from '@mailroom/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresReachable } from './support/postgres.js';
@@ -21,11 +21,13 @@ describe('on PGlite', () => {
     for (const office of offices.splice(0)) await office.close();
     await database.close();
   });
-  postOfficeConformance('PostgresPostOffice on PGlite', async ({ clock, limits, domain }) => {
+  const open = async ({ clock, limits, domain }: PostOfficeFactoryOptions) => {
     const office = await PostgresPostOffice.open({ database, schema: `po_${++n}`, clock, limits, domain });
     offices.push(office);
     return office;
-  });
+  };
+  postOfficeConformance('PostgresPostOffice on PGlite', open);
+  leaseConformance('PostgresPostOffice on PGlite', open);
 });
 
 const server = await postgresReachable();
@@ -42,11 +44,13 @@ describe.skipIf(!server)('on the PostgreSQL server', () => {
     await database.close();
     await drop();
   });
-  postOfficeConformance('PostgresPostOffice on the PostgreSQL server', async ({ clock, limits, domain }) => {
+  const open = async ({ clock, limits, domain }: PostOfficeFactoryOptions) => {
     const office = await PostgresPostOffice.open({ database, schema: `po_${++n}`, clock, limits, domain });
     offices.push(office);
     return office;
-  });
+  };
+  postOfficeConformance('PostgresPostOffice on the PostgreSQL server', open);
+  leaseConformance('PostgresPostOffice on the PostgreSQL server', open);
 });
 
 describe.skipIf(!server)('two processes on one PostgreSQL database', () => {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { asapScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { InFlight } from './in-flight.js';
+import { leasedInboxStream, usesLeases } from './leased-inbox-stream.js';
 import type { Message } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
 import { immediateScheduler, SharedTimer } from './scheduling.js';
@@ -42,6 +43,10 @@ export type InboxStreamOptions = {
   random?: () => number;
   /** Where poll failures are logged. */
   logger?: Logger;
+  /** Claim mail (lease extension, worker pools) when the mailbox offers it. @default true */
+  leases?: boolean;
+  /** Lease of claimed mail, in seconds; renewed every third of it while the mail is in flight. @default 30 */
+  leaseSeconds?: number;
 };
 
 type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
@@ -53,6 +58,7 @@ type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
  * never re-emits a message still in flight, and stops cleanly on unsubscribe.
  */
 export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
+  if (usesLeases(mailbox, options)) return leasedInboxStream(mailbox, options);
   const limit = Math.min(100, Math.max(1, options.limit ?? 50));
   const minBackoff = options.minBackoffMs ?? 50;
   const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? 5000);

@@ -38,6 +38,7 @@ export { LocalMailbox } from './local-mailbox.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
 export { hashKey, newApiKey } from './mail/keys.js';
 export { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from './mail/lease.js';
+export { LeaseTable } from './mail/lease-table.js';
 export {
   Account,
   Address,

@@ -4,6 +4,8 @@ import { type Clock, systemClock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from './mail/cursor.js';
 import { hashKey, newApiKey } from './mail/keys.js';
+import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from './mail/lease.js';
+import { LeaseTable } from './mail/lease-table.js';
 import {
   accountOf,
   addOnce,
@@ -79,6 +81,7 @@ export class MemoryPostOffice implements PostOffice {
   private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private readonly retention: Retention | undefined;
+  private readonly leases = new LeaseTable({ now: () => this.clock.now() });
   private kept = 0;
   private forgotten = 0;
   private seq = 0;
@@ -239,6 +242,7 @@ export class MemoryPostOffice implements PostOffice {
     if (entry && !entry.deleted) {
       if (entry.direction === 'inbound' && entry.readAt === null) {
         setRead(box, entry, true, this.isoNow());
+        this.leases.end(address, [messageId]);
         this.retention?.touched(entry.stored);
       }
       const view = viewOf(entry);
@@ -263,6 +267,7 @@ export class MemoryPostOffice implements PostOffice {
     }
     const read = options.unread !== true;
     const at = this.isoNow();
+    this.leases.end(address, messageIds);
     let changed = 0;
     for (const entry of entries) {
       if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
@@ -287,6 +292,7 @@ export class MemoryPostOffice implements PostOffice {
     const entries = stored ? [...insOf(stored), stored.out].filter((e) => e.owner === box && !e.deleted) : [];
     if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
     for (const entry of entries) hideCopy(box, entry);
+    this.leases.end(address, [messageId]);
     if (stored && this.retention) {
       this.retention.touched(stored);
       this.retention.trim(() => this.kept);
@@ -336,6 +342,18 @@ export class MemoryPostOffice implements PostOffice {
 
   wakeups(address: string): Observable<void> {
     return this.wake.for(address);
+  }
+
+  /** The lease extension (worker pools on one address): leases held in memory beside the mail. */
+  claim(address: string, query: ClaimQuery = {}): Promise<LeasedPage> {
+    return this.leases.claim(address, query, (q) => this.inbox(address, q));
+  }
+
+  async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
+    this.box(address);
+    const result = this.leases.renew(address, request);
+    if (request.lease_seconds === 0 && result.renewed > 0) this.wake.notify(address);
+    return result;
   }
 
   private box(address: string): Box {

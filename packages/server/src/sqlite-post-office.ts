@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type Account,
   assertQuota,
+  type ClaimQuery,
   type Clock,
   ConflictError,
   countSend,
@@ -11,6 +12,8 @@ import {
   type InboxPage,
   InboxQuery,
   inboxCursorMode,
+  type LeasedPage,
+  LeaseTable,
   type Message,
   NotFoundError,
   newApiKey,
@@ -21,6 +24,8 @@ import {
   type QuotaUsage,
   RegisterRequest,
   type Registration,
+  type RenewRequest,
+  type RenewResult,
   rateLimits,
   type SendRequest,
   type SendResult,
@@ -59,6 +64,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly clock: Clock;
   private readonly defaultLimits: QuotaLimits;
   private readonly wake = new WakeUps();
+  private readonly leases = new LeaseTable({ now: () => this.clock.now() });
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
   private readonly q: Statements;
@@ -246,6 +252,7 @@ export class SqlitePostOffice implements PostOffice {
     if (own?.direction === 'inbound' && own.read_at === null) {
       own.read_at = this.isoNow();
       this.q.setRead!.run(own.read_at, address, row.seq);
+      this.leases.end(address, [messageId]);
     }
     return toMessage(this.withView(row, address, own));
   }
@@ -264,6 +271,7 @@ export class SqlitePostOffice implements PostOffice {
     }
     const read = options.unread !== true;
     const at = read ? this.isoNow() : null;
+    this.leases.end(address, messageIds);
     return inTransaction(this.q, () => {
       let changed = 0;
       for (const { seq, entry } of targets) {
@@ -285,6 +293,7 @@ export class SqlitePostOffice implements PostOffice {
   async delete(address: string, messageId: string): Promise<void> {
     const { row } = this.own(address, messageId);
     this.q.del!.run(address, row.seq);
+    this.leases.end(address, [messageId]);
   }
 
   async thread(address: string, threadId: string): Promise<Thread> {
@@ -343,6 +352,18 @@ export class SqlitePostOffice implements PostOffice {
 
   wakeups(address: string): Observable<void> {
     return this.wake.for(address);
+  }
+
+  /** The lease extension (worker pools on one address): leases held in this process, beside the file. */
+  claim(address: string, query: ClaimQuery = {}): Promise<LeasedPage> {
+    return this.leases.claim(address, query, (q) => this.inbox(address, q));
+  }
+
+  async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
+    this.accountRow(address);
+    const result = this.leases.renew(address, request);
+    if (request.lease_seconds === 0 && result.renewed > 0) this.wake.notify(address);
+    return result;
   }
 
   private accountRow(address: string): AccountRow {
