@@ -20,6 +20,7 @@ import {
   parseOrThrow,
   planSend,
   type QuotaLimits,
+  RateLimitedError,
   RegisterRequest,
   type Registration,
   RenewRequest,
@@ -40,6 +41,50 @@ import { quoteIdent, type SqlDatabase, type SqlSession } from './database.js';
 import { PostgresPostOfficeOptions } from './options.js';
 import { migrate } from './schema.js';
 import { type PgStatements, pgStatements } from './statements.js';
+
+type SendOutcome =
+  | { seq: number; thread_id: string; agent_id: string; in_reply_to: string | null }
+  | { idem: number }
+  | { error: 'no_sender' | 'no_parent' }
+  | { error: 'no_recipient'; address: string }
+  | {
+      error: 'quota';
+      hour_window: number;
+      hour_used: number;
+      day_window: number;
+      day_used: number;
+      hourly_limit: number;
+      daily_limit: number;
+    };
+
+const sendResult = (message: Message): SendResult => ({
+  message_id: message.message_id,
+  thread_id: message.thread_id,
+  status: 'delivered',
+  delivery_type: 'internal',
+  message,
+});
+
+/** The MailroomError of a send the database refused. */
+function sendError(r: Extract<SendOutcome, { error: string }>, now: number): Error {
+  switch (r.error) {
+    case 'no_sender':
+      return new NotFoundError('no account of the sender');
+    case 'no_recipient':
+      return new NotFoundError(`recipient ${r.address} is not registered`);
+    case 'no_parent':
+      return new NotFoundError('message in_reply_to not found');
+    case 'quota': {
+      const usage = { hourWindow: r.hour_window, hourUsed: r.hour_used, dayWindow: r.day_window, dayUsed: r.day_used };
+      try {
+        assertQuota(usage, { hourly: r.hourly_limit, daily: r.daily_limit }, now);
+      } catch (err) {
+        return err as Error;
+      }
+      return new RateLimitedError('send quota exhausted', 1000);
+    }
+  }
+}
 
 type EntryRow = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number; deleted: number };
 
@@ -123,82 +168,61 @@ export class PostgresPostOffice implements PostOffice {
   async send(from: string, request: SendRequest): Promise<SendResult> {
     const plan = planSend(request, this.domain);
     const req = plan.request;
-    const result = await this.db.transaction(async (tx) => {
-      const locked = await tx.query<AccountRow>(this.q.lockAccounts, [[from, ...plan.recipients]]);
-      const sender = locked.find((a) => a.address === from);
-      if (!sender) throw new NotFoundError(`no account ${String(from)}`);
-      if (req.idempotency_key !== undefined) {
-        const [first] = await tx.query<{ result_json: string }>(this.q.idem, [from, req.idempotency_key]);
-        if (first) return { result: JSON.parse(first.result_json) as SendResult, fresh: false };
-      }
-      for (const address of plan.recipients) {
-        if (!locked.some((a) => a.address === address))
-          throw new NotFoundError(`recipient ${address} is not registered`);
-      }
-      let parent: MessageRow | undefined;
-      if (req.in_reply_to != null) {
-        parent = await this.visible(tx, from, req.in_reply_to);
-        if (!parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
-      }
-      const now = this.clock.now();
-      const usage = {
-        hourWindow: sender.hour_window,
-        hourUsed: sender.hour_used,
-        dayWindow: sender.day_window,
-        dayUsed: sender.day_used,
-      };
-      assertQuota(usage, { hourly: sender.hourly_limit, daily: sender.daily_limit }, now);
-      countSend(usage, now);
-      await tx.query(this.q.setUsage, [usage.hourWindow, usage.hourUsed, usage.dayWindow, usage.dayUsed, from]);
-      const createdAt = new Date(now).toISOString();
-      const suffix = randomBytes(12).toString('base64url');
-      const id = `msg_${suffix}`;
-      const threadId = parent ? parent.thread_id : `thr_${suffix}`;
-      const row = {
-        id,
-        thread_id: threadId,
-        from_address: from,
-        from_agent_id: sender.agent_id,
-        to_json: JSON.stringify(plan.to),
-        cc_json: JSON.stringify(plan.cc),
-        subject: req.subject,
-        body_text: req.body_text ?? null,
-        body_html: req.body_html ?? null,
-        in_reply_to: parent ? parent.id : null,
-        created_at: createdAt,
-      };
-      const [inserted] = await tx.query<{ seq: number }>(this.q.insertMessage, Object.values(row));
-      const seq = (inserted as { seq: number }).seq;
-      if (!parent) await tx.query(this.q.insertThread, [threadId, req.subject]);
-      const seen = [from, ...plan.to, ...plan.cc];
-      await tx.query(this.q.addParticipants, [
-        threadId,
-        [...seen, ...plan.bcc],
-        [...seen.map(() => 0), ...plan.bcc.map(() => 1)],
-      ]);
-      await tx.query(this.q.insertEntries, [
-        [from, ...plan.recipients],
-        seq,
-        ['outbound', ...plan.recipients.map(() => 'inbound')],
-      ]);
-      await tx.query(this.q.received, [plan.recipients]);
-      const message = toMessage({ ...row, seq, direction: 'outbound', read_at: null, starred: 0 });
-      const result: SendResult = {
-        message_id: id,
-        thread_id: threadId,
-        status: 'delivered',
-        delivery_type: 'internal',
-        message,
-      };
-      if (req.idempotency_key !== undefined) {
-        await tx.query(this.q.insertIdem, [from, req.idempotency_key, JSON.stringify(result)]);
-      }
-      // Delivered with the commit, to every process listening (this one skips its own echo).
-      await tx.query('SELECT pg_notify($1, $2)', [this.channel, JSON.stringify([this.origin, plan.recipients])]);
-      return { result, fresh: true };
+    const now = this.clock.now();
+    const createdAt = new Date(now).toISOString();
+    const suffix = randomBytes(12).toString('base64url');
+    // Each participant once (a sender may write to itself); seen wins over bcc.
+    const hidden = new Map<string, number>();
+    for (const a of [from, ...plan.to, ...plan.cc]) hidden.set(a, 0);
+    for (const a of plan.bcc) if (!hidden.has(a)) hidden.set(a, 1);
+    const toJson = JSON.stringify(plan.to);
+    const ccJson = JSON.stringify(plan.cc);
+    const [row] = await this.db.query<{ r: SendOutcome }>(this.q.send, [
+      from,
+      plan.recipients,
+      [...hidden.keys()],
+      [...hidden.values()],
+      toJson,
+      ccJson,
+      req.subject,
+      req.body_text ?? null,
+      req.body_html ?? null,
+      req.in_reply_to ?? null,
+      req.idempotency_key ?? null,
+      now,
+      createdAt,
+      `msg_${suffix}`,
+      `thr_${suffix}`,
+      this.channel,
+      JSON.stringify([this.origin, plan.recipients]),
+    ]);
+    const r = (row as { r: SendOutcome }).r;
+    if ('idem' in r) return this.replay(r.idem);
+    if ('error' in r) throw sendError(r, now);
+    for (const a of plan.recipients) this.wake.notify(a);
+    const message = toMessage({
+      id: `msg_${suffix}`,
+      thread_id: r.thread_id,
+      from_address: from,
+      from_agent_id: r.agent_id,
+      to_json: toJson,
+      cc_json: ccJson,
+      subject: req.subject,
+      body_text: req.body_text ?? null,
+      body_html: req.body_html ?? null,
+      in_reply_to: r.in_reply_to,
+      created_at: createdAt,
+      direction: 'outbound',
+      read_at: null,
+      starred: 0,
     });
-    if (result.fresh) for (const a of plan.recipients) this.wake.notify(a);
-    return result.result;
+    return sendResult(message);
+  }
+
+  /** The first result of a repeated idempotency key, rebuilt from its message. */
+  private async replay(seq: number): Promise<SendResult> {
+    const [row] = await this.db.query<MessageRow>(this.q.messageBySeq, [seq]);
+    return sendResult(toMessage({ ...(row as MessageRow), direction: 'outbound', read_at: null, starred: 0 }));
   }
 
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {

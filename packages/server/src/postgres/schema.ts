@@ -1,11 +1,12 @@
 import type { SqlSession } from './database.js';
+import { SEND_FUNCTION } from './send-function.js';
 
 /**
  * The migrations of the PostgreSQL post office, in order. Each runs once per schema, in a
  * transaction, recorded in `schema_version`; a new migration is appended, never edited.
  * `{S}` stands for the quoted schema name.
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly (string | readonly string[])[] = [
   `CREATE TABLE {S}.accounts (
     address TEXT PRIMARY KEY,
     agent_id TEXT NOT NULL UNIQUE,
@@ -61,9 +62,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE {S}.idempotency (
     owner TEXT NOT NULL,
     key TEXT NOT NULL,
-    result_json TEXT NOT NULL,
+    seq BIGINT NOT NULL,
     PRIMARY KEY (owner, key)
-  );`,
+  )`,
+  SEND_FUNCTION,
 ];
 
 /**
@@ -76,7 +78,9 @@ export async function migrate(tx: SqlSession, schema: string, quoted: string): P
   await tx.query(`CREATE TABLE IF NOT EXISTS ${quoted}.schema_version (version INTEGER NOT NULL)`);
   const [row] = await tx.query<{ v: number | null }>(`SELECT MAX(version) AS v FROM ${quoted}.schema_version`);
   for (let v = row?.v ?? 0; v < MIGRATIONS.length; v++) {
-    for (const statement of (MIGRATIONS[v] as string).split(';').map((s) => s.trim())) {
+    const migration = MIGRATIONS[v] as string | readonly string[];
+    const statements = typeof migration === 'string' ? migration.split(';').map((s) => s.trim()) : migration;
+    for (const statement of statements) {
       if (statement) await tx.query(statement.replaceAll('{S}', quoted));
     }
     await tx.query(`INSERT INTO ${quoted}.schema_version (version) VALUES ($1)`, [v + 1]);

@@ -7,22 +7,12 @@ export function pgStatements(s: string) {
   const view = `SELECT ${PG_MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM ${s}.entries e JOIN ${s}.messages m ON m.seq = e.seq`;
   return {
     account: `SELECT * FROM ${s}.accounts WHERE address = $1`,
-    /** Sender and recipients locked in one order (no deadlock): quota check and count in one transaction, and each inbox's seqs in commit order. */
-    lockAccounts: `SELECT * FROM ${s}.accounts WHERE address = ANY($1::text[]) ORDER BY address FOR UPDATE`,
+    send: `SELECT ${s}.send_mail(${Array.from({ length: 17 }, (_, i) => `$${i + 1}`).join(', ')}) AS r`,
+    messageBySeq: `SELECT ${PG_MESSAGE_COLUMNS} FROM ${s}.messages m WHERE m.seq = $1`,
     byKey: `SELECT address FROM ${s}.accounts WHERE key_hash = $1`,
     insertAccount: `INSERT INTO ${s}.accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    setUsage: `UPDATE ${s}.accounts SET hour_window = $1, hour_used = $2, day_window = $3, day_used = $4, total_sent = total_sent + 1 WHERE address = $5`,
-    received: `UPDATE ${s}.accounts SET total_received = total_received + 1 WHERE address = ANY($1::text[])`,
     setLimits: `UPDATE ${s}.accounts SET hourly_limit = COALESCE($1, hourly_limit), daily_limit = COALESCE($2, daily_limit) WHERE address = $3`,
-    idem: `SELECT result_json FROM ${s}.idempotency WHERE owner = $1 AND key = $2`,
-    insertIdem: `INSERT INTO ${s}.idempotency (owner, key, result_json) VALUES ($1, $2, $3)`,
     message: `SELECT ${PG_MESSAGE_COLUMNS} FROM ${s}.messages m WHERE m.id = $1`,
-    insertMessage: `INSERT INTO ${s}.messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq::float8 AS seq`,
-    insertEntries: `INSERT INTO ${s}.entries (owner, seq, direction) SELECT o, $2, d FROM unnest($1::text[], $3::text[]) AS t(o, d)`,
-    insertThread: `INSERT INTO ${s}.threads (thread_id, subject) VALUES ($1, $2)`,
-    addParticipants: `INSERT INTO ${s}.participants (thread_id, address, hidden) SELECT $1, a, h FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS t(a, h, i) ORDER BY i
-      ON CONFLICT (thread_id, address) DO UPDATE SET hidden = LEAST(${s}.participants.hidden, excluded.hidden)`,
     entries: `SELECT direction, read_at, starred, deleted FROM ${s}.entries WHERE owner = $1 AND seq = $2`,
     setRead: `UPDATE ${s}.entries SET read_at = $1, lease_id = NULL, lease_until = NULL WHERE owner = $2 AND seq = ANY($3::bigint[]) AND direction = 'inbound' AND deleted = 0 AND (read_at IS NULL) = $4`,
     star: `UPDATE ${s}.entries SET starred = 1 - starred WHERE owner = $1 AND seq = $2 AND direction = $3`,
