@@ -96,17 +96,7 @@ describe.skipIf(!server)('mailroom-server replicas on PostgreSQL', () => {
     children.push(pool1, pool2, soloAgent, bossAgent);
     const handled = () => lines(logs.pool1).length + lines(logs.pool2).length + lines(logs.solo).length;
 
-    await until(() => {
-      if (Math.random() < 0.02)
-        console.log(
-          'DBG',
-          lines(logs.pool1).length,
-          lines(logs.pool2).length,
-          lines(logs.solo).length,
-          lines(sentLog).length,
-        );
-      return handled() >= TASKS / 4 && lines(logs.pool2).length > 0;
-    });
+    await until(() => handled() >= TASKS / 4 && lines(logs.pool2).length > 0);
     // Replica 0 serves the boss and pool worker 1 first; pool worker 2 dies with its leases held.
     await killHard(rs[0]!.child);
     await killHard(pool2);

@@ -5,7 +5,6 @@ import {
   ClaimQuery,
   type Clock,
   ConflictError,
-  countSend,
   decodeCursor,
   encodeCursor,
   hashKey,
@@ -404,11 +403,6 @@ export class PostgresPostOffice implements PostOffice {
 
   private async isParticipant(s: SqlSession, threadId: string, address: string): Promise<boolean> {
     return (await s.query(this.q.participant, [threadId, address])).length > 0;
-  }
-
-  private async visible(s: SqlSession, address: string, messageId: string): Promise<MessageRow | undefined> {
-    const [row] = await s.query<MessageRow>(this.q.message, [messageId]);
-    return row && (await this.isParticipant(s, row.thread_id, address)) ? row : undefined;
   }
 
   private withView(row: MessageRow, viewer: string, own: EntryRow | undefined): MessageRow {
