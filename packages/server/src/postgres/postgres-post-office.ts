@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Account,
-  assertQuota,
   ClaimQuery,
   type Clock,
   ConflictError,
@@ -19,7 +18,6 @@ import {
   parseOrThrow,
   planSend,
   type QuotaLimits,
-  RateLimitedError,
   RegisterRequest,
   type Registration,
   RenewRequest,
@@ -39,51 +37,8 @@ import { type AccountRow, type MessageRow, pageOf, toAccount, toMessage } from '
 import { quoteIdent, type SqlDatabase, type SqlSession } from './database.js';
 import { PostgresPostOfficeOptions } from './options.js';
 import { migrate } from './schema.js';
+import { type SendOutcome, sendError, sendResult } from './send-function.js';
 import { type PgStatements, pgStatements } from './statements.js';
-
-type SendOutcome =
-  | { seq: number; thread_id: string; agent_id: string; in_reply_to: string | null }
-  | { idem: number }
-  | { error: 'no_sender' | 'no_parent' }
-  | { error: 'no_recipient'; address: string }
-  | {
-      error: 'quota';
-      hour_window: number;
-      hour_used: number;
-      day_window: number;
-      day_used: number;
-      hourly_limit: number;
-      daily_limit: number;
-    };
-
-const sendResult = (message: Message): SendResult => ({
-  message_id: message.message_id,
-  thread_id: message.thread_id,
-  status: 'delivered',
-  delivery_type: 'internal',
-  message,
-});
-
-/** The MailroomError of a send the database refused. */
-function sendError(r: Extract<SendOutcome, { error: string }>, now: number): Error {
-  switch (r.error) {
-    case 'no_sender':
-      return new NotFoundError('no account of the sender');
-    case 'no_recipient':
-      return new NotFoundError(`recipient ${r.address} is not registered`);
-    case 'no_parent':
-      return new NotFoundError('message in_reply_to not found');
-    case 'quota': {
-      const usage = { hourWindow: r.hour_window, hourUsed: r.hour_used, dayWindow: r.day_window, dayUsed: r.day_used };
-      try {
-        assertQuota(usage, { hourly: r.hourly_limit, daily: r.daily_limit }, now);
-      } catch (err) {
-        return err as Error;
-      }
-      return new RateLimitedError('send quota exhausted', 1000);
-    }
-  }
-}
 
 type EntryRow = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number; deleted: number };
 

@@ -1,3 +1,5 @@
+import { assertQuota, type Message, NotFoundError, RateLimitedError, type SendResult } from '@mailroom/core';
+
 /**
  * The send as one statement: a PL/pgSQL function that locks the sender and the recipients (in
  * one order: no deadlock), checks the idempotency key, the recipients, the parent and the quota,
@@ -69,3 +71,49 @@ export const SEND_FUNCTION: readonly string[] = [
   END
   $fn$`,
 ];
+
+/** What `send_mail` returns. */
+export type SendOutcome =
+  | { seq: number; thread_id: string; agent_id: string; in_reply_to: string | null }
+  | { idem: number }
+  | { error: 'no_sender' | 'no_parent' }
+  | { error: 'no_recipient'; address: string }
+  | {
+      error: 'quota';
+      hour_window: number;
+      hour_used: number;
+      day_window: number;
+      day_used: number;
+      hourly_limit: number;
+      daily_limit: number;
+    };
+
+/** A SendResult around the sender's copy of the message. */
+export const sendResult = (message: Message): SendResult => ({
+  message_id: message.message_id,
+  thread_id: message.thread_id,
+  status: 'delivered',
+  delivery_type: 'internal',
+  message,
+});
+
+/** The MailroomError of a send the database refused. */
+export function sendError(r: Extract<SendOutcome, { error: string }>, now: number): Error {
+  switch (r.error) {
+    case 'no_sender':
+      return new NotFoundError('no account of the sender');
+    case 'no_recipient':
+      return new NotFoundError(`recipient ${r.address} is not registered`);
+    case 'no_parent':
+      return new NotFoundError('message in_reply_to not found');
+    case 'quota': {
+      const usage = { hourWindow: r.hour_window, hourUsed: r.hour_used, dayWindow: r.day_window, dayUsed: r.day_used };
+      try {
+        assertQuota(usage, { hourly: r.hourly_limit, daily: r.daily_limit }, now);
+      } catch (err) {
+        return err as Error;
+      }
+      return new RateLimitedError('send quota exhausted', 1000);
+    }
+  }
+}
