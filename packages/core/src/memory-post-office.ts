@@ -81,7 +81,7 @@ export class MemoryPostOffice implements PostOffice {
   private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private readonly retention: Retention | undefined;
-  private readonly leases = new LeaseTable({ now: () => this.clock.now() });
+  private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
   private kept = 0;
   private forgotten = 0;
   private seq = 0;
@@ -351,9 +351,7 @@ export class MemoryPostOffice implements PostOffice {
 
   async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
     this.box(address);
-    const result = this.leases.renew(address, request);
-    if (request.lease_seconds === 0 && result.renewed > 0) this.wake.notify(address);
-    return result;
+    return this.leases.renew(address, request);
   }
 
   private box(address: string): Box {

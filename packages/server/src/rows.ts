@@ -1,4 +1,4 @@
-import { type Account, type Message, rateLimits } from '@mailroom/core';
+import { type Account, encodeCursor, type Message, rateLimits, type SentPage, type Thread } from '@mailroom/core';
 
 // Rows of the SQLite post office and their mapping to the wire model.
 
@@ -86,5 +86,43 @@ export function toAccount(a: AccountRow, now: number): Account {
     frozen_reason: null,
     rate_limits: rateLimits(usage, { hourly: a.hourly_limit, daily: a.daily_limit }, now),
     created_at: a.created_at,
+  };
+}
+
+/** The caller's own copy of a message (direction, read state, star), when it has one. */
+export type OwnEntry = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number };
+
+/** A message row as `viewer` sees it: through its own copy, or as a participant of the thread. */
+export function withView(row: MessageRow, viewer: string, own: OwnEntry | undefined): MessageRow {
+  if (own) return { ...row, direction: own.direction, read_at: own.read_at, starred: own.starred };
+  if (row.direction != null) return row;
+  return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
+}
+
+/** A thread as `viewer` sees it: the visible participants (the viewer among them) and every message. */
+export function threadView(
+  threadId: string,
+  subject: string,
+  participants: string[],
+  viewer: string,
+  rows: readonly MessageRow[],
+): Thread {
+  if (!participants.includes(viewer)) participants.push(viewer);
+  return {
+    thread_id: threadId,
+    subject,
+    participant_addresses: participants,
+    messages: rows.map((r) => toMessage(withView(r, viewer, undefined))),
+  };
+}
+
+/** A page of sent mail from `limit + 1` rows. */
+export function sentPage(rows: MessageRow[], limit: number): SentPage {
+  const { page, hasMore, last } = pageOf(rows, limit);
+  return {
+    messages: page.map((r) => toMessage(r)),
+    total: page.length,
+    has_more: hasMore,
+    cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
   };
 }

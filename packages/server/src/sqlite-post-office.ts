@@ -26,7 +26,6 @@ import {
   type Registration,
   type RenewRequest,
   type RenewResult,
-  rateLimits,
   type SendRequest,
   type SendResult,
   type SentPage,
@@ -38,7 +37,17 @@ import {
 } from '@mailroom/core';
 import Database from 'libsql';
 import type { Observable } from 'rxjs';
-import { type AccountRow, MESSAGE_COLUMNS, type MessageRow, pageOf, toMessage } from './rows.js';
+import {
+  type AccountRow,
+  MESSAGE_COLUMNS,
+  type MessageRow,
+  pageOf,
+  sentPage,
+  threadView,
+  toAccount,
+  toMessage,
+  withView,
+} from './rows.js';
 import { SCHEMA } from './schema.js';
 import { inTransaction, prepareStatements, type Statements } from './statements.js';
 
@@ -64,7 +73,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly clock: Clock;
   private readonly defaultLimits: QuotaLimits;
   private readonly wake = new WakeUps();
-  private readonly leases = new LeaseTable({ now: () => this.clock.now() });
+  private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
   private readonly q: Statements;
@@ -254,7 +263,7 @@ export class SqlitePostOffice implements PostOffice {
       this.q.setRead!.run(own.read_at, address, row.seq);
       this.leases.end(address, [messageId]);
     }
-    return toMessage(this.withView(row, address, own));
+    return toMessage(withView(row, address, own));
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
@@ -302,14 +311,8 @@ export class SqlitePostOffice implements PostOffice {
       typeof threadId === 'string' ? (this.q.thread!.get(threadId) as { subject: string } | undefined) : undefined;
     if (!thread || !this.isParticipant(threadId, address)) throw new NotFoundError(`thread ${threadId} not found`);
     const participants = (this.q.participants!.all(threadId) as { address: string }[]).map((r) => r.address);
-    if (!participants.includes(address)) participants.push(address);
     const rows = this.q.threadMessages!.all(address, threadId) as MessageRow[];
-    return {
-      thread_id: threadId,
-      subject: thread.subject,
-      participant_addresses: participants,
-      messages: rows.map((r) => toMessage(this.withView(r, address, undefined))),
-    };
+    return threadView(threadId, thread.subject, participants, address, rows);
   }
 
   async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
@@ -322,32 +325,11 @@ export class SqlitePostOffice implements PostOffice {
          WHERE e.owner = ? AND e.direction = 'outbound' AND e.deleted = 0 AND e.seq > ? ORDER BY e.seq LIMIT ?`,
       )
       .all(address, after, q.limit + 1) as MessageRow[];
-    const { page, hasMore, last } = pageOf(rows, q.limit);
-    return {
-      messages: page.map((r) => toMessage(r)),
-      total: page.length,
-      has_more: hasMore,
-      cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
-    };
+    return sentPage(rows, q.limit);
   }
 
   async account(address: string): Promise<Account> {
-    const a = this.accountRow(address);
-    const usage = { hourWindow: a.hour_window, hourUsed: a.hour_used, dayWindow: a.day_window, dayUsed: a.day_used };
-    return {
-      email_address: address,
-      status: 'active',
-      send_tier: 'active',
-      reputation_score: 1,
-      total_sent: a.total_sent,
-      total_received: a.total_received,
-      total_bounced: 0,
-      total_spam_complaints: 0,
-      sending_frozen: false,
-      frozen_reason: null,
-      rate_limits: rateLimits(usage, { hourly: a.hourly_limit, daily: a.daily_limit }, this.clock.now()),
-      created_at: a.created_at,
-    };
+    return toAccount(this.accountRow(address), this.clock.now());
   }
 
   wakeups(address: string): Observable<void> {
@@ -361,9 +343,7 @@ export class SqlitePostOffice implements PostOffice {
 
   async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
     this.accountRow(address);
-    const result = this.leases.renew(address, request);
-    if (request.lease_seconds === 0 && result.renewed > 0) this.wake.notify(address);
-    return result;
+    return this.leases.renew(address, request);
   }
 
   private accountRow(address: string): AccountRow {
@@ -402,12 +382,6 @@ export class SqlitePostOffice implements PostOffice {
   private visible(address: string, messageId: string): MessageRow | undefined {
     const row = this.q.message!.get(messageId) as MessageRow | undefined;
     return row && this.isParticipant(row.thread_id, address) ? row : undefined;
-  }
-
-  private withView(row: MessageRow, viewer: string, own: ReturnType<SqlitePostOffice['ownEntry']>): MessageRow {
-    if (own) return { ...row, direction: own.direction, read_at: own.read_at, starred: own.starred };
-    if (row.direction != null) return row;
-    return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
   }
 
   private isoNow(): string {

@@ -15,7 +15,11 @@ type Held = { leaseId: string; until: number };
 export class LeaseTable {
   private readonly held = new Map<string, Map<string, Held>>();
 
-  constructor(private readonly clock: Clock) {}
+  /** @param onReleased called with the address whose mail a release made claimable again (to wake its consumers). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly onReleased: (address: string) => void = () => {},
+  ) {}
 
   /** Claims up to `limit` unread messages that no live lease holds, walking `inbox` page by page. */
   async claim(address: string, query: ClaimQuery, inbox: (q: InboxQuery) => Promise<InboxPage>): Promise<LeasedPage> {
@@ -63,6 +67,7 @@ export class LeaseTable {
       if (until === null) mine.delete(id);
       else h.until = until;
     }
+    if (until === null && renewed > 0) this.onReleased(address);
     return { renewed, lease_expires_at: until === null ? null : new Date(until).toISOString() };
   }
 

@@ -33,7 +33,16 @@ import {
 } from '@mailroom/core';
 import type { Observable } from 'rxjs';
 import type { z } from 'zod';
-import { type AccountRow, type MessageRow, pageOf, toAccount, toMessage } from '../rows.js';
+import {
+  type AccountRow,
+  type MessageRow,
+  pageOf,
+  sentPage,
+  threadView,
+  toAccount,
+  toMessage,
+  withView,
+} from '../rows.js';
 import { quoteIdent, type SqlDatabase, type SqlSession } from './database.js';
 import { PostgresPostOfficeOptions } from './options.js';
 import { migrate } from './schema.js';
@@ -210,7 +219,7 @@ export class PostgresPostOffice implements PostOffice {
       own.read_at = this.isoNow();
       await this.db.query(this.q.setRead, [own.read_at, address, [row.seq], true]);
     }
-    return toMessage(this.withView(row, address, own));
+    return toMessage(withView(row, address, own));
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
@@ -254,14 +263,8 @@ export class PostgresPostOffice implements PostOffice {
     const participants = (await this.db.query<{ address: string }>(this.q.participants, [threadId])).map(
       (r) => r.address,
     );
-    if (!participants.includes(address)) participants.push(address);
     const rows = await this.db.query<MessageRow>(this.q.threadMessages, [address, threadId]);
-    return {
-      thread_id: threadId,
-      subject: thread.subject,
-      participant_addresses: participants,
-      messages: rows.map((r) => toMessage(this.withView(r, address, undefined))),
-    };
+    return threadView(threadId, thread.subject, participants, address, rows);
   }
 
   async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
@@ -269,13 +272,7 @@ export class PostgresPostOffice implements PostOffice {
     await this.accountRow(address);
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
     const rows = await this.db.query<MessageRow>(this.q.sent, [address, after, q.limit + 1]);
-    const { page, hasMore, last } = pageOf(rows, q.limit);
-    return {
-      messages: page.map((r) => toMessage(r)),
-      total: page.length,
-      has_more: hasMore,
-      cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
-    };
+    return sentPage(rows, q.limit);
   }
 
   async account(address: string): Promise<Account> {
@@ -358,12 +355,6 @@ export class PostgresPostOffice implements PostOffice {
 
   private async isParticipant(s: SqlSession, threadId: string, address: string): Promise<boolean> {
     return (await s.query(this.q.participant, [threadId, address])).length > 0;
-  }
-
-  private withView(row: MessageRow, viewer: string, own: EntryRow | undefined): MessageRow {
-    if (own) return { ...row, direction: own.direction, read_at: own.read_at, starred: own.starred };
-    if (row.direction != null) return row;
-    return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
   }
 
   private isoNow(): string {
