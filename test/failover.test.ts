@@ -1,3 +1,4 @@
+import { ValidationError } from '@mailroom/core';
 import { failoverFetch } from '@mailroom/http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
@@ -30,6 +31,11 @@ describe('failoverFetch (clients of several replicas)', () => {
     expect(res.status).toBe(201); // the body went along to the other replica
     expect((await f(`${a.url}/health`)).status).toBe(200);
     expect(seen).toEqual([a.url, a.url, b.url, b.url]);
+  });
+
+  it('refuses an empty list or a malformed URL', () => {
+    expect(() => failoverFetch([])).toThrow(ValidationError);
+    expect(() => failoverFetch(['http://127.0.0.1:1', 'not a url'])).toThrow(ValidationError);
   });
 
   it('throws what the last replica threw when none can be reached', async () => {

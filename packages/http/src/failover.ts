@@ -1,3 +1,4 @@
+import { ValidationError } from '@mailroom/core';
 import type { Logger } from 'pino';
 
 /**
@@ -12,8 +13,11 @@ export function failoverFetch(
   baseUrls: readonly string[],
   options: { fetch?: typeof fetch; logger?: Logger } = {},
 ): typeof fetch {
-  if (baseUrls.length === 0) throw new TypeError('failoverFetch needs at least one base URL');
-  const origins = baseUrls.map((u) => new URL(u));
+  if (baseUrls.length === 0) throw ValidationError.single(['baseUrls'], 'at least one base URL');
+  const origins = baseUrls.map((u, i) => {
+    if (!URL.canParse(u)) throw ValidationError.single(['baseUrls', i], `not a URL: ${u}`);
+    return new URL(u);
+  });
   const inner = options.fetch ?? globalThis.fetch;
   let current = 0;
   return async (input, init) => {

@@ -2,7 +2,7 @@ export { buildServer, LONG_POLL_HEADER, REDACT, type ServerOptions } from './app
 export { openApiDocument } from './openapi.js';
 export {
   type PGliteLike,
-  type PgDatabaseOptions,
+  PgDatabaseOptions,
   pgDatabase,
   pgliteDatabase,
   type SqlDatabase,

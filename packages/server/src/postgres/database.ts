@@ -1,6 +1,7 @@
-import { ValidationError } from '@mailroom/core';
+import { parseOrThrow, ValidationError } from '@mailroom/core';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 
 /** Something that runs one parameterized statement (`$1`, `$2`…) and returns its rows. */
 export interface SqlSession {
@@ -22,20 +23,22 @@ export interface SqlDatabase extends SqlSession {
 }
 
 /** Options of {@link pgDatabase}. */
-export type PgDatabaseOptions = {
+export const PgDatabaseOptions = z.object({
   /** `postgres://user@host:port/database` */
-  connectionString: string;
+  connectionString: z.string().regex(/^postgres(ql)?:\/\//i, 'a postgres:// URL'),
   /** Connections in the pool. @default 10 */
-  max?: number;
+  max: z.number().int().min(1).max(1000).optional(),
   /** Where connection failures are logged. */
-  logger?: Logger;
-};
+  logger: z.custom<Logger>().optional(),
+});
+export type PgDatabaseOptions = z.input<typeof PgDatabaseOptions>;
 
 /**
  * A PostgreSQL server through node-postgres (`pg`): a pool for statements and transactions, and
  * one more connection that holds LISTEN (reconnected with backoff when it drops).
  */
-export function pgDatabase(options: PgDatabaseOptions): SqlDatabase {
+export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
+  const options = parseOrThrow(PgDatabaseOptions, given, 'postgres database options');
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
   // An idle pooled connection that drops (server restart) emits 'error': logged, the pool replaces it.
   pool.on('error', (err) => options.logger?.warn({ err }, 'postgres: idle connection lost'));
