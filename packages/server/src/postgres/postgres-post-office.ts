@@ -49,6 +49,9 @@ import { migrate } from './schema.js';
 import { type SendOutcome, sendError, sendResult } from './send-function.js';
 import { type PgStatements, pgStatements } from './statements.js';
 
+/** How many API keys an office remembers. */
+const KNOWN_KEYS = 10_000;
+
 type EntryRow = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number; deleted: number };
 
 /**
@@ -63,6 +66,8 @@ export class PostgresPostOffice implements PostOffice {
   private readonly clock: Clock;
   private readonly limits: QuotaLimits;
   private readonly wake = new WakeUps();
+  /** API key hash → address, for the keys seen (bounded, oldest first out). */
+  private readonly keys = new Map<string, string>();
   private readonly q: PgStatements;
   private readonly channel: string;
   /** Tags this office's own notifications: it wakes its listeners at once and skips their echo. */
@@ -118,7 +123,15 @@ export class PostgresPostOffice implements PostOffice {
   }
 
   async authenticate(apiKey: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ address: string }>(this.q.byKey, [hashKey(apiKey)]);
+    const hash = hashKey(apiKey);
+    const known = this.keys.get(hash);
+    if (known !== undefined) return known;
+    const [row] = await this.db.query<{ address: string }>(this.q.byKey, [hash]);
+    // A key never changes owner (no rotation, no deletion): known keys skip the query.
+    if (row) {
+      if (this.keys.size >= KNOWN_KEYS) this.keys.delete(this.keys.keys().next().value as string);
+      this.keys.set(hash, row.address);
+    }
     return row?.address;
   }
 
@@ -227,11 +240,12 @@ export class PostgresPostOffice implements PostOffice {
     if (!Array.isArray(messageIds) || messageIds.length === 0 || messageIds.length > 100) {
       throw ValidationError.single(['message_ids'], 'must list 1..100 message ids');
     }
-    const seqs: number[] = [];
-    for (const id of messageIds) {
-      const { row } = await this.find(address, id, true);
-      seqs.push(row.seq);
-    }
+    // One lookup for every id: all or nothing, like every office.
+    const own = await this.db.query<{ id: string; seq: number }>(this.q.ownLive, [address, messageIds]);
+    const found = new Map(own.map((r) => [r.id, r.seq]));
+    const missing = messageIds.find((id) => !found.has(id));
+    if (missing !== undefined) throw new NotFoundError(`message ${String(missing)} not found`);
+    const seqs = [...found.values()];
     const read = options.unread !== true;
     const changed = await this.db.query<{ seq: number }>(`${this.q.setRead} RETURNING seq`, [
       read ? this.isoNow() : null,

@@ -13,6 +13,9 @@ export function pgStatements(s: string) {
     insertAccount: `INSERT INTO ${s}.accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
     setLimits: `UPDATE ${s}.accounts SET hourly_limit = COALESCE($1, hourly_limit), daily_limit = COALESCE($2, daily_limit) WHERE address = $3`,
     message: `SELECT ${PG_MESSAGE_COLUMNS} FROM ${s}.messages m WHERE m.id = $1`,
+    /** The caller's live copies (not deleted) of messages by id. */
+    ownLive: `SELECT DISTINCT m.id, m.seq::float8 AS seq FROM ${s}.messages m JOIN ${s}.entries e ON e.seq = m.seq
+      WHERE e.owner = $1 AND m.id = ANY($2::text[]) AND e.deleted = 0`,
     entries: `SELECT direction, read_at, starred, deleted FROM ${s}.entries WHERE owner = $1 AND seq = $2`,
     setRead: `UPDATE ${s}.entries SET read_at = $1, lease_id = NULL, lease_until = NULL WHERE owner = $2 AND seq = ANY($3::bigint[]) AND direction = 'inbound' AND deleted = 0 AND (read_at IS NULL) = $4`,
     star: `UPDATE ${s}.entries SET starred = 1 - starred WHERE owner = $1 AND seq = $2 AND direction = $3`,
