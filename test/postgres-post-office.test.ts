@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { leaseConformance, type PostOfficeFactoryOptions, postOfficeConformance } from '@mailroom/core/testing';
 import { PostgresPostOffice, pgDatabase, pgliteDatabase, type SqlDatabase } from '@mailroom/server';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresReachable } from './support/postgres.js';
 
@@ -54,7 +55,7 @@ describe.skipIf(!server)('on the PostgreSQL server', () => {
 });
 
 describe.skipIf(!server)('two processes on one PostgreSQL database', () => {
-  it('keeps a quota exact and an idempotency key unique when both send at once', async () => {
+  it('keeps a quota exact and an idempotency key unique when both send at once, and listens again after losing its connection', async () => {
     const fresh = await freshDatabase();
     const open = () =>
       PostgresPostOffice.open({
@@ -86,6 +87,26 @@ describe.skipIf(!server)('two processes on one PostgreSQL database', () => {
       );
       expect(new Set(same.map((r) => r.message_id)).size).toBe(1);
       expect((await one.sent(c)).messages).toHaveLength(1);
+
+      // The listening connection dies (a database restart, a proxy): it is made again, and mail
+      // sent through the other process wakes this one's listeners again.
+      const admin = new pg.Client({ connectionString: fresh.url });
+      await admin.connect();
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+      );
+      await admin.end();
+      expect(killed.rowCount).toBe(2); // both offices' listening connections
+      const d = (await two.register({ agent_id: 'dave' })).email_address;
+      await two.setLimits(d, { hourly: 1000 });
+      let woken = 0;
+      const sub = one.wakeups(b).subscribe(() => woken++);
+      for (let i = 0; i < 100 && woken === 0; i++) {
+        await two.send(d, { to: [b], subject: `after the reconnect ${i}` });
+        await new Promise((r) => setTimeout(r, 100)); // bounded: 10 s at most for the reconnect (backoff from 100 ms)
+      }
+      sub.unsubscribe();
+      expect(woken).toBeGreaterThan(0);
     } finally {
       await one.close();
       await two.close();

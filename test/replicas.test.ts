@@ -124,6 +124,9 @@ describe.skipIf(!server)('mailroom-server replicas on PostgreSQL', () => {
     expect(lines(logs.pool1).length).toBeGreaterThan(0);
     expect(lines(logs.pool2).length).toBeGreaterThan(0);
     expect(new Set([...lines(logs.pool1), ...lines(logs.pool2), ...lines(logs.solo)]).size).toBe(TASKS);
+    // The replica that came back serves what was sent while it was gone.
+    const bossOnBack = await HttpMailbox.connect({ baseUrl: back.url, apiKey: boss.api_key });
+    expect((await bossOnBack.inbox({ limit: 1 })).unread_count).toBe(TASKS);
     await killHard(back.child);
     for (const r of rs) await killHard(r.child);
   }, 180_000);
