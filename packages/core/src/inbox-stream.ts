@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { asapScheduler, Observable, type SchedulerLike } from 'rxjs';
+import { Observable, type SchedulerLike } from 'rxjs';
 import { InFlight } from './in-flight.js';
 import { leasedInboxStream, usesLeases } from './leased-inbox-stream.js';
 import type { Message } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
-import { immediateScheduler, SharedTimer } from './scheduling.js';
+import { PollLoop, streamSettings } from './poll-loop.js';
+import type { SharedTimer } from './scheduling.js';
 
 /** Options of {@link inboxStream}. */
 export type InboxStreamOptions = {
@@ -59,29 +60,17 @@ type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
  */
 export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
   if (usesLeases(mailbox, options)) return leasedInboxStream(mailbox, options);
-  const limit = Math.min(100, Math.max(1, options.limit ?? 50));
-  const minBackoff = options.minBackoffMs ?? 50;
-  const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? 5000);
-  const heartbeat = options.heartbeatMs ?? 30_000;
-  const retryMin = options.retryMinMs ?? 100;
-  const retryMax = Math.max(retryMin, options.retryMaxMs ?? 30_000);
-  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
-  const maxInFlight = options.maxInFlight ?? 1000;
-  const longPollSeconds = options.longPollSeconds ?? 20;
-  const scheduler = options.scheduler ?? immediateScheduler;
-  const wakeScheduler = options.wakeScheduler ?? (scheduler === immediateScheduler ? asapScheduler : scheduler);
-  const random = options.random ?? Math.random;
+  const settings = streamSettings(options, 50);
+  const { limit, minBackoff, maxBackoff, heartbeat, maxInFlight, longPollSeconds, scheduler, wakeScheduler } = settings;
 
   return new Observable<Message[]>((subscriber) => {
     const inFlight = options.inFlight ?? new InFlight();
-    const timer = options.timer ?? new SharedTimer(scheduler);
+    const loop = new PollLoop(settings, poll, options.timer);
     const wakeups = mailbox.wakeups?.();
     let phase: Phase = 'waiting';
-    let cancelWait: (() => void) | undefined;
     /** Aborts the long poll in progress, if any. */
     let giveUp: (() => void) | undefined;
     let idleDelay = 0;
-    let retryDelay = 0;
     let cursor: string | undefined;
     let again = false;
     /** The last page was empty: the next request may wait on the server (long poll). */
@@ -90,22 +79,12 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     let tail: string | undefined;
     let tailing = false;
     const longPolling = () => longPollSeconds > 0 && mailbox.longPoll === true;
-    /** A poll is already scheduled to run at once. */
-    let soon = false;
     /** When the last page with fresh mail went out: a stream busy this recently batches. */
     let lastEmitAt = Number.NEGATIVE_INFINITY;
 
     const wait = (delayMs: number, on: SchedulerLike = scheduler) => {
       phase = 'waiting';
-      if (soon) return;
-      cancelWait?.();
-      if (delayMs <= 0) {
-        soon = true;
-        const sub = on.schedule(poll, 0);
-        cancelWait = () => sub.unsubscribe();
-      } else {
-        cancelWait = timer.after(delayMs, poll);
-      }
+      loop.next(delayMs, on);
     };
 
     const idle = () => {
@@ -116,8 +95,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     function poll(): void {
       if (phase === 'closed') return;
-      cancelWait = undefined;
-      soon = false;
+      loop.started();
       if (inFlight.size >= maxInFlight) {
         phase = 'paused';
         return;
@@ -146,7 +124,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     function onPage(page: { messages: Message[]; has_more: boolean; cursor: string | null }): void {
       giveUp = undefined;
       if (phase === 'closed') return;
-      retryDelay = 0;
+      loop.succeeded();
       const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
       const fresh: Message[] = [];
       for (const m of messages) {
@@ -197,8 +175,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       cursor = undefined;
       drained = false;
       tail = undefined;
-      retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
-      const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
+      const delay = loop.failed();
       options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'inbox poll failed; retrying');
       wait(delay);
     }
@@ -219,7 +196,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     return () => {
       phase = 'closed';
-      cancelWait?.();
+      loop.cancel();
       giveUp?.();
       wakeSub?.unsubscribe();
       settledSub.unsubscribe();

@@ -1,10 +1,10 @@
-import { asapScheduler, Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { InFlight } from './in-flight.js';
 import type { InboxStreamOptions } from './inbox-stream.js';
 import type { LeasedPage } from './mail/lease.js';
 import type { Message } from './mail/model.js';
 import type { Mailbox } from './mailbox.js';
-import { immediateScheduler, SharedTimer } from './scheduling.js';
+import { PollLoop, streamSettings } from './poll-loop.js';
 
 /** A mailbox with the lease extension. */
 export type LeasingMailbox = Mailbox & Required<Pick<Mailbox, 'claim' | 'renewLease'>>;
@@ -23,52 +23,35 @@ export function usesLeases(mailbox: Mailbox, options: InboxStreamOptions): mailb
  * the plain stream; the claim waits on the server (long poll) when the mailbox gives no wake-ups.
  */
 export function leasedInboxStream(mailbox: LeasingMailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
-  const limit = Math.min(100, Math.max(1, options.limit ?? 10));
+  const settings = streamSettings(options, 10);
+  const { limit, minBackoff, maxBackoff, maxInFlight, scheduler, wakeScheduler } = settings;
   const leaseSeconds = Math.min(3600, Math.max(1, Math.round(options.leaseSeconds ?? 30)));
-  const minBackoff = options.minBackoffMs ?? 50;
-  const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? 5000);
-  const retryMin = options.retryMinMs ?? 100;
-  const retryMax = Math.max(retryMin, options.retryMaxMs ?? 30_000);
-  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
-  const maxInFlight = options.maxInFlight ?? 1000;
-  const scheduler = options.scheduler ?? immediateScheduler;
-  const wakeScheduler = options.wakeScheduler ?? (scheduler === immediateScheduler ? asapScheduler : scheduler);
-  const random = options.random ?? Math.random;
   // Nobody is woken when a lease runs out: an idle consumer with wake-ups looks again once a lease.
-  const heartbeat = Math.min(options.heartbeatMs ?? 30_000, leaseSeconds * 1000);
+  const heartbeat = Math.min(settings.heartbeat, leaseSeconds * 1000);
 
   return new Observable<Message[]>((subscriber) => {
     const inFlight = options.inFlight ?? new InFlight();
-    const timer = options.timer ?? new SharedTimer(scheduler);
+    const loop = new PollLoop(settings, poll, options.timer);
+    const timer = loop.timer;
     const wakeups = mailbox.wakeups?.();
-    const longPollSeconds = wakeups ? 0 : (options.longPollSeconds ?? 20);
+    const longPollSeconds = wakeups ? 0 : settings.longPollSeconds;
     /** Message id → the lease it is held under, while in flight. */
     const held = new Map<string, string>();
     let phase: 'polling' | 'waiting' | 'paused' | 'closed' = 'waiting';
-    let cancelWait: (() => void) | undefined;
     let cancelRenew: (() => void) | undefined;
     let giveUp: (() => void) | undefined;
     let idleDelay = 0;
-    let retryDelay = 0;
     let again = false;
-    let soon = false;
     let lastEmitAt = Number.NEGATIVE_INFINITY;
 
     const wait = (delayMs: number, on = scheduler) => {
       phase = 'waiting';
-      if (soon) return;
-      cancelWait?.();
-      if (delayMs <= 0) {
-        soon = true;
-        const sub = on.schedule(poll, 0);
-        cancelWait = () => sub.unsubscribe();
-      } else cancelWait = timer.after(delayMs, poll);
+      loop.next(delayMs, on);
     };
 
     function poll(): void {
       if (phase === 'closed') return;
-      cancelWait = undefined;
-      soon = false;
+      loop.started();
       if (inFlight.size >= maxInFlight) {
         phase = 'paused';
         return;
@@ -84,7 +67,7 @@ export function leasedInboxStream(mailbox: LeasingMailbox, options: InboxStreamO
     function onPage(page: LeasedPage): void {
       giveUp = undefined;
       if (phase === 'closed') return;
-      retryDelay = 0;
+      loop.succeeded();
       const fresh: Message[] = [];
       for (const m of page.messages) {
         if (page.lease_id) held.set(m.message_id, page.lease_id);
@@ -114,8 +97,7 @@ export function leasedInboxStream(mailbox: LeasingMailbox, options: InboxStreamO
     function onError(error: unknown): void {
       giveUp = undefined;
       if (phase === 'closed') return;
-      retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
-      const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
+      const delay = loop.failed();
       options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'claim failed; retrying');
       wait(delay);
     }
@@ -186,7 +168,7 @@ export function leasedInboxStream(mailbox: LeasingMailbox, options: InboxStreamO
 
     return () => {
       phase = 'closed';
-      cancelWait?.();
+      loop.cancel();
       cancelRenew?.();
       giveUp?.();
       wakeSub?.unsubscribe();
