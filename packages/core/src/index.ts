@@ -42,7 +42,8 @@ export {
   type ValidationIssue,
   WithdrawnError,
 } from './errors.js';
-export { type InboxStreamOptions, inboxStream } from './inbox/inbox-stream.js';
+export type { InboxStreamOptions } from './inbox/inbox-options.js';
+export { inboxStream } from './inbox/inbox-stream.js';
 export { LocalMailbox } from './mailbox/local-mailbox.js';
 export type { Mailbox } from './mailbox/mailbox.js';
 export type { PostOffice } from './mailbox/post-office-contract.js';

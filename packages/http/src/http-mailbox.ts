@@ -10,11 +10,16 @@ import {
 } from '@mailroom/core';
 import {
   Account,
+  type ClaimQuery,
   InboxPage,
   type InboxQuery,
+  LEASES_HEADER,
+  LeasedPage,
   type Mailbox,
   Message,
   RateLimitBody,
+  type RenewRequest,
+  RenewResult,
   type SendRequest,
   SendResult,
   SentPage,
@@ -44,6 +49,11 @@ export type HttpMailboxOptions = {
   maxRetryAfterMs?: number;
   /** Use the long-poll extension when the server offers it. @default true */
   longPoll?: boolean;
+  /**
+   * One consumer of a worker pool on this address: claim mail through the lease extension when the
+   * server offers it, so that each consumer of the pool gets different messages. @default false
+   */
+  leases?: boolean;
   /** Where retries are logged (method, path, attempt, status and body size: never a body or a key). */
   logger?: Logger;
   /** The fetch to use. @default globalThis.fetch */
@@ -70,6 +80,8 @@ export class HttpMailbox implements Mailbox {
   readonly address: string;
   /** True once the server showed that it holds inbox requests (`wait`). */
   longPoll = false;
+  /** True when `options.leases` asks for claims and the server showed that it offers them (`X-Mailroom-Leases: 1`, on every response). */
+  leases = false;
   private readonly http: KyInstance;
   private readonly options: HttpMailboxOptions;
   private batchRead: boolean | undefined;
@@ -78,7 +90,9 @@ export class HttpMailbox implements Mailbox {
   static async connect(options: HttpMailboxOptions): Promise<HttpMailbox> {
     const probe = new HttpMailbox({ ...options, address: '' });
     const account = await probe.account();
-    return new HttpMailbox({ ...options, address: account.email_address });
+    const mailbox = new HttpMailbox({ ...options, address: account.email_address });
+    mailbox.leases = probe.leases;
+    return mailbox;
   }
 
   constructor(options: HttpMailboxOptions & { address: string }) {
@@ -147,6 +161,21 @@ export class HttpMailbox implements Mailbox {
       if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;
       return response;
     });
+  }
+
+  /** Claims unread mail no other consumer holds (lease extension); `wait` holds the request on the server. */
+  async claim(query: ClaimQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LeasedPage> {
+    const searchParams: Record<string, string> = {};
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) searchParams[k] = String(v);
+    const timeout = (this.options.timeoutMs ?? 10_000) + (query.wait ? Number(query.wait) * 1000 : 0);
+    return this.call(LeasedPage, () =>
+      this.http.get('email/claim', { searchParams, timeout, ...(options.signal ? { signal: options.signal } : {}) }),
+    );
+  }
+
+  /** Renews (or with `lease_seconds: 0` releases) what a lease still holds (lease extension). */
+  async renewLease(request: RenewRequest): Promise<RenewResult> {
+    return this.call(RenewResult, () => this.http.post('email/lease', { json: request }));
   }
 
   async message(messageId: string): Promise<Message> {
@@ -229,6 +258,7 @@ export class HttpMailbox implements Mailbox {
     let data: unknown;
     try {
       const response = await request();
+      if (this.options.leases === true && response.headers.get(LEASES_HEADER) === '1') this.leases = true;
       data = await response.json();
     } catch (err) {
       throw await toMailroomError(err);

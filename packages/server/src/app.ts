@@ -12,7 +12,9 @@ import Fastify, {
 import { type Logger, pino } from 'pino';
 import { z } from 'zod';
 import { bodyProblem, methodsOfPaths, PAGE_CSP, rejectLongIds } from './guards.js';
+import { clientGone, holdFor } from './hold.js';
 import { sendError } from './http-errors.js';
+import { registerLeaseRoutes } from './lease-routes.js';
 import { openApiDocument } from './openapi.js';
 
 /** Options of {@link buildServer}. */
@@ -201,6 +203,7 @@ export function buildServer(
     }
     email.get<{ Params: { id: string } }>('/email/thread/:id', async (req) => po.thread(req.address, req.params.id));
     email.get('/email/account', async (req) => po.account(req.address));
+    registerLeaseRoutes(email, po, closing.signal);
     // The audit trail of a thread as a page, for its participants (X-API-Key as everywhere).
     email.get<{ Params: { id: string } }>('/ui/thread/:id', async (req, reply) =>
       reply
@@ -222,7 +225,7 @@ async function inboxWithWait(
   closing: AbortSignal,
 ): Promise<InboxPage> {
   // The response closes early when the client gives up (its socket closed): stop holding then.
-  const gone = () => reply.raw.destroyed || reply.raw.writableEnded;
+  const gone = () => clientGone(reply);
   const { wait, ...rest } = query;
   const page = await po.inbox(req.address, rest);
   if (!wait || page.messages.length > 0 || closing.aborted) return page;
@@ -235,19 +238,7 @@ async function inboxWithWait(
       req.log.debug({ heldMs: wait * 1000 - remaining }, 'long poll given up by the client');
       break;
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        closing.removeEventListener('abort', done);
-        reply.raw.off('close', done);
-        resolve();
-      };
-      const timer = setTimeout(done, remaining);
-      const sub = po.wakeups(req.address).subscribe(done);
-      closing.addEventListener('abort', done);
-      reply.raw.once('close', done);
-    });
+    await holdFor(po, req.address, reply, remaining, closing);
     latest = await po.inbox(req.address, rest);
   }
   return latest;

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildServer, REDACT } from './app.js';
-import { SqlitePostOffice } from './sqlite-post-office.js';
+import { describeDb, openPostOffice } from './open-post-office.js';
 
 const HELP = `mailroom-server — the Agent Email API, stored in SQLite
 
@@ -11,7 +11,9 @@ Usage: mailroom-server [options]
 
   --host HOST          address to listen on            (default 127.0.0.1)
   --port PORT          port; 0 picks a free one         (default 8025)
-  --db PATH            SQLite file, or :memory:         (default ./mailroom.db)
+  --db PATH|URL        SQLite file, or :memory:         (default ./mailroom.db)
+                       or postgres://user@host:port/db: any number of replicas
+                       share it (long polls woken across them by LISTEN/NOTIFY)
   --domain DOMAIN      domain of agent addresses        (default agents.localhost)
   --admin-key KEY      require X-Admin-Key to register agents
                        (or set MAILROOM_ADMIN_KEY; the flag shows in ps, the variable does not)
@@ -85,14 +87,21 @@ const publicUrl = values['public-url'] as string | undefined;
 const adminKey = (values['admin-key'] as string | undefined) ?? process.env.MAILROOM_ADMIN_KEY;
 
 const logger = pino({ level: String(values['log-level']), redact: { paths: REDACT, censor: '[redacted]' } });
-const postOffice = new SqlitePostOffice({
-  path: String(values.db),
-  domain: String(values.domain).toLowerCase(),
-  limits: { hourly, daily },
-  durability,
-  busyTimeoutMs,
-  logger,
-});
+let office: Awaited<ReturnType<typeof openPostOffice>>;
+try {
+  office = await openPostOffice({
+    db: String(values.db),
+    domain: String(values.domain).toLowerCase(),
+    limits: { hourly, daily },
+    logger,
+    durability,
+    busyTimeoutMs,
+  });
+} catch (err) {
+  logger.error({ err, db: describeDb(String(values.db)) }, 'could not open the database');
+  process.exit(1);
+}
+const { postOffice } = office;
 const app = buildServer({
   postOffice,
   logger,
@@ -109,7 +118,7 @@ const shutdown = async (signal: string) => {
   closing = true;
   logger.info({ signal }, 'closing');
   await app.close();
-  postOffice.close();
+  await office.close();
   logger.info('closed');
   process.exit(0);
 };
@@ -125,6 +134,12 @@ try {
 const address = app.server.address();
 const url = typeof address === 'object' && address ? `http://${String(values.host)}:${address.port}` : String(address);
 logger.info(
-  { url, db: values.db, domain: postOffice.domain, admin: adminKey ? 'required' : 'open', durability },
+  {
+    url,
+    db: describeDb(String(values.db)),
+    domain: postOffice.domain,
+    admin: adminKey ? 'required' : 'open',
+    durability,
+  },
   `listening on ${url}`,
 );

@@ -1,3 +1,13 @@
 export { buildServer, LONG_POLL_HEADER, REDACT, type ServerOptions } from './app.js';
 export { openApiDocument } from './openapi.js';
+export {
+  type PGliteLike,
+  PgDatabaseOptions,
+  pgDatabase,
+  pgliteDatabase,
+  type SqlDatabase,
+  type SqlSession,
+} from './postgres/database.js';
+export { PostgresPostOfficeOptions } from './postgres/options.js';
+export { PostgresPostOffice } from './postgres/postgres-post-office.js';
 export { SqlitePostOffice, type SqlitePostOfficeOptions } from './sqlite-post-office.js';

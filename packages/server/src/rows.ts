@@ -1,5 +1,5 @@
-import type { Message } from '@mailroom/core';
-import { messageView } from '@mailroom/core/post-office';
+import type { Account, Message, SentPage, Thread } from '@mailroom/core';
+import { accountView, encodeCursor, messageView } from '@mailroom/core/post-office';
 
 // Rows of the SQLite post office and their mapping to the wire model.
 
@@ -64,4 +64,57 @@ export function pageOf<R>(rows: R[], limit: number): { page: R[]; hasMore: boole
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   return { page, hasMore, last: page[page.length - 1] };
+}
+
+/** A stored account as the Account of the API, its quotas as they stand at `now`. */
+export function toAccount(a: AccountRow, now: number): Account {
+  return accountView(
+    {
+      address: a.address,
+      createdAt: a.created_at,
+      totalSent: a.total_sent,
+      totalReceived: a.total_received,
+      usage: { hourWindow: a.hour_window, hourUsed: a.hour_used, dayWindow: a.day_window, dayUsed: a.day_used },
+      limits: { hourly: a.hourly_limit, daily: a.daily_limit },
+    },
+    now,
+  );
+}
+
+/** The caller's own copy of a message (direction, read state, star), when it has one. */
+export type OwnEntry = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number };
+
+/** A message row as `viewer` sees it: through its own copy, or as a participant of the thread. */
+export function withView(row: MessageRow, viewer: string, own: OwnEntry | undefined): MessageRow {
+  if (own) return { ...row, direction: own.direction, read_at: own.read_at, starred: own.starred };
+  if (row.direction != null) return row;
+  return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
+}
+
+/** A thread as `viewer` sees it: the visible participants (the viewer among them) and every message. */
+export function threadView(
+  threadId: string,
+  subject: string,
+  participants: string[],
+  viewer: string,
+  rows: readonly MessageRow[],
+): Thread {
+  if (!participants.includes(viewer)) participants.push(viewer);
+  return {
+    thread_id: threadId,
+    subject,
+    participant_addresses: participants,
+    messages: rows.map((r) => toMessage(withView(r, viewer, undefined))),
+  };
+}
+
+/** A page of sent mail from `limit + 1` rows. */
+export function sentPage(rows: MessageRow[], limit: number): SentPage {
+  const { page, hasMore, last } = pageOf(rows, limit);
+  return {
+    messages: page.map((r) => toMessage(r)),
+    total: page.length,
+    has_more: hasMore,
+    cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
+  };
 }

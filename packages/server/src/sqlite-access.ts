@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '@mailroom/core';
 import type { QuotaLimits, QuotaUsage } from '@mailroom/core/post-office';
-import type { AccountRow, MessageRow } from './rows.js';
+import type { AccountRow, MessageRow, OwnEntry as RowEntry } from './rows.js';
 import type { Statements } from './statements.js';
 
 // Who may see what in the SQLite post office: shared by its reads and its sends.
 
-/** One account's copy of a message. */
-export type OwnEntry = {
-  direction: 'inbound' | 'outbound';
-  read_at: string | null;
-  starred: number;
-  deleted: number;
-};
+/** One account's copy of a message, deleted or not. */
+export type OwnEntry = RowEntry & { deleted: number };
 
 /**
  * A fresh id suffix: 128 random bits, hex. Ids reveal nothing (not how much mail the server

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '@mailroom/core';
 import {
   type Account,
-  accountView,
+  type ClaimQuery,
   type Clock,
   decodeCursor,
   encodeCursor,
@@ -9,6 +9,8 @@ import {
   type InboxPage,
   InboxQuery,
   inboxCursorMode,
+  type LeasedPage,
+  LeaseTable,
   type Message,
   newApiKey,
   type PostOffice,
@@ -17,6 +19,8 @@ import {
   type QuotaLimits,
   RegisterRequest,
   type Registration,
+  type RenewRequest,
+  type RenewResult,
   type SendRequest,
   type SendResult,
   type SentPage,
@@ -28,8 +32,8 @@ import {
 import type { Logger } from 'pino';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import { type MessageRow, pageOf, toMessage } from './rows.js';
-import { accountRow, canSee, limitsOf, type OwnEntry, ownEntry, participation, usageOf } from './sqlite-access.js';
+import { type MessageRow, pageOf, sentPage, threadView, toAccount, toMessage, withView } from './rows.js';
+import { accountRow, canSee, type OwnEntry, ownEntry, participation } from './sqlite-access.js';
 import { SendGroups } from './sqlite-send.js';
 import { type Durability, SqliteStore } from './sqlite-store.js';
 import type { Statements } from './statements.js';
@@ -81,6 +85,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly clock: Clock;
   private readonly defaultLimits: QuotaLimits;
   private readonly wake = new WakeUps();
+  private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
   private readonly sends: SendGroups;
   private readonly q: Statements;
 
@@ -183,7 +188,8 @@ export class SqlitePostOffice implements PostOffice {
       this.store.write(() => this.q.setRead.run(at, address, row.seq));
       own.read_at = at;
     }
-    return toMessage(this.withView(row, address, own));
+    this.leases.end(address, [messageId]);
+    return toMessage(withView(row, address, own));
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
@@ -200,6 +206,7 @@ export class SqlitePostOffice implements PostOffice {
     }
     const read = options.unread !== true;
     const at = read ? this.isoNow() : null;
+    this.leases.end(address, messageIds);
     return this.store.write(() => {
       let changed = 0;
       for (const { seq, entry } of targets) {
@@ -221,6 +228,7 @@ export class SqlitePostOffice implements PostOffice {
   async delete(address: string, messageId: string): Promise<void> {
     const { row } = this.own(address, messageId);
     this.store.write(() => this.q.del.run(address, row.seq));
+    this.leases.end(address, [messageId]);
   }
 
   async thread(address: string, threadId: string): Promise<Thread> {
@@ -230,49 +238,40 @@ export class SqlitePostOffice implements PostOffice {
     const part = thread ? participation(this.q, threadId, address) : undefined;
     if (!thread || !part) throw new NotFoundError(`thread ${threadId} not found`);
     const participants = (this.q.participants.all(threadId) as { address: string }[]).map((r) => r.address);
-    if (!participants.includes(address)) participants.push(address);
     // Only ever a bcc recipient: the messages addressed to it (those it holds a copy of), as in mail.
     const all = this.q.threadMessages.all(address, threadId) as MessageRow[];
-    const rows = part === 'all' ? all : all.filter((r) => r.direction != null);
-    return {
-      thread_id: threadId,
-      subject: thread.subject,
-      participant_addresses: participants,
-      messages: rows.map((r) => toMessage(this.withView(r, address, undefined))),
-    };
+    return threadView(
+      threadId,
+      thread.subject,
+      participants,
+      address,
+      part === 'all' ? all : all.filter((r) => r.direction != null),
+    );
   }
 
   async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
     const q = parseOrThrow(SentQuery, query, 'sent query');
     accountRow(this.q, address);
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
-    const rows = this.q.sentPage.all(address, after, q.limit + 1) as MessageRow[];
-    const { page, hasMore, last } = pageOf(rows, q.limit);
-    return {
-      messages: page.map((r) => toMessage(r)),
-      total: page.length,
-      has_more: hasMore,
-      cursor: hasMore && last ? encodeCursor('s', last.seq) : null,
-    };
+    return sentPage(this.q.sentPage.all(address, after, q.limit + 1) as MessageRow[], q.limit);
   }
 
   async account(address: string): Promise<Account> {
-    const a = accountRow(this.q, address);
-    return accountView(
-      {
-        address,
-        createdAt: a.created_at,
-        totalSent: a.total_sent,
-        totalReceived: a.total_received,
-        usage: usageOf(a),
-        limits: limitsOf(a),
-      },
-      this.clock.now(),
-    );
+    return toAccount(accountRow(this.q, address), this.clock.now());
   }
 
   wakeups(address: string): Observable<void> {
     return this.wake.for(address);
+  }
+
+  /** The lease extension (worker pools on one address): leases held in this process, beside the file. */
+  claim(address: string, query: ClaimQuery = {}): Promise<LeasedPage> {
+    return this.leases.claim(address, query, (q) => this.inbox(address, q));
+  }
+
+  async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
+    accountRow(this.q, address);
+    return this.leases.renew(address, request);
   }
 
   private unreadCount(address: string): number {
@@ -285,12 +284,6 @@ export class SqlitePostOffice implements PostOffice {
     const entry = row && ownEntry(this.q, address, row.seq);
     if (!row || !entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
     return { row, entry };
-  }
-
-  private withView(row: MessageRow, viewer: string, own: OwnEntry | undefined): MessageRow {
-    if (own) return { ...row, direction: own.direction, read_at: own.read_at, starred: own.starred };
-    if (row.direction != null) return row;
-    return { ...row, direction: row.from_address === viewer ? 'outbound' : 'inbound', read_at: null, starred: 0 };
   }
 
   private isoNow(): string {

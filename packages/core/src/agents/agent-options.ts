@@ -2,7 +2,7 @@ import type { ActorSystemRef, Ref } from 'nact';
 import type { Logger } from 'pino';
 import type { SchedulerLike, Subject } from 'rxjs';
 import { TaskFailedError } from '../errors.js';
-import type { InboxStreamOptions } from '../inbox/inbox-stream.js';
+import type { InboxStreamOptions } from '../inbox/inbox-options.js';
 import type { SendScheduler, SendSchedulerOptions } from '../outbox/send-scheduler.js';
 import type { SharedTimer } from '../time/scheduling.js';
 import type { Message } from '../wire/model.js';

@@ -1,53 +1,10 @@
-import type { Logger } from 'pino';
-import { asapScheduler, Observable, type SchedulerLike } from 'rxjs';
+import { Observable, type SchedulerLike } from 'rxjs';
 import type { Mailbox } from '../mailbox/mailbox.js';
-import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
 import type { Message } from '../wire/model.js';
 import { InFlight } from './in-flight.js';
-
-/** Options of {@link inboxStream}. */
-export type InboxStreamOptions = {
-  /** Page size of each poll (1..100). @default 50 */
-  limit?: number;
-  /** First idle delay when the mailbox gives no wake-ups; doubles while the inbox stays empty. @default 50 */
-  minBackoffMs?: number;
-  /** Longest idle delay when the mailbox gives no wake-ups. @default 5000 */
-  maxBackoffMs?: number;
-  /** Idle re-poll interval of a mailbox that does give wake-ups (a safety net only). @default 30000 */
-  heartbeatMs?: number;
-  /** First retry delay after a failed poll; doubles per failure. @default 100 */
-  retryMinMs?: number;
-  /** Longest retry delay after failed polls. @default 30000 */
-  retryMaxMs?: number;
-  /** Jitter of retry delays, as a fraction (0..1). @default 0.2 */
-  jitter?: number;
-  /** Stops polling while this many messages are in flight (back-pressure). @default 1000 */
-  maxInFlight?: number;
-  /**
-   * Shortest time from one poll to the next when a poll brought no mail, whatever the server
-   * does (one that announces long poll but answers at once is not polled in a busy loop). @default 50
-   */
-  minPollIntervalMs?: number;
-  /** Seconds a long poll may wait on the server, for mailboxes with `longPoll` (`wait`, 0 turns it off). @default 20 */
-  longPollSeconds?: number;
-  /** The ids handed out and not yet settled; the consumer settles them. @default a new InFlight */
-  inFlight?: InFlight;
-  /** Time source for every delay. @default setImmediate/setTimeout */
-  scheduler?: SchedulerLike;
-  /**
-   * Where the poll a wake-up starts runs when the stream is idle (nothing in flight, nothing
-   * emitted in the last millisecond): an idle agent answers at once, a busy one batches on
-   * `scheduler`.
-   * @default a microtask (RxJS `asapScheduler`) with the default scheduler; `scheduler` otherwise
-   */
-  wakeScheduler?: SchedulerLike;
-  /** A shared clock for idle delays (one timer for many streams). @default one per stream */
-  timer?: SharedTimer;
-  /** Random source for jitter. @default Math.random */
-  random?: () => number;
-  /** Where poll failures are logged. */
-  logger?: Logger;
-};
+import type { InboxStreamOptions } from './inbox-options.js';
+import { leasedInboxStream, usesLeases } from './leased-inbox-stream.js';
+import { PollLoop, streamSettings } from './poll-loop.js';
 
 type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
 
@@ -58,30 +15,19 @@ type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
  * never re-emits a message still in flight, and stops cleanly on unsubscribe.
  */
 export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
-  const limit = Math.min(100, Math.max(1, options.limit ?? 50));
-  const minBackoff = options.minBackoffMs ?? 50;
-  const maxBackoff = Math.max(minBackoff, options.maxBackoffMs ?? 5000);
-  const heartbeat = options.heartbeatMs ?? 30_000;
-  const retryMin = options.retryMinMs ?? 100;
-  const retryMax = Math.max(retryMin, options.retryMaxMs ?? 30_000);
-  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
-  const maxInFlight = options.maxInFlight ?? 1000;
-  const longPollSeconds = options.longPollSeconds ?? 20;
-  const minPollInterval = Math.max(0, options.minPollIntervalMs ?? 50);
-  const scheduler = options.scheduler ?? immediateScheduler;
-  const wakeScheduler = options.wakeScheduler ?? (scheduler === immediateScheduler ? asapScheduler : scheduler);
-  const random = options.random ?? Math.random;
+  if (usesLeases(mailbox, options)) return leasedInboxStream(mailbox, options);
+  const settings = streamSettings(options, 50);
+  const { limit, minBackoff, maxBackoff, heartbeat, maxInFlight, longPollSeconds, minPollInterval } = settings;
+  const { scheduler, wakeScheduler } = settings;
 
   return new Observable<Message[]>((subscriber) => {
     const inFlight = options.inFlight ?? new InFlight();
-    const timer = options.timer ?? new SharedTimer(scheduler);
+    const loop = new PollLoop(settings, poll, options.timer);
     const wakeups = mailbox.wakeups?.();
     let phase: Phase = 'waiting';
-    let cancelWait: (() => void) | undefined;
     /** Aborts the long poll in progress, if any. */
     let giveUp: (() => void) | undefined;
     let idleDelay = 0;
-    let retryDelay = 0;
     let cursor: string | undefined;
     let again = false;
     /** The last page was empty: the next request may wait on the server (long poll). */
@@ -90,8 +36,6 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     let tail: string | undefined;
     let tailing = false;
     const longPolling = () => longPollSeconds > 0 && mailbox.longPoll === true;
-    /** A poll is already scheduled to run at once. */
-    let soon = false;
     /** When the last page with fresh mail went out: a stream busy this recently batches. */
     let lastEmitAt = Number.NEGATIVE_INFINITY;
     /** When the poll in progress started: an empty page is not followed sooner than the floor. */
@@ -99,15 +43,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     const wait = (delayMs: number, on: SchedulerLike = scheduler) => {
       phase = 'waiting';
-      if (soon) return;
-      cancelWait?.();
-      if (delayMs <= 0) {
-        soon = true;
-        const sub = on.schedule(poll, 0);
-        cancelWait = () => sub.unsubscribe();
-      } else {
-        cancelWait = timer.after(delayMs, poll);
-      }
+      loop.next(delayMs, on);
     };
 
     const idle = () => {
@@ -118,8 +54,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     function poll(): void {
       if (phase === 'closed') return;
-      cancelWait = undefined;
-      soon = false;
+      loop.started();
       if (inFlight.size >= maxInFlight) {
         phase = 'paused';
         return;
@@ -149,7 +84,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
     function onPage(page: { messages: Message[]; has_more: boolean; cursor: string | null }): void {
       giveUp = undefined;
       if (phase === 'closed') return;
-      retryDelay = 0;
+      loop.succeeded();
       const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
       const fresh: Message[] = [];
       for (const m of messages) {
@@ -202,8 +137,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       cursor = undefined;
       drained = false;
       tail = undefined;
-      retryDelay = retryDelay === 0 ? retryMin : Math.min(retryMax, retryDelay * 2);
-      const delay = Math.round(retryDelay * (1 - jitter + 2 * jitter * random()));
+      const delay = loop.failed();
       options.logger?.warn({ err: error, retryInMs: delay, address: mailbox.address }, 'inbox poll failed; retrying');
       wait(delay);
     }
@@ -224,7 +158,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     return () => {
       phase = 'closed';
-      cancelWait?.();
+      loop.cancel();
       giveUp?.();
       wakeSub?.unsubscribe();
       settledSub.unsubscribe();

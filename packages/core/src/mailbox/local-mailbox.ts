@@ -1,4 +1,6 @@
 import type { Observable } from 'rxjs';
+import { NotFoundError } from '../errors.js';
+import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from '../wire/lease.js';
 import type {
   Account,
   InboxPage,
@@ -18,9 +20,16 @@ export class LocalMailbox implements Mailbox {
   readonly address: string;
   private readonly postOffice: PostOffice;
 
-  constructor(postOffice: PostOffice, address: string) {
+  /**
+   * True when `options.leases` makes this mailbox one consumer of a worker pool on its address and
+   * the post office has the lease extension: the inbox stream then claims its mail.
+   */
+  readonly leases: boolean;
+
+  constructor(postOffice: PostOffice, address: string, options: { leases?: boolean } = {}) {
     this.postOffice = postOffice;
     this.address = address;
+    this.leases = options.leases === true && postOffice.claim !== undefined && postOffice.renewLease !== undefined;
   }
 
   send(request: SendRequest): Promise<SendResult> {
@@ -57,6 +66,18 @@ export class LocalMailbox implements Mailbox {
 
   delete(messageId: string): Promise<void> {
     return this.postOffice.delete(this.address, messageId);
+  }
+
+  claim(query?: ClaimQuery): Promise<LeasedPage> {
+    if (!this.postOffice.claim) return Promise.reject(new NotFoundError('this post office has no lease extension'));
+    return this.postOffice.claim(this.address, query);
+  }
+
+  renewLease(request: RenewRequest): Promise<RenewResult> {
+    if (!this.postOffice.renewLease) {
+      return Promise.reject(new NotFoundError('this post office has no lease extension'));
+    }
+    return this.postOffice.renewLease(this.address, request);
   }
 
   wakeups(): Observable<void> {

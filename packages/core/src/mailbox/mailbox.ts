@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from '../wire/lease.js';
 import type {
   Account,
   InboxPage,
@@ -46,4 +47,13 @@ export interface Mailbox {
    * without it is polled with back-off only.
    */
   wakeups?(): Observable<void>;
+  /**
+   * Optional: true when the lease extension is offered (worker pools on one address); the inbox
+   * stream then claims mail instead of listing it, and renews the leases of what is in flight.
+   */
+  readonly leases?: boolean;
+  /** Optional (lease extension): claims unread mail that no other consumer holds. */
+  claim?(query?: ClaimQuery, options?: { signal?: AbortSignal }): Promise<LeasedPage>;
+  /** Optional (lease extension): renews, or with `lease_seconds: 0` releases, what a lease still holds. */
+  renewLease?(request: RenewRequest): Promise<RenewResult>;
 }

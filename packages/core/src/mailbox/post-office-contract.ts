@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from '../wire/lease.js';
 import type {
   Account,
   InboxPage,
@@ -44,4 +45,13 @@ export interface PostOffice {
   account(address: string): Promise<Account>;
   /** Emits whenever new mail lands for `address`. Hot; never completes while the office runs. */
   wakeups(address: string): Observable<void>;
+  /**
+   * Optional (the lease extension; a post office that has it offers worker pools): claims up to
+   * `limit` unread inbound messages that no other claim holds, leased for `lease_seconds`. A
+   * claimed message comes back to claims when its lease runs out or is released; marking it read
+   * (or deleting it) ends the lease. `wait` is ignored here (the server holds the request).
+   */
+  claim?(address: string, query?: ClaimQuery): Promise<LeasedPage>;
+  /** Optional (lease extension): renews, or with `lease_seconds: 0` releases, what a lease still holds. */
+  renewLease?(address: string, request: RenewRequest): Promise<RenewResult>;
 }

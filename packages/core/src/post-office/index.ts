@@ -5,6 +5,7 @@
 export type { Mailbox } from '../mailbox/mailbox.js';
 export type { PostOffice } from '../mailbox/post-office-contract.js';
 export { type Clock, systemClock } from '../time/clock.js';
+export { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from '../wire/lease.js';
 export {
   Account,
   Address,
@@ -28,6 +29,7 @@ export {
 export { parseOrThrow } from '../wire/parse.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './kit/cursor.js';
 export { hashKey, newApiKey } from './kit/keys.js';
+export { LeaseTable } from './kit/lease-table.js';
 export {
   admitSend,
   assertQuota,

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { PostOffice } from '../../mailbox/post-office-contract.js';
 import { type Clock, systemClock } from '../../time/clock.js';
+import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from '../../wire/lease.js';
 import {
   type Account,
   type InboxPage,
@@ -19,6 +20,7 @@ import {
 import { parseOrThrow } from '../../wire/parse.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from '../kit/cursor.js';
 import { hashKey, newApiKey } from '../kit/keys.js';
+import { LeaseTable } from '../kit/lease-table.js';
 import { admitSend, emptyUsage, type QuotaLimits } from '../kit/quota.js';
 import { planSend } from '../kit/send-plan.js';
 import { WakeUps } from '../kit/wake-ups.js';
@@ -80,6 +82,7 @@ export class MemoryPostOffice implements PostOffice {
   private readonly wake = new WakeUps();
   private readonly idPrefix = randomBytes(4).toString('hex');
   private readonly retention: Retention | undefined;
+  private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
   private kept = 0;
   private forgotten = 0;
   private seq = 0;
@@ -238,6 +241,7 @@ export class MemoryPostOffice implements PostOffice {
     if (entry && !entry.deleted) {
       if (entry.direction === 'inbound' && entry.readAt === null) {
         setRead(box, entry, true, this.isoNow());
+        this.leases.end(address, [messageId]);
         this.retention?.touched(entry.stored);
       }
       const view = viewOf(entry);
@@ -262,6 +266,7 @@ export class MemoryPostOffice implements PostOffice {
     }
     const read = options.unread !== true;
     const at = this.isoNow();
+    this.leases.end(address, messageIds);
     let changed = 0;
     for (const entry of entries) {
       if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
@@ -286,6 +291,7 @@ export class MemoryPostOffice implements PostOffice {
     const entries = stored ? [...insOf(stored), stored.out].filter((e) => e.owner === box && !e.deleted) : [];
     if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
     for (const entry of entries) hideCopy(box, entry);
+    this.leases.end(address, [messageId]);
     if (stored && this.retention) {
       this.retention.touched(stored);
       this.retention.trim(() => this.kept);
@@ -337,6 +343,16 @@ export class MemoryPostOffice implements PostOffice {
 
   wakeups(address: string): Observable<void> {
     return this.wake.for(address);
+  }
+
+  /** The lease extension (worker pools on one address): leases held in memory beside the mail. */
+  claim(address: string, query: ClaimQuery = {}): Promise<LeasedPage> {
+    return this.leases.claim(address, query, (q) => this.inbox(address, q));
+  }
+
+  async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
+    this.box(address);
+    return this.leases.renew(address, request);
   }
 
   private box(address: string): Box {

@@ -1,0 +1,48 @@
+import type { PostOffice } from '@mailroom/core';
+import { ClaimQuery, LEASES_HEADER, type LeasedPage, parseOrThrow } from '@mailroom/core/post-office';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientGone, holdFor } from './hold.js';
+
+/**
+ * A claim long poll with nothing to claim re-checks at least this often: a lease that runs out
+ * wakes nobody, so a held claim looks again for mail whose lease ended.
+ */
+export const CLAIM_RECHECK_MS = 1_000;
+
+/**
+ * The lease extension's routes (worker pools on one address), when the post office has it:
+ * `GET /email/claim` and `POST /email/lease`, and the `X-Mailroom-Leases: 1` header on every
+ * authenticated response so that a client learns of it from its first call.
+ */
+export function registerLeaseRoutes(email: FastifyInstance, po: PostOffice, closing: AbortSignal): void {
+  const { claim, renewLease } = po;
+  if (!claim || !renewLease) return;
+  email.addHook('onSend', async (_req, reply) => {
+    reply.header(LEASES_HEADER, '1');
+  });
+  email.get('/email/claim', async (req, reply) => {
+    const query = parseOrThrow(ClaimQuery, req.query, 'claim query');
+    return claimWithWait(po, req, reply, query, closing);
+  });
+  email.post('/email/lease', async (req) => renewLease.call(po, req.address, (req.body ?? {}) as never));
+}
+
+async function claimWithWait(
+  po: PostOffice,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  query: ReturnType<typeof ClaimQuery.parse>,
+  closing: AbortSignal,
+): Promise<LeasedPage> {
+  const { wait, ...rest } = query;
+  const claim = (po.claim as NonNullable<PostOffice['claim']>).bind(po);
+  let page = await claim(req.address, rest);
+  const deadline = Date.now() + (wait ?? 0) * 1000;
+  while (page.messages.length === 0 && !closing.aborted && !clientGone(reply)) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    await holdFor(po, req.address, reply, Math.min(remaining, CLAIM_RECHECK_MS), closing);
+    page = await claim(req.address, rest);
+  }
+  return page;
+}

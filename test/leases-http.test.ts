@@ -1,0 +1,64 @@
+import { HttpMailbox } from '@mailroom/http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startServer } from './support/server.js';
+
+// The lease extension over HTTP: announced by the server, used by HttpMailbox when asked to.
+describe('lease extension over HTTP', () => {
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function setup(mail: number) {
+    server = await startServer();
+    const boss = await server.register('boss');
+    const worker = await server.register('worker');
+    const bossBox = await HttpMailbox.connect({ baseUrl: server.url, apiKey: boss.api_key });
+    for (let i = 0; i < mail; i++) await bossBox.send({ to: [worker.email_address], subject: `m${i}` });
+    const member = () => HttpMailbox.connect({ baseUrl: server!.url, apiKey: worker.api_key, leases: true });
+    return { s: server, boss, worker, bossBox, member };
+  }
+
+  it('announces it on every response; a pool member uses it, a plain client does not', async () => {
+    const { s, worker, member } = await setup(0);
+    const res = await s.request('/email/account', { key: worker.api_key });
+    expect(res.headers.get('x-mailroom-leases')).toBe('1');
+    expect((await member()).leases).toBe(true);
+    expect((await HttpMailbox.connect({ baseUrl: s.url, apiKey: worker.api_key })).leases).toBe(false);
+  });
+
+  it('gives two members of a pool different messages, and renews and releases a lease', async () => {
+    const { member } = await setup(3);
+    const one = await member();
+    const two = await member();
+    const a = await one.claim({ limit: 2, lease_seconds: 30 });
+    const b = await two.claim({ limit: 2, lease_seconds: 30 });
+    expect(a.messages.map((m) => m.subject)).toEqual(['m0', 'm1']);
+    expect(b.messages.map((m) => m.subject)).toEqual(['m2']);
+    expect(await one.renewLease({ lease_id: a.lease_id as string, lease_seconds: 60 })).toMatchObject({ renewed: 2 });
+    await one.markRead([a.messages[0]?.message_id as string]);
+    expect((await one.renewLease({ lease_id: a.lease_id as string, lease_seconds: 0 })).renewed).toBe(1);
+    expect((await two.claim({ lease_seconds: 30 })).messages.map((m) => m.subject)).toEqual(['m1']);
+  });
+
+  it('holds a claim with wait until mail arrives', async () => {
+    const { worker, bossBox, member } = await setup(0);
+    const one = await member();
+    const held = one.claim({ lease_seconds: 30, wait: 20 });
+    await bossBox.send({ to: [worker.email_address], subject: 'late' });
+    const page = await held;
+    expect(page.messages.map((m) => m.subject)).toEqual(['late']);
+    expect(page.lease_id).toMatch(/^lease_/);
+  });
+
+  it('answers bad claims in the API’s error shapes', async () => {
+    const { s, worker } = await setup(0);
+    const bad = await s.request('/email/claim?lease_seconds=0', { key: worker.api_key });
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({ detail: [{ loc: ['lease_seconds'] }] });
+    const renew = await s.request('/email/lease', { method: 'POST', key: worker.api_key, body: '{}' });
+    expect(renew.status).toBe(422);
+    expect((await s.request('/email/claim')).status).toBe(401);
+  });
+});

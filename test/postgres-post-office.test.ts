@@ -1,0 +1,116 @@
+import { PGlite } from '@electric-sql/pglite';
+import { leaseConformance, type PostOfficeFactoryOptions, postOfficeConformance } from '@mailroom/core/testing';
+import { PostgresPostOffice, pgDatabase, pgliteDatabase, type SqlDatabase } from '@mailroom/server';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, postgresReachable } from './support/postgres.js';
+
+// The PostgreSQL post office held to the PostOffice contract: on PGlite (in process, always) and on
+// a real server (when one answers; `.ci/run` makes sure one does). One schema per office.
+let n = 0;
+const offices: PostgresPostOffice[] = [];
+afterAll(async () => {
+  for (const office of offices.splice(0)) await office.close();
+});
+
+describe('on PGlite', () => {
+  let database: SqlDatabase;
+  beforeAll(async () => {
+    database = pgliteDatabase(await PGlite.create());
+  });
+  afterAll(async () => {
+    for (const office of offices.splice(0)) await office.close();
+    await database.close();
+  });
+  const open = async ({ clock, limits, domain }: PostOfficeFactoryOptions) => {
+    const office = await PostgresPostOffice.open({ database, schema: `po_${++n}`, clock, limits, domain });
+    offices.push(office);
+    return office;
+  };
+  postOfficeConformance('PostgresPostOffice on PGlite', open);
+  leaseConformance('PostgresPostOffice on PGlite', open);
+});
+
+const server = await postgresReachable();
+describe.skipIf(!server)('on the PostgreSQL server', () => {
+  let database: SqlDatabase;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const fresh = await freshDatabase();
+    drop = fresh.drop;
+    database = pgDatabase({ connectionString: fresh.url, max: 4 });
+  });
+  afterAll(async () => {
+    for (const office of offices.splice(0)) await office.close();
+    await database.close();
+    await drop();
+  });
+  const open = async ({ clock, limits, domain }: PostOfficeFactoryOptions) => {
+    const office = await PostgresPostOffice.open({ database, schema: `po_${++n}`, clock, limits, domain });
+    offices.push(office);
+    return office;
+  };
+  postOfficeConformance('PostgresPostOffice on the PostgreSQL server', open);
+  leaseConformance('PostgresPostOffice on the PostgreSQL server', open);
+});
+
+describe.skipIf(!server)('two processes on one PostgreSQL database', () => {
+  it('keeps a quota exact and an idempotency key unique when both send at once, and listens again after losing its connection', async () => {
+    const fresh = await freshDatabase();
+    const open = () =>
+      PostgresPostOffice.open({
+        database: pgDatabase({ connectionString: fresh.url, max: 8 }),
+        ownsDatabase: true,
+        limits: { hourly: 10, daily: 100 },
+      });
+    const one = await open();
+    const two = await open();
+    try {
+      const a = (await one.register({ agent_id: 'alice' })).email_address;
+      const b = (await two.register({ agent_id: 'bob' })).email_address;
+      const sends = Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? one : two).send(a, { to: [b], subject: `q${i}` }).then(
+          () => 'sent',
+          (e: unknown) => (e as Error).name,
+        ),
+      );
+      const outcomes = await Promise.all(sends);
+      expect(outcomes.filter((o) => o === 'sent')).toHaveLength(10);
+      expect(outcomes.filter((o) => o === 'RateLimitedError')).toHaveLength(30);
+      expect((await two.account(a)).rate_limits.hourly.used).toBe(10);
+
+      const c = (await one.register({ agent_id: 'carol' })).email_address;
+      const same = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? one : two).send(c, { to: [b], subject: 'once', idempotency_key: 'k' }),
+        ),
+      );
+      expect(new Set(same.map((r) => r.message_id)).size).toBe(1);
+      expect((await one.sent(c)).messages).toHaveLength(1);
+
+      // The listening connection dies (a database restart, a proxy): it is made again, and mail
+      // sent through the other process wakes this one's listeners again.
+      const admin = new pg.Client({ connectionString: fresh.url });
+      await admin.connect();
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+      );
+      await admin.end();
+      expect(killed.rowCount).toBe(2); // both offices' listening connections
+      const d = (await two.register({ agent_id: 'dave' })).email_address;
+      await two.setLimits(d, { hourly: 1000 });
+      let woken = 0;
+      const sub = one.wakeups(b).subscribe(() => woken++);
+      for (let i = 0; i < 100 && woken === 0; i++) {
+        await two.send(d, { to: [b], subject: `after the reconnect ${i}` });
+        await new Promise((r) => setTimeout(r, 100)); // bounded: 10 s at most for the reconnect (backoff from 100 ms)
+      }
+      sub.unsubscribe();
+      expect(woken).toBeGreaterThan(0);
+    } finally {
+      await one.close();
+      await two.close();
+      await fresh.drop();
+    }
+  });
+});
