@@ -45,7 +45,7 @@ import {
   toMessage,
   withView,
 } from '../rows.js';
-import { quoteIdent, type SqlDatabase, type SqlSession } from './database.js';
+import { quoteIdent, type SqlDatabase } from './database.js';
 import { PostgresPostOfficeOptions } from './options.js';
 import { migrate } from './schema.js';
 import { type SendOutcome, sendError, sendResult } from './send-function.js';
