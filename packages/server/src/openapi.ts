@@ -1,10 +1,13 @@
 import {
   Account,
   InboxPage,
+  LeasedPage,
   Message,
   RateLimitBody,
   RegisterRequest,
   Registration,
+  RenewRequest,
+  RenewResult,
   SendRequest,
   SendResult,
   SentPage,
@@ -25,6 +28,9 @@ const schemas = {
   ValidationErrorBody,
   RegisterRequest,
   Registration,
+  LeasedPage,
+  RenewRequest,
+  RenewResult,
 };
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => {
@@ -202,6 +208,25 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
         get: { parameters: [idParam('thread_id')], responses: { '200': ok('Thread'), ...byId() } },
       },
       '/email/account': { get: { responses: { '200': ok('Account'), ...errors('401', '503') } } },
+      '/email/claim': {
+        get: {
+          description:
+            '[ext] leases: claim unread mail no other consumer holds (a worker pool on one address); only on a server whose responses carry `X-Mailroom-Leases: 1`',
+          parameters: [
+            q('limit', { type: 'integer', minimum: 1, maximum: 100, default: 10 }, 'most messages to claim'),
+            q('lease_seconds', { type: 'integer', minimum: 1, maximum: 3600, default: 30 }, 'how long they stay held'),
+            q('wait', { type: 'number', minimum: 0, maximum: 30 }, 'long poll: seconds to wait for claimable mail'),
+          ],
+          responses: { '200': ok('LeasedPage'), ...errors('401', '422', '503') },
+        },
+      },
+      '/email/lease': {
+        post: {
+          description: '[ext] leases: renew (or, with `lease_seconds: 0`, release) what a lease still holds',
+          requestBody: body('RenewRequest'),
+          responses: { '200': ok('RenewResult'), ...errors('400', '401', '413', '422', '503') },
+        },
+      },
       '/ui/thread/{thread_id}': {
         get: {
           description: 'The audit trail of a thread as an HTML page (Content-Security-Policy: no script).',
