@@ -3,6 +3,7 @@ import { type DecodeFailure, isDecodeFailure, type ProtocolMessage } from '../pr
 import { DECISIONS, type EscalationDecision } from '../protocol/decision.js';
 import { ackMail, decisionMail, errorMail, type OutgoingMail, resultMail } from '../protocol/outgoing.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
+import { onAbort } from '../time/on-abort.js';
 import type { Message } from '../wire/model.js';
 import type { Agent, Task } from './agent.js';
 import { type Actions, MessageContext } from './agent-actions.js';
@@ -82,8 +83,8 @@ async function runTask(
   const canceled = () => tasks.get(taskId, 'received')?.state === 'canceled';
   if (canceled()) return undefined;
   const controller = new AbortController();
-  const onStop = () => controller.abort('runtime stopping');
-  env.stopped.addEventListener('abort', onStop, { once: true });
+  // One listener on the agent's stop signal however many tasks run (no MaxListenersExceededWarning).
+  const unlisten = onAbort(env.stopped, () => controller.abort('runtime stopping'));
   env.controllers.set(taskId, controller);
   try {
     if (env.ack && attempt === 1) {
@@ -115,6 +116,6 @@ async function runTask(
     return resultMail({ message, callback: body.callback, callbackSubject: body.callback_subject }, taskId, result);
   } finally {
     env.controllers.delete(taskId);
-    env.stopped.removeEventListener('abort', onStop);
+    unlisten();
   }
 }

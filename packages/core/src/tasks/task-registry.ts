@@ -2,6 +2,7 @@ import { type Observable, type SchedulerLike, Subject } from 'rxjs';
 import { StoppedError, TaskFailedError } from '../errors.js';
 import type { TaskState } from '../protocol/bodies.js';
 import type { Clock } from '../time/clock.js';
+import { onAbort } from '../time/on-abort.js';
 import { TaskTimeoutError } from './task-timeout-error.js';
 import type { TaskOutcome, TaskRecord, TaskRole } from './types.js';
 
@@ -150,15 +151,15 @@ export class TaskRegistry {
         for (const id of missing) this.update(id, 'sent', 'timed_out');
         finish(() => reject(new TaskTimeoutError(missing, timeoutMs, { outcomes: inOrder() })));
       }, timeoutMs);
+      let unlisten = () => {};
       const finish = (settle: () => void) => {
         this.waiters.delete(check);
         timeout.unsubscribe();
-        stopped.removeEventListener('abort', onStop);
+        unlisten();
         settle();
       };
       this.waiters.add(check);
-      if (stopped.aborted) onStop();
-      else stopped.addEventListener('abort', onStop, { once: true });
+      unlisten = onAbort(stopped, onStop);
     });
   }
 
@@ -203,10 +204,11 @@ export class TaskRegistry {
       const timeout = scheduler.schedule(() => {
         finish(() => reject(new TaskTimeoutError([...taskIds()], timeoutMs)));
       }, timeoutMs);
+      let unlisten = () => {};
       const finish = (settle: () => void) => {
         this.waiters.delete(waiter);
         timeout.unsubscribe();
-        stopped.removeEventListener('abort', onStop);
+        unlisten();
         settle();
       };
       const waiter = (changed: TaskRecord) => {
@@ -219,8 +221,7 @@ export class TaskRegistry {
         check();
       };
       this.waiters.add(waiter);
-      if (stopped.aborted) onStop();
-      else stopped.addEventListener('abort', onStop, { once: true });
+      unlisten = onAbort(stopped, onStop);
       check();
     });
   }
