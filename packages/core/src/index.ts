@@ -10,15 +10,18 @@
 export type {
   AgentActions,
   AgentContext,
+  AskOptions,
   DelegateOptions,
   SendOptions,
   Task,
+  TaskHandler,
   TaskMail,
   TaskSpec,
 } from './agents/agent.js';
 export { Agent } from './agents/agent.js';
 export type { AgentOptions, ChildFailure, DeadLetter } from './agents/agent-options.js';
 export type { AgentRef } from './agents/agent-ref.js';
+export type { RetryPolicy } from './agents/retry-timing.js';
 // Audit
 export { renderMermaid, renderSvg, renderThreadHtml } from './audit/render.js';
 export { renderTimelineText, type TimelineEntry, timeline } from './audit/timeline.js';
@@ -37,6 +40,7 @@ export {
   type RateLimitDetails,
   RateLimitedError,
   StoppedError,
+  TaskCanceledError,
   TaskFailedError,
   ValidationError,
   type ValidationIssue,
@@ -69,6 +73,13 @@ export {
   parseSubject,
   type TaskMailKind,
 } from './protocol/subject.js';
+export {
+  defineTask,
+  type TaskContract,
+  type TaskInput,
+  type TaskJsonSchema,
+  type TaskOutput,
+} from './protocol/task-contract.js';
 // Patterns and routing
 export {
   type Assignment,
@@ -101,7 +112,7 @@ export type {
 export { Supervisor } from './supervision/supervisor.js';
 export { TaskTimeoutError } from './tasks/task-timeout-error.js';
 export type { TaskOutcome, TaskRecord, TaskRole } from './tasks/types.js';
-export { type Clock, systemClock } from './time/clock.js';
+export type { Clock } from './time/clock.js';
 // The wire model (the rest of it: `@mailroom/core/post-office`)
 export {
   Account,

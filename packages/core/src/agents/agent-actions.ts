@@ -7,10 +7,13 @@ import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
 import { cancelMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
 import { formatReplySubject } from '../protocol/subject.js';
+import type { TaskContract, TaskInput, TaskOutput } from '../protocol/task-contract.js';
+import { TaskRebuild } from '../tasks/task-rebuild.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
-import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+import { askTask } from './ask.js';
 
 const TASK_PREFIX = randomBytes(4).toString('hex');
 let taskSeq = 0;
@@ -53,14 +56,19 @@ export class Actions implements AgentActions {
   readonly sendScheduler: SendScheduler | undefined;
   /** TASKs still waiting in the SendScheduler, by task id (made on first use). */
   private waiting: Map<string, SendTicket> | undefined;
+  /** Rebuilds sent tasks from the post office after a restart (made on first use). */
+  private rebuilder: TaskRebuild | undefined;
+  private readonly logs: { readonly log: Logger };
 
   constructor(
     mailbox: Mailbox,
     tasks: TaskRegistry,
     scheduler: SchedulerLike,
     stopped: AbortSignal,
+    logs: { readonly log: Logger },
     sendScheduler?: SendScheduler,
   ) {
+    this.logs = logs;
     this.sendScheduler = sendScheduler;
     this.address = mailbox.address;
     this.mailbox = mailbox;
@@ -131,8 +139,33 @@ export class Actions implements AgentActions {
     return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
   }
 
+  /** Sent tasks the registry does not know (sent before a restart) are rebuilt from the post office. */
+  private get rebuild(): TaskRebuild {
+    this.rebuilder ??= new TaskRebuild(this.mailbox, this.tasks, this.logs);
+    return this.rebuilder;
+  }
+
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
-    return this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
+    const outcomes = this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
+    // Waiting already: what the rebuild finds resolves this collect like any answer would.
+    if (taskIds.some((id) => !this.tasks.get(id, 'sent'))) void this.rebuild.recover(taskIds);
+    return outcomes;
+  }
+
+  ask<C extends TaskContract>(
+    to: string,
+    contract: C,
+    input: TaskInput<C>,
+    options: AskOptions,
+  ): Promise<TaskOutput<C>> {
+    return askTask(this, {
+      to,
+      contract,
+      input,
+      options,
+      recover: (ids) => this.rebuild.recover(ids),
+      log: this.logs.log,
+    });
   }
 
   thread(threadId: string): Promise<Thread> {
@@ -207,6 +240,14 @@ export class MessageContext implements AgentContext {
   }
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
     return this.actions.collect(taskIds, options);
+  }
+  ask<C extends TaskContract>(
+    to: string,
+    contract: C,
+    input: TaskInput<C>,
+    options: AskOptions,
+  ): Promise<TaskOutput<C>> {
+    return this.actions.ask(to, contract, input, options);
   }
   thread(threadId: string): Promise<Thread> {
     return this.actions.thread(threadId);

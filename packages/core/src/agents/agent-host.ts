@@ -63,7 +63,7 @@ export class AgentHost {
     this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
     this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
     if (env.supervision) this.attemptsMap = env.supervision.attempts;
-    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal, sendScheduler);
+    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal, this, sendScheduler);
     this.dispatchEnv = {
       agent,
       actions: this.actions,

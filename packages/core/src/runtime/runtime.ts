@@ -1,7 +1,7 @@
 import { start, stop as stopActor } from 'nact';
 import { type Logger, pino } from 'pino';
 import { type Observable, type SchedulerLike, Subject } from 'rxjs';
-import type { Agent, DelegateOptions, TaskSpec } from '../agents/agent.js';
+import type { Agent, AskOptions, DelegateOptions, TaskSpec } from '../agents/agent.js';
 import { AgentHost } from '../agents/agent-host.js';
 import { type AgentOptions, checkAgentOptions, type DeadLetter } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
@@ -9,6 +9,7 @@ import { ConflictError, StoppedError, ValidationError } from '../errors.js';
 import { LocalMailbox } from '../mailbox/local-mailbox.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { PostOffice } from '../mailbox/post-office.js';
+import type { TaskContract, TaskInput } from '../protocol/task-contract.js';
 import type { SupervisionHooks, SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
@@ -89,6 +90,9 @@ class RunningAgent implements AgentRef {
   }
   collect(...args: Parameters<AgentRef['collect']>) {
     return this.host.actions.collect(...args);
+  }
+  ask<C extends TaskContract>(to: string, contract: C, input: TaskInput<C>, options: AskOptions) {
+    return this.host.actions.ask(to, contract, input, options);
   }
   thread(threadId: string) {
     return this.host.actions.thread(threadId);
