@@ -122,21 +122,23 @@ export class Actions implements AgentActions {
       this.waiting ??= new Map();
       this.waiting.set(taskId, ticket);
     }
-    let sent: SendResult;
+    // The assignee's load counts this task from now (smallest-mailbox), not once it went out.
+    const unqueue = this.tasks.queued(to);
     try {
-      sent = await this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
+      const sent = await this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
+      this.tasks.open({
+        taskId,
+        role: 'sent',
+        name: task.name,
+        peer: to,
+        threadId: sent.thread_id,
+        messageId: sent.message_id,
+      });
+      return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
     } finally {
+      unqueue();
       if (ticket) this.waiting?.delete(taskId);
     }
-    this.tasks.open({
-      taskId,
-      role: 'sent',
-      name: task.name,
-      peer: to,
-      threadId: sent.thread_id,
-      messageId: sent.message_id,
-    });
-    return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
   }
 
   /** Sent tasks the registry does not know (sent before a restart) are rebuilt from the post office. */
