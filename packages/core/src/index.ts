@@ -21,6 +21,7 @@ export type {
 export { Agent } from './agents/agent.js';
 export type { AgentOptions, ChildFailure, DeadLetter } from './agents/agent-options.js';
 export type { AgentRef } from './agents/agent-ref.js';
+export type { Interception, SendHook, ToolCall, ToolHook } from './agents/hooks.js';
 export type { RetryPolicy } from './agents/retry-timing.js';
 // Audit
 export { renderMermaid, renderSvg, renderThreadHtml } from './audit/render.js';
@@ -62,7 +63,16 @@ export {
 export { MemoryPostOffice, type MemoryPostOfficeOptions } from './post-office/memory/memory-post-office.js';
 export type { RetentionOptions } from './post-office/memory/retention.js';
 // The protocol
-export { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody, TaskState } from './protocol/bodies.js';
+export {
+  AckBody,
+  CancelBody,
+  ErrorBody,
+  ResultBody,
+  StatusBody,
+  TaskBody,
+  TaskState,
+  type UsageBody,
+} from './protocol/bodies.js';
 export { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
 export { decisionOf, type EscalationDecision } from './protocol/decision.js';
 export { Escalation, parseEscalationBody } from './protocol/escalation.js';

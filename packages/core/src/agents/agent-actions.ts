@@ -14,6 +14,7 @@ import type { TaskOutcome } from '../tasks/types.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
 import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
 import { askTask } from './ask.js';
+import { intercept, type SendHook } from './hooks.js';
 
 const TASK_PREFIX = randomBytes(4).toString('hex');
 let taskSeq = 0;
@@ -59,6 +60,8 @@ export class Actions implements AgentActions {
   /** Rebuilds sent tasks from the post office after a restart (made on first use). */
   private rebuilder: TaskRebuild | undefined;
   private readonly logs: { readonly log: Logger };
+  /** Run before every send (the agent's own, then its spawn's `beforeSend`). */
+  private readonly hooks: readonly SendHook[];
 
   constructor(
     mailbox: Mailbox,
@@ -67,8 +70,10 @@ export class Actions implements AgentActions {
     stopped: AbortSignal,
     logs: { readonly log: Logger },
     sendScheduler?: SendScheduler,
+    hooks: readonly SendHook[] = [],
   ) {
     this.logs = logs;
+    this.hooks = hooks;
     this.sendScheduler = sendScheduler;
     this.address = mailbox.address;
     this.mailbox = mailbox;
@@ -79,9 +84,18 @@ export class Actions implements AgentActions {
 
   /**
    * Every send of the agent goes through here: through its SendScheduler when it has one
-   * (quota, stagger, 429 pauses), else straight to the mailbox.
+   * (quota, stagger, 429 pauses), else straight to the mailbox. The `beforeSend` hooks see it
+   * first: they may change it, or block it (`ForbiddenError`, nothing goes out).
    */
   sendRequest(request: SendRequest, options: ScheduledSendOptions = {}): Promise<SendResult> {
+    if (this.hooks.length === 0) return this.sendNow(request, options);
+    return intercept(this.hooks, request, { agent: this.address }, `mail "${request.subject}"`).then((mail) => {
+      if (mail !== request) this.logs.log.debug({ subject: request.subject }, 'a beforeSend hook changed a mail');
+      return this.sendNow(mail, options);
+    });
+  }
+
+  private sendNow(request: SendRequest, options: ScheduledSendOptions): Promise<SendResult> {
     if (this.sendScheduler) return this.sendScheduler.send(request, options);
     if (options.signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
     return this.mailbox.send(request);

@@ -11,11 +11,12 @@ import { errorMail, type OutgoingMail } from '../protocol/outgoing.js';
 import { recordTaskMail } from '../tasks/task-mail.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
 import type { Message } from '../wire/model.js';
-import type { Agent } from './agent.js';
+import { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
 import { type AgentOptions, DEFAULT_CONCURRENCY, type ErrorInfo, errorInfo, type HostEnv } from './agent-options.js';
 import { DEAD_LETTERED, released, SETTLED, type Settlement } from './delivery.js';
 import { type Delivered, type DispatchEnv, dispatch } from './handler-dispatch.js';
+import { hookList, type SendHook } from './hooks.js';
 import { Lanes } from './lanes.js';
 import { ReadMarks } from './read-marks.js';
 import { RecentIds } from './recent-ids.js';
@@ -63,7 +64,19 @@ export class AgentHost {
     this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
     this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
     if (env.supervision) this.attemptsMap = env.supervision.attempts;
-    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal, this, sendScheduler);
+    // The agent's own hook only when its class overrides it: most sends need no extra turn.
+    const own: SendHook[] =
+      agent.interceptSend === Agent.prototype.interceptSend ? [] : [(mail, c) => agent.interceptSend(mail, c)];
+    const hooks = [...own, ...hookList(options.beforeSend)];
+    this.actions = new Actions(
+      mailbox,
+      this.tasks,
+      env.scheduler,
+      this.stopController.signal,
+      this,
+      sendScheduler,
+      hooks,
+    );
     this.dispatchEnv = {
       agent,
       actions: this.actions,

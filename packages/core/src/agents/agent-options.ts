@@ -7,6 +7,7 @@ import type { InboxStreamOptions } from '../inbox/inbox-stream.js';
 import type { SendScheduler, SendSchedulerOptions } from '../outbox/send-scheduler.js';
 import type { SharedTimer } from '../time/scheduling.js';
 import type { Message } from '../wire/model.js';
+import type { SendHook } from './hooks.js';
 import { type RetryPolicy, RetryPolicySchema } from './retry-timing.js';
 
 // What an agent is started with, and what it reports.
@@ -44,6 +45,11 @@ export type AgentOptions = {
    * stagger, 429 pauses. `true` makes one for the agent's mailbox. @default none
    */
   sendScheduler?: SendScheduler | true | SendSchedulerOptions['stagger'];
+  /**
+   * Run before every mail the agent sends, after the agent's own `interceptSend`: each may
+   * approve, change or block it (a blocked send rejects with `ForbiddenError`). @default none
+   */
+  beforeSend?: SendHook | readonly SendHook[];
 };
 
 /** A message that could not be handled: marked read, answered with `ERROR:`, and reported here. */
@@ -99,6 +105,7 @@ const Checked = z.object({
   dedupeWindow: z.number().int().min(1).optional(),
   maxTasks: z.number().int().min(1).optional(),
   retry: RetryPolicySchema.optional(),
+  beforeSend: z.union([z.function(), z.array(z.function())]).optional(),
 });
 
 /** Checks the options of a spawn once, at the boundary (`ValidationError` naming the bad field). */

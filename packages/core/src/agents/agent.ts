@@ -9,8 +9,9 @@ import type { Escalation } from '../protocol/escalation.js';
 import type { TaskContract, TaskInput, TaskOutput } from '../protocol/task-contract.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
-import type { Message, SendResult, Thread } from '../wire/model.js';
+import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
 import type { AgentOptions } from './agent-options.js';
+import type { Interception } from './hooks.js';
 
 /** A task as its handler sees it. */
 export type Task = {
@@ -172,6 +173,17 @@ export abstract class Agent {
     }
     handlers.set(contract.name, { contract, fn: fn as TaskHandler<TaskContract> });
     return this;
+  }
+
+  /**
+   * Sees every mail this agent sends before it goes out (before the spawn's `beforeSend` hooks):
+   * return nothing to approve it, `{ change: mail }` to send another, `{ block: reason }` to stop it.
+   */
+  interceptSend(
+    _mail: SendRequest,
+    _context: { agent: string },
+  ): Interception<SendRequest> | Promise<Interception<SendRequest>> {
+    return undefined;
   }
 
   /** Options this kind of agent wants unless the spawn says otherwise (a RouterAgent: a SendScheduler). */

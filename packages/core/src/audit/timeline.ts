@@ -1,4 +1,4 @@
-import { TaskState } from '../protocol/bodies.js';
+import { TaskState, UsageBody } from '../protocol/bodies.js';
 import { parseSubject } from '../protocol/subject.js';
 import type { Message, Thread } from '../wire/model.js';
 
@@ -21,6 +21,16 @@ function statusState(body: string | null): TaskState | undefined {
   }
 }
 
+/** A RESULT or ERROR body's `usage`, when it reports one. */
+function usageOf(body: string | null): UsageBody | undefined {
+  try {
+    const parsed = UsageBody.safeParse((JSON.parse(body ?? '') as { usage?: unknown }).usage);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One line of a thread's timeline. */
 export type TimelineEntry = {
   at: string;
@@ -34,6 +44,8 @@ export type TimelineEntry = {
   /** The state this message moves its task to (task mail only): TASK submitted, ACK accepted, … */
   state: TaskState | undefined;
   messageId: string;
+  /** What the task spent on models, as its RESULT or ERROR reports it. */
+  usage?: UsageBody;
 };
 
 /** A thread as a typed timeline, oldest first. */
@@ -43,6 +55,7 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
     const parsed = parseSubject(m.subject);
     const kind = parsed instanceof Error ? 'invalid' : parsed.kind;
     const taskId = parsed instanceof Error || !('taskId' in parsed) ? undefined : parsed.taskId;
+    const usage = kind === 'result' || kind === 'error' ? usageOf(m.body_text) : undefined;
     return {
       at: m.created_at,
       elapsedMs: Date.parse(m.created_at) - start,
@@ -53,9 +66,14 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
       taskId,
       state: kind === 'status' ? (statusState(m.body_text) ?? 'working') : STATE_OF[kind],
       messageId: m.message_id,
+      ...(usage ? { usage } : {}),
     };
   });
 }
+
+/** `1234 tokens (1000 in, 234 out), $0.0012`. */
+const formatUsage = (u: UsageBody): string =>
+  `${u.total_tokens} tokens (${u.input_tokens} in, ${u.output_tokens} out)${u.cost_usd !== undefined ? `, $${u.cost_usd.toFixed(4)}` : ''}`;
 
 /**
  * Renders a timeline for a terminal: `+elapsed  from → to  subject  (task state)`, names without
@@ -67,7 +85,7 @@ export function renderTimelineText(entries: readonly TimelineEntry[]): string {
     `+${e.elapsedMs}ms`,
     `${name(e.from)} → ${e.to.map(name).join(', ')}`,
     e.subject,
-    e.state ? `(${e.state})` : '',
+    `${e.state ? `(${e.state})` : ''}${e.usage ? ` [${formatUsage(e.usage)}]` : ''}`,
   ]);
   const w = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => (r[i] as string).length)));
   return rows

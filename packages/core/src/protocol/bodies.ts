@@ -31,14 +31,27 @@ export const StatusBody = z.object({
 });
 export type StatusBody = z.infer<typeof StatusBody>;
 
+/**
+ * What a task spent on models, when its worker reports it (`@mailroom/ai` does): its own calls
+ * plus its delegations'. Optional on RESULT and ERROR.
+ */
+export const UsageBody = z.object({
+  input_tokens: z.number().int().min(0),
+  output_tokens: z.number().int().min(0),
+  total_tokens: z.number().int().min(0),
+  cost_usd: z.number().min(0).optional(),
+});
+export type UsageBody = z.infer<typeof UsageBody>;
+
 /** Body of `RESULT:`. */
-export const ResultBody = z.object({ task_id: TaskId, result: z.unknown() });
+export const ResultBody = z.object({ task_id: TaskId, result: z.unknown(), usage: UsageBody.optional() });
 export type ResultBody = z.infer<typeof ResultBody>;
 
 /** Body of `ERROR:`. */
 export const ErrorBody = z.object({
   task_id: TaskId,
   error: z.object({ type: z.string(), message: z.string() }),
+  usage: UsageBody.optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

@@ -30,7 +30,11 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
       break;
     case 'result':
     case 'error': {
-      const answer = { answeredBy: from, answerMessageId: d.message.message_id };
+      const answer = {
+        answeredBy: from,
+        answerMessageId: d.message.message_id,
+        ...(d.body.usage ? { usage: d.body.usage } : {}),
+      };
       if (d.kind === 'result') tasks.answer(d.taskId, 'completed', { ...answer, result: d.body.result });
       else tasks.answer(d.taskId, 'failed', { ...answer, error: d.body.error });
       break;
