@@ -169,7 +169,8 @@ export class ModelAgent<C extends TaskContract = TaskContract> extends Agent {
         system: schema ? `${o.instructions}\n\nAnswer with JSON only, by this JSON Schema:\n${schema}` : o.instructions,
         messages,
         tools,
-        stopWhen: isStepCount(o.maxSteps ?? 8),
+        // Past the budget, no next step (a step's usage is known once it ended).
+        stopWhen: [isStepCount(o.maxSteps ?? 8), () => over !== undefined],
         abortSignal: AbortSignal.any([ctx.signal, stop.signal]),
         maxRetries: 0,
         onError: ({ error }) => {
@@ -203,7 +204,7 @@ export class ModelAgent<C extends TaskContract = TaskContract> extends Agent {
           });
         } else if (part.type === 'error') failure ??= part.error;
       }
-      if (stop.signal.aborted) throw stop.signal.reason;
+      if (over !== undefined) throw new TaskFailedError('BudgetExceeded', over);
       if (ctx.signal.aborted) throw ctx.signal.reason;
       if (failure !== undefined) throw failure;
       const output = outputOf(o.contract, await result.text);
