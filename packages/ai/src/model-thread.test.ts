@@ -36,7 +36,7 @@ describe('the thread is the memory', () => {
       input: { say: 'I am Ada' },
     });
     await userRef.collect([first.taskId], { timeoutMs: 5000 });
-    const answer = userRef.tasks.get(first.taskId, 'sent')?.answerMessageId;
+    const answer = userRef.tasks.get(first.taskId, 'sent')?.answerMessageId ?? '';
     const second = await userRef.ask(agent.address, Chat, { say: 'Who am I?' }, { timeoutMs: 5000, inReplyTo: answer });
     expect(second).toBe('Your name is Ada.');
     expect(turns(model.doStreamCalls[1])).toEqual([
