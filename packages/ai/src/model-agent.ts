@@ -53,6 +53,11 @@ export type ModelAgentOptions<C extends TaskContract> = {
   budget?: Budget;
   /** Retries of a model call on 429, 5xx and timeouts. @default `{ maxAttempts: 4, initialDelayMs: 1000, maxDelayMs: 60000 }` */
   retry?: ProviderRetry;
+  /**
+   * Lets the model ask the task's requester a question and wait for the answer (a tool
+   * `ask_requester`; the task is `input-required` meanwhile). @default off
+   */
+  inputRequired?: { timeoutMs?: number };
   /** Run before each tool (local or peer) with its input: approve, change or block it. @default none */
   beforeTool?: ToolHook | readonly ToolHook[];
 };
@@ -78,6 +83,7 @@ const Options = z.object({
   budget: BudgetSchema.optional(),
   retry: ProviderRetrySchema.optional(),
   beforeTool: z.union([z.function(), z.array(z.function())]).optional(),
+  inputRequired: z.object({ timeoutMs: z.number().int().positive().optional() }).optional(),
 });
 
 /** The model's last text as the contract's output: text for a string output, else JSON. */
@@ -148,12 +154,8 @@ export class ModelAgent<C extends TaskContract = TaskContract> extends Agent {
       ctx.log,
     );
     const hooks = o.beforeTool === undefined ? [] : Array.isArray(o.beforeTool) ? o.beforeTool : [o.beforeTool];
-    const tools = toolsFor(o.tools ?? {}, o.peers ?? [], {
-      ctx,
-      taskId: task.id,
-      hooks: hooks as ToolHook[],
-      spent: spend,
-    });
+    const run = { ctx, taskId: task.id, hooks: hooks as ToolHook[], spent: spend };
+    const tools = toolsFor(o.tools ?? {}, o.peers ?? [], run, o.inputRequired);
     const memory = o.memoryTokens === 0 ? [] : await this.memory(ctx, o.memoryTokens ?? 4000);
     const messages: ModelMessage[] = [
       ...memory,

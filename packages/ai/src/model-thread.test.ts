@@ -107,7 +107,8 @@ describe('progress without spending quota', () => {
       expect(text).toBe('All found, in a long enough answer.');
       expect(events.filter((e) => e.type === 'text').length).toBeGreaterThan(1);
 
-      // 5 s: STATUS at 4 s; the reports of 8 s wait for 9 s, and the task ends first. 1 s: 4 s and 8 s.
+      // 5 s: the report of 4 s goes out at 5 s; those of 8 s wait for 10 s, and the task ends first.
+      // 1 s: at 4 s and at 8 s. A task shorter than the interval sends none.
       const status = (await userRef.audit(threadId)).filter((e) => e.kind === 'status');
       expect(status).toHaveLength(statuses);
     },

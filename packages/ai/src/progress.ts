@@ -11,11 +11,12 @@ export type ProgressEvent =
   | { type: 'finish'; taskId: string; usage: Usage; ok: boolean };
 
 /**
- * STATUS mail at most once per `intervalMs`: the first report goes out at once, later ones wait
- * for the interval and only the newest of them is sent. `close()` drops what still waits.
+ * STATUS mail at most once per `intervalMs`, counted from the task's start: a report waits until
+ * the interval since the last STATUS (or the start) has passed, and only the newest report is sent.
+ * A task that ends within one interval sends none; `close()` drops what still waits.
  */
 export class CoalescedStatus {
-  private lastSentAt = Number.NEGATIVE_INFINITY;
+  private lastSentAt: number;
   private pending: string | undefined;
   private timer: Subscription | undefined;
   private closed = false;
@@ -25,7 +26,9 @@ export class CoalescedStatus {
     private readonly intervalMs: number,
     private readonly send: (note: string) => Promise<unknown>,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.lastSentAt = scheduler.now();
+  }
 
   report(note: string): void {
     if (this.closed) return;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AgentContext, Interception, TaskContract, ToolCall, ToolHook } from '@mailroom/core';
 import { ForbiddenError } from '@mailroom/core';
 import { type Tool, type ToolSet, tool } from 'ai';
+import { z } from 'zod';
 import { fromWire, type Usage } from './usage.js';
 
 /** A peer agent the model may call as a tool: its task contract, sent over mail with `ask`. */
@@ -81,9 +82,34 @@ function peerTool(peer: Peer, run: ToolRun): Tool {
   });
 }
 
-/** The model's tools for one task: the local ones behind the hooks, and one per peer. */
-export function toolsFor(local: ToolSet, peers: readonly Peer[], run: ToolRun): ToolSet {
+/** The tool that asks the task's requester a question and resolves with the answer's text. */
+function askRequester(run: ToolRun, timeoutMs: number): Tool {
+  return tool({
+    description:
+      'Ask the one who gave you this task a question, when you cannot go on without their answer. Returns their answer.',
+    inputSchema: z.object({ question: z.string().min(1) }),
+    execute: async (input: { question: string }, options: { toolCallId: string }) => {
+      const approved = (await approveTool(run, { tool: ASK_REQUESTER, toolCallId: options.toolCallId, input })) as {
+        question: string;
+      };
+      const answer = await run.ctx.inputRequired(approved.question, { timeoutMs });
+      return answer.body_text ?? '';
+    },
+  });
+}
+
+/** The name of the tool that asks the requester (with `inputRequired`). */
+export const ASK_REQUESTER = 'ask_requester';
+
+/** The model's tools for one task: the local ones behind the hooks, one per peer, and `ask_requester`. */
+export function toolsFor(
+  local: ToolSet,
+  peers: readonly Peer[],
+  run: ToolRun,
+  inputRequired?: { timeoutMs?: number },
+): ToolSet {
   const tools: ToolSet = {};
+  if (inputRequired) tools[ASK_REQUESTER] = askRequester(run, inputRequired.timeoutMs ?? 24 * 3600_000);
   for (const [name, t] of Object.entries(local)) tools[name] = guarded(name, t as Tool, run);
   for (const peer of peers) tools[peer.contract.name] = peerTool(peer, run);
   return tools;

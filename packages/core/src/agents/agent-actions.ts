@@ -5,12 +5,14 @@ import { type TimelineEntry, timeline } from '../audit/timeline.js';
 import { MailroomError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
-import { cancelMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
+import { cancelMail, inputRequiredMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
 import { formatReplySubject } from '../protocol/subject.js';
 import type { TaskContract, TaskInput, TaskOutput } from '../protocol/task-contract.js';
 import { TaskRebuild } from '../tasks/task-rebuild.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
+import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
 import type { TaskOutcome } from '../tasks/types.js';
+import { onAbort } from '../time/on-abort.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
 import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
 import { askTask } from './ask.js';
@@ -57,6 +59,8 @@ export class Actions implements AgentActions {
   readonly sendScheduler: SendScheduler | undefined;
   /** TASKs still waiting in the SendScheduler, by task id (made on first use). */
   private waiting: Map<string, SendTicket> | undefined;
+  /** Questions waiting for their answer, by the question's message id (made on first use). */
+  private questions: Map<string, (answer: Message) => void> | undefined;
   /** Rebuilds sent tasks from the post office after a restart (made on first use). */
   private rebuilder: TaskRebuild | undefined;
   private readonly logs: { readonly log: Logger };
@@ -153,6 +157,40 @@ export class Actions implements AgentActions {
       unqueue();
       if (ticket) this.waiting?.delete(taskId);
     }
+  }
+
+  /**
+   * Resolves with the first mail in reply to `messageId` (as it arrives, not behind the handler
+   * that waits for it); rejects with `TaskTimeoutError` after `timeoutMs`, or when `signal` aborts.
+   */
+  awaitReply(messageId: string, taskId: string, timeoutMs: number, signal: AbortSignal): Promise<Message> {
+    this.questions ??= new Map();
+    const questions = this.questions;
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        questions.delete(messageId);
+        timer.unsubscribe();
+        unlisten();
+      };
+      const timer = this.scheduler.schedule(() => {
+        done();
+        reject(new TaskTimeoutError([taskId], timeoutMs));
+      }, timeoutMs);
+      const unlisten = onAbort(signal, () => {
+        done();
+        reject(signal.reason);
+      });
+      questions.set(messageId, (answer: Message) => {
+        done();
+        resolve(answer);
+      });
+    });
+  }
+
+  /** A mail came in: the answer to a question waiting for it, if it is one. */
+  heard(message: Message): void {
+    if (!this.questions || !message.in_reply_to) return;
+    this.questions.get(message.in_reply_to)?.(message);
   }
 
   /** Sent tasks the registry does not know (sent before a restart) are rebuilt from the post office. */
@@ -279,6 +317,18 @@ export class MessageContext implements AgentContext {
     return this.actions.send(options.to ?? [m.from_address], options.subject ?? formatReplySubject(m.subject), body, {
       inReplyTo: m.message_id,
     });
+  }
+  async inputRequired(question: string, options: { timeoutMs: number }): Promise<Message> {
+    const id = this.taskId;
+    const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
+    if (id === undefined || !record) throw new MailroomError('not_found', 'no received task to ask about');
+    const sent = await this.actions.sendRequest(inputRequiredMail(record.peer, record.messageId, id, question));
+    this.actions.tasks.update(id, 'received', 'input-required');
+    try {
+      return await this.actions.awaitReply(sent.message_id, id, options.timeoutMs, this.signal);
+    } finally {
+      this.actions.tasks.update(id, 'received', 'working');
+    }
   }
   status(state: string, options: { note?: string; progress?: number; taskId?: string } = {}): Promise<SendResult> {
     const id = options.taskId ?? this.taskId;

@@ -164,7 +164,8 @@ export class AgentHost {
   /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
   private receive(messages: Message[]): void {
     const items: Delivered[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
-    for (const { decoded: d } of items) {
+    for (const { message, decoded: d } of items) {
+      this.actions.heard(message);
       if (isDecodeFailure(d)) continue;
       if (recordTaskMail(this.tasks, d) === 'canceled' && d.kind === 'cancel') {
         this.dispatchEnv.controllers.get(d.taskId)?.abort(d.body.reason ?? 'canceled');

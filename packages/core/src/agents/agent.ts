@@ -118,6 +118,14 @@ export interface AgentContext extends AgentActions {
   readonly signal: AbortSignal;
   /** Replies to the message being handled, in its thread. */
   reply(body: string | object, options?: { subject?: string; to?: string[] }): Promise<SendResult>;
+  /**
+   * Asks the requester of the task being handled a question and waits for the answer (A2A's
+   * `input-required`): sends `STATUS:{id}` of state `input-required` with the question as its
+   * `note`, and resolves with the first mail in reply to it — an agent's `ctx.reply`, or a
+   * person's from a mail client — as it arrives. Rejects with `TaskTimeoutError` after
+   * `timeoutMs`, or when the task is canceled.
+   */
+  inputRequired(question: string, options: { timeoutMs: number }): Promise<Message>;
   /** Sends `STATUS:{taskId}` to the requester of a task this agent received (default: the task being handled). */
   status(state: string, options?: { note?: string; progress?: number; taskId?: string }): Promise<SendResult>;
 }

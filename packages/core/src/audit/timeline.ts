@@ -53,7 +53,9 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
   const start = thread.messages.length > 0 ? Date.parse((thread.messages[0] as Message).created_at) : 0;
   return thread.messages.map((m) => {
     const parsed = parseSubject(m.subject);
-    const kind = parsed instanceof Error ? 'invalid' : parsed.kind;
+    // `Re: STATUS:…` answers a question (input-required): an answer, not a STATUS.
+    const kind =
+      parsed instanceof Error ? 'invalid' : parsed.reply && parsed.kind === 'status' ? 'answer' : parsed.kind;
     const taskId = parsed instanceof Error || !('taskId' in parsed) ? undefined : parsed.taskId;
     const usage = kind === 'result' || kind === 'error' ? usageOf(m.body_text) : undefined;
     return {

@@ -19,7 +19,17 @@ export const AckBody = z.object({ task_id: TaskId });
 export type AckBody = z.infer<typeof AckBody>;
 
 /** The task lifecycle states. */
-export const TaskState = z.enum(['submitted', 'accepted', 'working', 'completed', 'failed', 'canceled', 'timed_out']);
+export const TaskState = z.enum([
+  'submitted',
+  'accepted',
+  'working',
+  // The worker asked its requester a question (A2A's input-required) and waits for the answer.
+  'input-required',
+  'completed',
+  'failed',
+  'canceled',
+  'timed_out',
+]);
 export type TaskState = z.infer<typeof TaskState>;
 
 /** Body of `STATUS:`. */

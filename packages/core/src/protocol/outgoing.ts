@@ -21,7 +21,8 @@ import {
 //   reply:{message id}    the one answer to a handled message: RESULT, ERROR or a decision.
 //                         Whoever answers (the agent, or its supervisor on `skip`), a message is
 //                         answered at most once.
-//   status:{task id}:…    a STATUS, keyed by what it says (the same report twice is one report)
+//   status:{task id}:…    a STATUS, keyed by what it says (the same report twice is one report;
+//                         a question of input-required is a STATUS too)
 //   cancel:{task id}      a CANCEL
 //   escalation:{id}:L{n}  level n of one escalation
 //   collab:{id}           the opening of a shared thread
@@ -87,6 +88,15 @@ export function statusMail(to: string, task: string, body: StatusBody): Outgoing
     in_reply_to: task,
     idempotency_key: idempotencyKey.status(body),
   };
+}
+
+/**
+ * The question of a task to its requester (A2A's `input-required`): `STATUS:{id}` of state
+ * `input-required` whose `note` is the question, in reply to the TASK. The answer is any mail in
+ * reply to it (`Re: STATUS:{id}`), from an agent or a person.
+ */
+export function inputRequiredMail(to: string, task: string, taskId: string, question: string): OutgoingMail {
+  return statusMail(to, task, { task_id: taskId, state: 'input-required', note: question });
 }
 
 /**

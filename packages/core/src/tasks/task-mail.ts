@@ -23,7 +23,7 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
       tasks.answer(d.taskId, 'accepted');
       break;
     case 'status':
-      tasks.answer(d.taskId, 'working', {
+      tasks.answer(d.taskId, d.body.state === 'input-required' ? 'input-required' : 'working', {
         ...(d.body.note !== undefined ? { note: d.body.note } : {}),
         ...(d.body.progress !== undefined ? { progress: d.body.progress } : {}),
       });

@@ -8,7 +8,7 @@ import type { TaskOutcome, TaskRecord, TaskRole } from './types.js';
 
 const FINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled']);
 /** States of a task still waited for (not answered, not given up on). */
-const OPEN: ReadonlySet<TaskState> = new Set(['submitted', 'accepted', 'working']);
+const OPEN: ReadonlySet<TaskState> = new Set(['submitted', 'accepted', 'working', 'input-required']);
 
 /** Task states an agent can still move out of (a timed-out task may still complete late). */
 export const isFinal = (state: TaskState): boolean => FINAL.has(state);
