@@ -1,14 +1,12 @@
-import { Agent, type AgentContext, defineTask, type Runtime, type StatusBody, type TaskMail } from '@mailroom/core';
+import { Agent, type AgentContext, defineTask, type StatusBody, type TaskMail } from '@mailroom/core';
 import { embeddedRuntime } from '@mailroom/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import { scriptedModel } from './scripted-model.js';
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-});
+const runtimes = stoppedAfterEach();
 
 const Paint = defineTask({
   name: 'paint',

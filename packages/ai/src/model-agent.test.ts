@@ -1,22 +1,14 @@
-import { defineTask, type Runtime } from '@mailroom/core';
+import { defineTask, ValidationError } from '@mailroom/core';
 import { embeddedRuntime } from '@mailroom/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { promptLines, Research, stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import type { ProgressEvent } from './progress.js';
 import { scriptedModel } from './scripted-model.js';
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-});
+const runtimes = stoppedAfterEach();
 
-const Research = defineTask({
-  name: 'research',
-  description: 'Find the facts on one topic',
-  input: z.object({ topic: z.string() }),
-  output: z.object({ facts: z.array(z.string()) }),
-});
 const Report = defineTask({
   name: 'report',
   description: 'Write a short report on a question',
@@ -24,15 +16,7 @@ const Report = defineTask({
   output: z.object({ report: z.string() }),
 });
 
-/** The text of a model call's prompt: every message's text parts and tool outputs, joined. */
-const promptText = (call: unknown): string =>
-  (call as { prompt: { content: string | { text?: string; output?: unknown }[] }[] }).prompt
-    .map((m) =>
-      typeof m.content === 'string'
-        ? m.content
-        : m.content.map((p) => p.text ?? (p.output === undefined ? '' : JSON.stringify(p.output))).join('\n'),
-    )
-    .join('\n');
+const promptText = (call: unknown) => promptLines(call).join('\n');
 
 describe('a model-backed agent', () => {
   it('answers a task with its tool loop; the output passes the contract', async () => {
@@ -74,6 +58,16 @@ describe('a model-backed agent', () => {
       type: 'InvalidOutput',
     });
     expect(model.doStreamCalls).toHaveLength(3);
+  });
+
+  it('options are checked at the boundary', () => {
+    const model = scriptedModel([{ text: 'x' }]);
+    expect(() => new ModelAgent({ contract: Research, model, instructions: 'x', maxSteps: 0 })).toThrow(
+      /model agent options.*maxSteps/,
+    );
+    expect(() => new ModelAgent({ contract: Research, model, instructions: 'x', budget: { maxTokens: -1 } })).toThrow(
+      ValidationError,
+    );
   });
 });
 

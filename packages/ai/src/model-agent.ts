@@ -9,7 +9,7 @@ import {
   type ToolHook,
   ValidationError,
 } from '@mailroom/core';
-import { isStepCount, type LanguageModel, type ModelMessage, streamText, type ToolSet } from 'ai';
+import { APICallError, isStepCount, type LanguageModel, type ModelMessage, streamText, type ToolSet } from 'ai';
 import { type Observable, Subject } from 'rxjs';
 import { z } from 'zod';
 import { taskPrompt, threadMemory } from './memory.js';
@@ -98,6 +98,17 @@ function outputOf(contract: TaskContract, text: string): unknown {
 }
 
 /**
+ * A model call that failed for good (its retries spent, or not worth one) ends the task with ERROR
+ * `ModelCallFailed` at once: running the handler again would repeat its delegations. The message
+ * names the status, never the provider's response body.
+ */
+function modelFailure(err: unknown): unknown {
+  if (!APICallError.isInstance(err)) return err;
+  const status = err.statusCode === undefined ? '' : ` (HTTP ${err.statusCode})`;
+  return new TaskFailedError('ModelCallFailed', `the model call failed${status}`, { cause: err });
+}
+
+/**
  * An agent whose answers are a model's: a task of its contract runs the model's tool loop (at most
  * `maxSteps` calls) with its instructions, its tools and its peers as tools, the thread's earlier
  * exchange as memory; the answer is checked against the contract's output. Its RESULT and ERROR
@@ -124,14 +135,26 @@ export class ModelAgent<C extends TaskContract = TaskContract> extends Agent {
     return this.spent.get(taskId);
   }
 
+  /** Keeps what a task spent for its answer (summed over the handler's attempts), at most 10 000 tasks. */
+  private record(taskId: string, usage: Usage): void {
+    const before = this.spent.get(taskId);
+    this.spent.set(taskId, before ? addUsage(before, usage) : usage);
+    if (this.spent.size > 10_000) this.spent.delete(this.spent.keys().next().value as string);
+  }
+
   /** Puts what a task spent in its RESULT or ERROR. */
   override interceptSend(mail: SendRequest): { change: SendRequest } | undefined {
     const subject = parseSubject(mail.subject);
     if (subject instanceof Error || (subject.kind !== 'result' && subject.kind !== 'error')) return undefined;
     const usage = this.spent.get(subject.taskId);
     if (!usage || !mail.body_text) return undefined;
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(mail.body_text) as Record<string, unknown>;
+    } catch {
+      return undefined; // not protocol mail (its builders write JSON): it goes out as it is
+    }
     this.spent.delete(subject.taskId);
-    const body = JSON.parse(mail.body_text) as Record<string, unknown>;
     return { change: { ...mail, body_text: JSON.stringify({ ...body, usage: toWire(usage) }) } };
   }
 
@@ -208,13 +231,14 @@ export class ModelAgent<C extends TaskContract = TaskContract> extends Agent {
       }
       if (over !== undefined) throw new TaskFailedError('BudgetExceeded', over);
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (failure !== undefined) throw failure;
+      if (failure !== undefined) throw modelFailure(failure);
       const output = outputOf(o.contract, await result.text);
-      this.spent.set(task.id, usage);
+      this.record(task.id, usage);
       emit({ type: 'finish', taskId: task.id, usage, ok: true });
       return output;
     } catch (err) {
-      this.spent.set(task.id, usage);
+      // A canceled task sends no answer to carry its usage.
+      if (!ctx.signal.aborted) this.record(task.id, usage);
       emit({ type: 'finish', taskId: task.id, usage, ok: false });
       throw err;
     } finally {

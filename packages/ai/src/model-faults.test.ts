@@ -1,16 +1,14 @@
-import { defineTask, type Runtime } from '@mailroom/core';
+import { defineTask } from '@mailroom/core';
 import { embeddedRuntime, VirtualTime } from '@mailroom/core/testing';
 import { APICallError } from 'ai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import { retryAfterMs } from './provider-retry.js';
 import { scriptedModel } from './scripted-model.js';
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-});
+const runtimes = stoppedAfterEach();
 
 const Answer = defineTask({
   name: 'answer',
@@ -80,7 +78,7 @@ describe('cancellation and provider faults', () => {
     await expect(vt.until(asked)).resolves.toBe('because');
   });
 
-  it('5xx faults back off exponentially and give up after maxAttempts with ERROR', async () => {
+  it('5xx faults back off exponentially; after maxAttempts the task ends with ERROR ModelCallFailed, not run again', async () => {
     const vt = new VirtualTime(T0);
     const { runtime, userRef } = await embeddedRuntime(runtimes, { scheduler: vt.scheduler, stopTimeoutMs: 1 });
     const down = new APICallError({
@@ -93,7 +91,7 @@ describe('cancellation and provider faults', () => {
     const model = scriptedModel([{ fail: down }]);
     const agent = await runtime.spawn(
       new ModelAgent({ contract: Answer, model, instructions: 'x', retry: { maxAttempts: 3, initialDelayMs: 1000 } }),
-      { id: 'answerer', maxAttempts: 1 },
+      { id: 'answerer' },
     );
     const asked = userRef.ask(agent.address, Answer, { question: 'why?' }, { timeoutMs: 60_000 });
     const settled = asked.catch((e: unknown) => e);
@@ -101,7 +99,12 @@ describe('cancellation and provider faults', () => {
     expect(model.doStreamCalls).toHaveLength(1);
     await vt.advance(1_201 + 2_400);
     expect(model.doStreamCalls).toHaveLength(3);
-    await expect(vt.until(settled)).resolves.toMatchObject({ name: 'TaskFailedError' });
+    await expect(vt.until(settled)).resolves.toMatchObject({
+      type: 'ModelCallFailed',
+      message: 'the model call failed (HTTP 502)',
+    });
+    await vt.advance(600_000);
+    expect(model.doStreamCalls).toHaveLength(3);
   });
 
   it('reads retry-after in seconds, as a date, and retry-after-ms', () => {

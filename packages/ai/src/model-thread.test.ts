@@ -1,16 +1,14 @@
-import { defineTask, type Runtime } from '@mailroom/core';
+import { defineTask } from '@mailroom/core';
 import { embeddedRuntime, VirtualTime } from '@mailroom/core/testing';
 import { tool } from 'ai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { promptLines, stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import type { ProgressEvent } from './progress.js';
 import { scriptedModel } from './scripted-model.js';
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-});
+const runtimes = stoppedAfterEach();
 
 const Chat = defineTask({
   name: 'chat',
@@ -20,10 +18,7 @@ const Chat = defineTask({
 });
 
 /** The roles and texts of a model call's prompt, system prompt left out. */
-const turns = (call: unknown) =>
-  (call as { prompt: { role: string; content: string | { text?: string }[] }[] }).prompt
-    .filter((m) => m.role !== 'system')
-    .map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('')}`);
+const turns = (call: unknown) => promptLines(call).filter((l) => !l.startsWith('system: '));
 
 describe('the thread is the memory', () => {
   it("a follow-up task in the same thread gives the model the earlier exchange, rebuilt from the thread's mail", async () => {

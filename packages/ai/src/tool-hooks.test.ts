@@ -1,26 +1,20 @@
-import { defineTask, type Runtime, type ToolHook } from '@mailroom/core';
+import { defineTask, type ToolHook } from '@mailroom/core';
 import { embeddedRuntime } from '@mailroom/core/testing';
 import { tool } from 'ai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { promptLines, Research, stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import { scriptedModel } from './scripted-model.js';
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-});
+const runtimes = stoppedAfterEach();
 
-const Research = defineTask({
-  name: 'research',
-  description: 'Find the facts on one topic',
-  input: z.object({ topic: z.string() }),
-  output: z.object({ facts: z.array(z.string()) }),
-});
 const Ask = defineTask({ name: 'ask', description: 'Answer', input: z.object({ q: z.string() }), output: z.string() });
 
-const toolOutputs = (call: unknown): string =>
-  JSON.stringify((call as { prompt: { role: string; content: unknown }[] }).prompt.filter((m) => m.role === 'tool'));
+const toolOutputs = (call: unknown) =>
+  promptLines(call)
+    .filter((l) => l.startsWith('tool: '))
+    .join('\n');
 
 describe('beforeTool hooks', () => {
   it('block a peer tool (no TASK goes out, the model hears why) and change the input of another call', async () => {

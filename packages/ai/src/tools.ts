@@ -98,6 +98,9 @@ function askRequester(run: ToolRun, timeoutMs: number): Tool {
   });
 }
 
+/** A contract's name as a tool's (providers take `[A-Za-z0-9_-]{1,64}`). */
+export const toolName = (name: string): string => name.replaceAll(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+
 /** The name of the tool that asks the requester (with `inputRequired`). */
 export const ASK_REQUESTER = 'ask_requester';
 
@@ -111,6 +114,6 @@ export function toolsFor(
   const tools: ToolSet = {};
   if (inputRequired) tools[ASK_REQUESTER] = askRequester(run, inputRequired.timeoutMs ?? 24 * 3600_000);
   for (const [name, t] of Object.entries(local)) tools[name] = guarded(name, t as Tool, run);
-  for (const peer of peers) tools[peer.contract.name] = peerTool(peer, run);
+  for (const peer of peers) tools[toolName(peer.contract.name)] = peerTool(peer, run);
   return tools;
 }

@@ -11,20 +11,14 @@ const STATE_OF: Record<string, TaskState> = {
   cancel: 'canceled',
 };
 
-/** A STATUS body's own `state` (`{ "state": "working", … }`), when it names one. */
-function statusState(body: string | null): TaskState | undefined {
+/** One field of a JSON body, when it is there and passes `schema` (a STATUS's `state`, a RESULT's `usage`). */
+function bodyField<T>(
+  body: string | null,
+  field: string,
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+) {
   try {
-    const parsed = TaskState.safeParse((JSON.parse(body ?? '') as { state?: unknown }).state);
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A RESULT or ERROR body's `usage`, when it reports one. */
-function usageOf(body: string | null): UsageBody | undefined {
-  try {
-    const parsed = UsageBody.safeParse((JSON.parse(body ?? '') as { usage?: unknown }).usage);
+    const parsed = schema.safeParse((JSON.parse(body ?? '') as Record<string, unknown>)[field]);
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -57,7 +51,7 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
     const kind =
       parsed instanceof Error ? 'invalid' : parsed.reply && parsed.kind === 'status' ? 'answer' : parsed.kind;
     const taskId = parsed instanceof Error || !('taskId' in parsed) ? undefined : parsed.taskId;
-    const usage = kind === 'result' || kind === 'error' ? usageOf(m.body_text) : undefined;
+    const usage = kind === 'result' || kind === 'error' ? bodyField(m.body_text, 'usage', UsageBody) : undefined;
     return {
       at: m.created_at,
       elapsedMs: Date.parse(m.created_at) - start,
@@ -66,7 +60,7 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
       subject: m.subject,
       kind,
       taskId,
-      state: kind === 'status' ? (statusState(m.body_text) ?? 'working') : STATE_OF[kind],
+      state: kind === 'status' ? (bodyField(m.body_text, 'state', TaskState) ?? 'working') : STATE_OF[kind],
       messageId: m.message_id,
       ...(usage ? { usage } : {}),
     };
