@@ -201,6 +201,19 @@ for (const example of examples) {
   });
 }
 
+describe('examples/research-team with --model', () => {
+  it('a provider whose package is not installed: says so, names the package to add, exits 1', async () => {
+    const failed = await run('node', ['examples/research-team/dist/main.js', '--model', 'openai:gpt-4o-mini'], {
+      cwd: root,
+      timeout: 20_000,
+    }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    expect((failed as { stderr: string }).stderr).toContain(
+      'the provider package @ai-sdk/openai is not installed: pnpm add @ai-sdk/openai',
+    );
+  });
+});
+
 describe('examples/two-processes', () => {
   it('coordinates agents in two processes through one mailroom-server', async () => {
     const { stdout } = await run('node', ['examples/two-processes/dist/main.js'], { cwd: root, timeout: 30_000 });

@@ -33,7 +33,10 @@ export async function approveTool(run: ToolRun, call: ToolCall): Promise<unknown
       { agent: run.ctx.address, taskId: run.taskId },
     );
     if (verdict === undefined) continue;
-    if ('block' in verdict) throw new ForbiddenError(`tool ${call.tool} was blocked: ${verdict.block}`);
+    if ('block' in verdict) {
+      run.ctx.log.info({ tool: call.tool, tool_call_id: call.toolCallId }, 'a beforeTool hook blocked a tool call');
+      throw new ForbiddenError(`tool ${call.tool} was blocked: ${verdict.block}`);
+    }
     input = verdict.change;
   }
   return input;
