@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@mailroom\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
       { find: /^@mailroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@mailroom\/server$/, replacement: src('./packages/server/src/index.ts') },
+      { find: /^@mailroom\/ai$/, replacement: src('./packages/ai/src/index.ts') },
       { find: /^@mailroom\/http$/, replacement: src('./packages/http/src/index.ts') },
     ],
   },

@@ -82,6 +82,31 @@ const examples: Example[] = [
     },
   },
   {
+    name: 'research-team',
+    title: 'a model-backed orchestrator delegates to model-backed specialists on a scripted model, tokens per task',
+    check(stdout) {
+      expect(stdout.split('\n')[0]).toMatch(/^research-team on a scripted model \(no --model given; offline/);
+      inOrder(stdout, [
+        /orchestrator: calls research \{"topic":"actors"\}/,
+        /orchestrator: calls research \{"topic":"email"\}/,
+        /orchestrator: calls critique/,
+        /"brief": "Actors give each agent/,
+        re(`${n('user')} → ${n('orchestrator')} +TASK:t-\\w+ — brief`),
+        re(`${n('orchestrator')} → ${n('researcher')} +TASK:t-\\w+ — research`),
+        re(`${n('orchestrator')} → ${n('researcher')} +TASK:t-\\w+ — research`),
+        re(
+          `${n('researcher')} → ${n('orchestrator')} +RESULT:t-\\w+ +\\(completed\\) \\[274 tokens \\(210 in, 64 out\\)\\]`,
+        ),
+        re(`${n('critic')} → ${n('orchestrator')} +RESULT:t-\\w+ +\\(completed\\) \\[202 tokens`),
+        re(
+          `${n('orchestrator')} → ${n('user')} +RESULT:t-\\w+ +\\(completed\\) \\[2875 tokens \\(2550 in, 325 out\\)\\]`,
+        ),
+        /tokens per task:/,
+        /t-\w+ brief +orchestrator(-\w+)? +2875 tokens/,
+      ]);
+    },
+  },
+  {
     name: 'escalation',
     title: 'walks the chain: L0 silent, L1 answers retry after the ack timeout, the retried task succeeds',
     serverArgs: ['--ack-timeout-ms', '1000'],
@@ -175,6 +200,19 @@ for (const example of examples) {
     });
   });
 }
+
+describe('examples/research-team with --model', () => {
+  it('a provider whose package is not installed: says so, names the package to add, exits 1', async () => {
+    const failed = await run('node', ['examples/research-team/dist/main.js', '--model', 'openai:gpt-4o-mini'], {
+      cwd: root,
+      timeout: 20_000,
+    }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    expect((failed as { stderr: string }).stderr).toContain(
+      'the provider package @ai-sdk/openai is not installed: pnpm add @ai-sdk/openai',
+    );
+  });
+});
 
 describe('examples/two-processes', () => {
   it('coordinates agents in two processes through one mailroom-server', async () => {

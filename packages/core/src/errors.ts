@@ -11,6 +11,7 @@ export type MailroomErrorCode =
   | 'conflict'
   | 'task_timeout'
   | 'task_failed'
+  | 'task_canceled'
   | 'mailbox_error'
   | 'queue_full'
   | 'withdrawn'
@@ -116,6 +117,15 @@ export class TaskFailedError extends MailroomError<'task_failed'> {
   constructor(type: string, message: string, options?: { cause?: unknown }) {
     super('task_failed', message, options);
     this.type = type;
+  }
+}
+
+/** A task was canceled before it answered (its requester's `ask` rejects with this). */
+export class TaskCanceledError extends MailroomError<'task_canceled'> {
+  readonly taskId: string;
+  constructor(taskId: string, message: string) {
+    super('task_canceled', message);
+    this.taskId = taskId;
   }
 }
 

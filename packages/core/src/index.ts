@@ -10,15 +10,19 @@
 export type {
   AgentActions,
   AgentContext,
+  AskOptions,
   DelegateOptions,
   SendOptions,
   Task,
+  TaskHandler,
   TaskMail,
   TaskSpec,
 } from './agents/agent.js';
 export { Agent } from './agents/agent.js';
 export type { AgentOptions, ChildFailure, DeadLetter } from './agents/agent-options.js';
 export type { AgentRef } from './agents/agent-ref.js';
+export type { Interception, SendHook, ToolCall, ToolHook } from './agents/hooks.js';
+export type { RetryPolicy } from './agents/retry-timing.js';
 // Audit
 export { renderMermaid, renderSvg, renderThreadHtml } from './audit/render.js';
 export { renderTimelineText, type TimelineEntry, timeline } from './audit/timeline.js';
@@ -37,6 +41,7 @@ export {
   type RateLimitDetails,
   RateLimitedError,
   StoppedError,
+  TaskCanceledError,
   TaskFailedError,
   ValidationError,
   type ValidationIssue,
@@ -59,7 +64,16 @@ export {
 export { MemoryPostOffice, type MemoryPostOfficeOptions } from './post-office/memory/memory-post-office.js';
 export type { RetentionOptions } from './post-office/memory/retention.js';
 // The protocol
-export { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody, TaskState } from './protocol/bodies.js';
+export {
+  AckBody,
+  CancelBody,
+  ErrorBody,
+  ResultBody,
+  StatusBody,
+  TaskBody,
+  TaskState,
+  type UsageBody,
+} from './protocol/bodies.js';
 export { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
 export { decisionOf, type EscalationDecision } from './protocol/decision.js';
 export { Escalation, parseEscalationBody } from './protocol/escalation.js';
@@ -70,6 +84,13 @@ export {
   parseSubject,
   type TaskMailKind,
 } from './protocol/subject.js';
+export {
+  defineTask,
+  type TaskContract,
+  type TaskInput,
+  type TaskJsonSchema,
+  type TaskOutput,
+} from './protocol/task-contract.js';
 // Patterns and routing
 export {
   type Assignment,
@@ -102,7 +123,7 @@ export type {
 export { Supervisor } from './supervision/supervisor.js';
 export { TaskTimeoutError } from './tasks/task-timeout-error.js';
 export type { TaskOutcome, TaskRecord, TaskRole } from './tasks/types.js';
-export { type Clock, systemClock } from './time/clock.js';
+export type { Clock } from './time/clock.js';
 // The wire model (the rest of it: `@mailroom/core/post-office`)
 export {
   Account,

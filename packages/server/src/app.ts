@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError, renderThreadHtml } from '@mailroom/core';
 import { type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core/post-office';
@@ -105,6 +106,8 @@ export function buildServer(
   );
   const methodsOf = methodsOfPaths((hook) => app.addHook('onRoute', hook));
   const closing = new AbortController();
+  // Every held long poll listens here: a thousand at once is the intended use, not a leak.
+  setMaxListeners(0, closing.signal);
   // preClose runs before the server waits for requests in flight: held long polls answer at once.
   app.addHook('preClose', async () => closing.abort());
   app.decorateRequest('address', '');

@@ -5,12 +5,18 @@ import { type TimelineEntry, timeline } from '../audit/timeline.js';
 import { MailroomError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
-import { cancelMail, statusMail, taskMail } from '../protocol/outgoing.js';
+import { cancelMail, inputRequiredMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
 import { formatReplySubject } from '../protocol/subject.js';
+import type { TaskContract, TaskInput, TaskOutput } from '../protocol/task-contract.js';
+import { TaskRebuild } from '../tasks/task-rebuild.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
+import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
 import type { TaskOutcome } from '../tasks/types.js';
+import { onAbort } from '../time/on-abort.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
-import type { AgentActions, AgentContext, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
+import { askTask } from './ask.js';
+import { intercept, type SendHook } from './hooks.js';
 
 const TASK_PREFIX = randomBytes(4).toString('hex');
 let taskSeq = 0;
@@ -45,14 +51,25 @@ export class Actions implements AgentActions {
   readonly sendScheduler: SendScheduler | undefined;
   /** TASKs still waiting in the SendScheduler, by task id (made on first use). */
   private waiting: Map<string, SendTicket> | undefined;
+  /** Questions waiting for their answer, by the question's message id (made on first use). */
+  private questions: Map<string, (answer: Message) => void> | undefined;
+  /** Rebuilds sent tasks from the post office after a restart (made on first use). */
+  private rebuilder: TaskRebuild | undefined;
+  private readonly logs: { readonly log: Logger };
+  /** Run before every send (the agent's own, then its spawn's `beforeSend`). */
+  private readonly hooks: readonly SendHook[];
 
   constructor(
     mailbox: Mailbox,
     tasks: TaskRegistry,
     scheduler: SchedulerLike,
     stopped: AbortSignal,
+    logs: { readonly log: Logger },
     sendScheduler?: SendScheduler,
+    hooks: readonly SendHook[] = [],
   ) {
+    this.logs = logs;
+    this.hooks = hooks;
     this.sendScheduler = sendScheduler;
     this.address = mailbox.address;
     this.mailbox = mailbox;
@@ -63,9 +80,18 @@ export class Actions implements AgentActions {
 
   /**
    * Every send of the agent goes through here: through its SendScheduler when it has one
-   * (quota, stagger, 429 pauses), else straight to the mailbox.
+   * (quota, stagger, 429 pauses), else straight to the mailbox. The `beforeSend` hooks see it
+   * first: they may change it, or block it (`ForbiddenError`, nothing goes out).
    */
   sendRequest(request: SendRequest, options: ScheduledSendOptions = {}): Promise<SendResult> {
+    if (this.hooks.length === 0) return this.sendNow(request, options);
+    return intercept(this.hooks, request, { agent: this.address }, `mail "${request.subject}"`).then((mail) => {
+      if (mail !== request) this.logs.log.debug({ subject: request.subject }, 'a beforeSend hook changed a mail');
+      return this.sendNow(mail, options);
+    });
+  }
+
+  private sendNow(request: SendRequest, options: ScheduledSendOptions): Promise<SendResult> {
     if (this.sendScheduler) return this.sendScheduler.send(request, options);
     if (options.signal?.aborted) return Promise.reject(new WithdrawnError('the send was withdrawn before it went out'));
     return this.mailbox.send(request);
@@ -106,25 +132,86 @@ export class Actions implements AgentActions {
       this.waiting ??= new Map();
       this.waiting.set(taskId, ticket);
     }
-    let sent: SendResult;
+    // The assignee's load counts this task from now (smallest-mailbox), not once it went out.
+    const unqueue = this.tasks.queued(to);
     try {
-      sent = await this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
+      const sent = await this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
+      this.tasks.open({
+        taskId,
+        role: 'sent',
+        name: task.name,
+        peer: to,
+        threadId: sent.thread_id,
+        messageId: sent.message_id,
+      });
+      return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
     } finally {
+      unqueue();
       if (ticket) this.waiting?.delete(taskId);
     }
-    this.tasks.open({
-      taskId,
-      role: 'sent',
-      name: task.name,
-      peer: to,
-      threadId: sent.thread_id,
-      messageId: sent.message_id,
+  }
+
+  /**
+   * Resolves with the first mail in reply to `messageId` (as it arrives, not behind the handler
+   * that waits for it); rejects with `TaskTimeoutError` after `timeoutMs`, or when `signal` aborts.
+   */
+  awaitReply(messageId: string, taskId: string, timeoutMs: number, signal: AbortSignal): Promise<Message> {
+    this.questions ??= new Map();
+    const questions = this.questions;
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        questions.delete(messageId);
+        timer.unsubscribe();
+        unlisten();
+      };
+      const timer = this.scheduler.schedule(() => {
+        done();
+        reject(new TaskTimeoutError([taskId], timeoutMs));
+      }, timeoutMs);
+      const unlisten = onAbort(signal, () => {
+        done();
+        reject(signal.reason);
+      });
+      questions.set(messageId, (answer: Message) => {
+        done();
+        resolve(answer);
+      });
     });
-    return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
+  }
+
+  /** A mail came in: the answer to a question waiting for it, if it is one. */
+  heard(message: Message): void {
+    if (!this.questions || !message.in_reply_to) return;
+    this.questions.get(message.in_reply_to)?.(message);
+  }
+
+  /** Sent tasks the registry does not know (sent before a restart) are rebuilt from the post office. */
+  private get rebuild(): TaskRebuild {
+    this.rebuilder ??= new TaskRebuild(this.mailbox, this.tasks, this.logs);
+    return this.rebuilder;
   }
 
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
-    return this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
+    const outcomes = this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
+    // Waiting already: what the rebuild finds resolves this collect like any answer would.
+    if (taskIds.some((id) => !this.tasks.get(id, 'sent'))) void this.rebuild.recover(taskIds);
+    return outcomes;
+  }
+
+  ask<C extends TaskContract>(
+    to: string,
+    contract: C,
+    input: TaskInput<C>,
+    options: AskOptions,
+  ): Promise<TaskOutput<C>> {
+    return askTask(this, {
+      to,
+      contract,
+      input,
+      options,
+      recover: (ids) => this.rebuild.recover(ids),
+      log: this.logs.log,
+    });
   }
 
   thread(threadId: string): Promise<Thread> {
@@ -203,6 +290,14 @@ export class MessageContext implements AgentContext {
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
     return this.actions.collect(taskIds, options);
   }
+  ask<C extends TaskContract>(
+    to: string,
+    contract: C,
+    input: TaskInput<C>,
+    options: AskOptions,
+  ): Promise<TaskOutput<C>> {
+    return this.actions.ask(to, contract, input, options);
+  }
   thread(threadId: string): Promise<Thread> {
     return this.actions.thread(threadId);
   }
@@ -217,6 +312,18 @@ export class MessageContext implements AgentContext {
     return this.actions.send(options.to ?? [m.from_address], options.subject ?? formatReplySubject(m.subject), body, {
       inReplyTo: m.message_id,
     });
+  }
+  async inputRequired(question: string, options: { timeoutMs: number }): Promise<Message> {
+    const id = this.taskId;
+    const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
+    if (id === undefined || !record) throw new MailroomError('not_found', 'no received task to ask about');
+    const sent = await this.actions.sendRequest(inputRequiredMail(record.peer, record.messageId, id, question));
+    this.actions.tasks.update(id, 'received', 'input-required');
+    try {
+      return await this.actions.awaitReply(sent.message_id, id, options.timeoutMs, this.signal);
+    } finally {
+      this.actions.tasks.update(id, 'received', 'working');
+    }
   }
   status(state: string, options: { note?: string; progress?: number; taskId?: string } = {}): Promise<SendResult> {
     const id = options.taskId ?? this.taskId;

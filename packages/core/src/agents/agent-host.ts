@@ -11,18 +11,25 @@ import { errorMail, type OutgoingMail } from '../protocol/outgoing.js';
 import { recordTaskMail } from '../tasks/task-mail.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
 import type { Message } from '../wire/model.js';
-import type { Agent } from './agent.js';
+import { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
-import { type AgentOptions, type ErrorInfo, errorInfo, type HostEnv } from './agent-options.js';
+import { type AgentOptions, DEFAULT_CONCURRENCY, type ErrorInfo, errorInfo, type HostEnv } from './agent-options.js';
 import { DEAD_LETTERED, released, SETTLED, type Settlement } from './delivery.js';
 import { type DispatchEnv, type Incoming, runHandler } from './handler-dispatch.js';
+import { hookList, type SendHook } from './hooks.js';
+import { Lanes } from './lanes.js';
+import { ReadMarks } from './read-marks.js';
 import { RecentIds } from './recent-ids.js';
+import { retryDelay } from './retry-timing.js';
 
 /**
- * Delivers one agent's mail: its inbox stream feeds its nact actor, and each message goes
- * received → running → replied → settled | released | dead-lettered (see `delivery.ts`). What a
- * handler is and what it answers is `handler-dispatch.ts`'s; this class only moves messages, sends
- * the answers it is given, and marks read. @internal
+ * Delivers one agent's mail: its inbox stream feeds its nact actor (the one entry of arrivals), the
+ * actor puts each message in its lane (see `lanes.ts`: up to `concurrency` at once, one at a time
+ * per ordering key), and each message goes received → running → replied → settled | released |
+ * dead-lettered (see `delivery.ts`). What a handler is and what it answers is
+ * `handler-dispatch.ts`'s; this class only moves messages, sends the answers it is given, and marks
+ * read. Its bookkeeping is synchronous code on the one JavaScript thread; handlers run outside it.
+ * @internal
  */
 export class AgentHost {
   readonly actions: Actions;
@@ -33,6 +40,8 @@ export class AgentHost {
   private logger: Logger | undefined;
   private readonly inFlight = new InFlight();
   private readonly handled: RecentIds;
+  private readonly lanes: Lanes<Incoming>;
+  private readonly reads: ReadMarks;
   // Made on first use: ten thousand idle agents should cost little.
   private attemptsMap: Map<string, number> | undefined;
   /** Answers computed but not yet sent (a redelivery sends them without running the handler again). */
@@ -44,7 +53,6 @@ export class AgentHost {
   private readonly options: AgentOptions;
   private actor: Ref<Incoming[]> | undefined;
   private subscription: Subscription | undefined;
-  private outstanding = 0;
   private stopping = false;
   /** A supervised handler failed: the rest of the mailbox waits for the restarted agent. */
   private crashed = false;
@@ -58,7 +66,19 @@ export class AgentHost {
     this.handled = new RecentIds(options.dedupeWindow ?? 100_000);
     this.tasks = new TaskRegistry(env.scheduler, options.maxTasks ?? 10_000);
     if (env.supervision) this.attemptsMap = env.supervision.attempts;
-    this.actions = new Actions(mailbox, this.tasks, env.scheduler, this.stopController.signal, sendScheduler);
+    // The agent's own hook only when its class overrides it: most sends need no extra turn.
+    const own: SendHook[] =
+      agent.interceptSend === Agent.prototype.interceptSend ? [] : [(mail, c) => agent.interceptSend(mail, c)];
+    const hooks = [...own, ...hookList(options.beforeSend)];
+    this.actions = new Actions(
+      mailbox,
+      this.tasks,
+      env.scheduler,
+      this.stopController.signal,
+      this,
+      sendScheduler,
+      hooks,
+    );
     this.dispatchEnv = {
       agent,
       actions: this.actions,
@@ -68,6 +88,14 @@ export class AgentHost {
       ack: options.ack ?? true,
       controllers: new Map(),
     };
+    const keyOf = options.orderingKey ?? ((m: Message) => m.thread_id);
+    this.lanes = new Lanes<Incoming>(
+      options.concurrency ?? DEFAULT_CONCURRENCY,
+      (item) => keyOf(item.message),
+      (item, key) => this.run(item, key),
+      (ms, fn) => env.timer.after(ms, fn),
+    );
+    this.reads = new ReadMarks(mailbox, this.inFlight, this, () => this.checkIdle());
   }
 
   /** The agent's pino child, made on first use. */
@@ -94,7 +122,10 @@ export class AgentHost {
   start(): void {
     this.actor = spawn(
       this.env.system as ActorSystemRef,
-      (state: undefined, items: Incoming[]) => this.handleBatch(items).then(() => state),
+      (state: undefined, items: Incoming[]) => {
+        this.arrive(items);
+        return state;
+      },
       this.env.name,
       {
         onCrash: (_msg, err, ctx) => {
@@ -112,12 +143,13 @@ export class AgentHost {
     }).subscribe((messages) => this.receive(messages));
   }
 
-  /** Stops polling, lets the handler in progress finish within `deadlineMs`, then stops the actor. */
+  /** Stops polling, lets the handlers in progress finish within `deadlineMs`, then stops the actor. */
   async stop(deadlineMs: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.subscription?.unsubscribe();
-    if (this.outstanding > 0) {
+    this.releaseWaiting();
+    if (this.lanes.running > 0 || this.reads.busy) {
       await new Promise<void>((resolve) => {
         const timeout = this.env.scheduler.schedule(() => {
           this.log.warn({ deadlineMs }, 'handlers still running at the stop deadline; aborting them');
@@ -139,17 +171,13 @@ export class AgentHost {
   /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
   private receive(messages: Message[]): void {
     const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
-    for (const { decoded: d } of items) {
+    for (const { message, decoded: d } of items) {
+      this.actions.heard(message);
       if (isDecodeFailure(d)) continue;
       if (recordTaskMail(this.tasks, d) === 'canceled' && d.kind === 'cancel') {
         this.dispatchEnv.controllers.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
       }
     }
-    this.toActor(items);
-  }
-
-  private toActor(items: Incoming[]): void {
-    this.outstanding += 1;
     if (this.actor) dispatchTo(this.actor, items);
   }
 
@@ -157,42 +185,63 @@ export class AgentHost {
     return this.stopping || this.crashed;
   }
 
-  private async handleBatch(items: Incoming[]): Promise<void> {
-    const read: string[] = [];
-    const backToPostOffice: string[] = [];
-    const debug = this.log.isLevelEnabled('debug');
-    for (const item of items) {
-      const settlement: Settlement = this.halted ? released() : await this.deliver(item);
-      const id = item.message.message_id;
-      if (debug) this.log.debug({ message_id: id, state: settlement.state }, 'message delivered');
-      if (settlement.state !== 'released') read.push(id);
-      else if (this.halted) backToPostOffice.push(id);
-      else this.redeliver(item, settlement.afterMs);
+  /** In the actor: each message joins its lane (or goes back to the post office if the agent halted). */
+  private arrive(items: Incoming[]): void {
+    if (this.halted) {
+      this.inFlight.settle(
+        items.map((i) => i.message.message_id),
+        !this.crashed,
+      );
+      return;
     }
-    if (read.length > 0) {
-      try {
-        await this.mailbox.markRead(read);
-      } catch (err) {
-        this.log.warn({ err, count: read.length }, 'could not mark handled mail read; it will be settled again');
-      }
-    }
-    this.inFlight.settle(read.concat(backToPostOffice), backToPostOffice.length > 0 && !this.crashed);
-    this.outstanding -= 1;
-    if (this.outstanding === 0) this.idle?.();
+    for (const item of items) this.lanes.push(item);
+  }
+
+  /** running, outside the actor: the lane's slot is held until the message settles or is released. */
+  private run(item: Incoming, key: string): void {
+    this.deliver(item).then(
+      (settlement) => this.settle(item, key, settlement),
+      (err: unknown) => {
+        this.log.error({ err, message_id: item.message.message_id }, 'delivery failed; the message goes back unread');
+        this.settle(item, key, { state: 'released', afterMs: 0, toPostOffice: true });
+      },
+    );
   }
 
   /**
-   * released, the one way back: the message stays in flight and unread in the post office and is
-   * delivered to the actor again after `afterMs` (no re-poll that would walk past every message in
-   * flight to find it). If the agent stops meanwhile, it goes back to the post office instead.
+   * Where one delivery ended: settled and dead-lettered mail is marked read (in a batch); released
+   * mail runs again first in its lane after its backoff (its later messages wait), or goes back to
+   * the post office when the agent stops or crashed.
    */
-  private redeliver(item: Incoming, afterMs: number): void {
-    const again = () => {
-      if (this.halted) this.inFlight.settle([item.message.message_id], !this.crashed);
-      else this.toActor([item]);
-    };
-    if (afterMs <= 0) again();
-    else this.env.timer.after(afterMs, again);
+  private settle(item: Incoming, key: string, settlement: Settlement): void {
+    const id = item.message.message_id;
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ message_id: id, state: settlement.state }, 'message delivered');
+    if (settlement.state !== 'released') {
+      this.lanes.done(key);
+      this.reads.add(id);
+    } else if (this.halted || settlement.toPostOffice) {
+      this.lanes.done(key);
+      this.inFlight.settle([id], !this.crashed);
+    } else {
+      this.lanes.done(key, { item, afterMs: settlement.afterMs });
+    }
+    this.checkIdle();
+  }
+
+  /** Hands every message not running back to the post office, unread (the agent stops or crashed). */
+  private releaseWaiting(): void {
+    const waiting = this.lanes.drain();
+    if (waiting.length > 0) {
+      this.inFlight.settle(
+        waiting.map((i) => i.message.message_id),
+        !this.crashed,
+      );
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.idle && this.lanes.running === 0 && !this.reads.busy) this.idle();
   }
 
   /** One delivery of one message: running, then replied, then where it ends up. */
@@ -238,14 +287,22 @@ export class AgentHost {
     if (this.stopController.signal.aborted) return released();
     if (!(err instanceof TaskFailedError) && attempt < this.maxAttempts) {
       this.attempts.set(id, attempt);
-      this.log.warn({ err, message_id: id, attempt }, 'handler failed; the message will be delivered again');
+      if (this.crashed) return { state: 'released', afterMs: 0, toPostOffice: true };
       if (this.env.supervision) {
         // Supervised: the agent has crashed. It takes nothing more; its supervisor decides.
+        this.log.warn({ err, message_id: id, attempt }, 'handler failed; the supervisor decides');
         this.crashed = true;
         this.subscription?.unsubscribe();
+        this.releaseWaiting();
         this.env.supervision.onFailure({ error: err, message: item.message, attempt });
+        return { state: 'released', afterMs: 0, toPostOffice: true };
       }
-      return released();
+      const afterMs = retryDelay(attempt, err, this.options.retry);
+      this.log.warn(
+        { err, message_id: id, attempt, retryInMs: afterMs },
+        'handler failed; it runs again after a backoff',
+      );
+      return released(afterMs);
     }
     this.attempts.delete(id);
     const d = item.decoded;

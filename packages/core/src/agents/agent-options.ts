@@ -1,18 +1,37 @@
 import type { ActorSystemRef, Ref } from 'nact';
 import type { Logger } from 'pino';
 import type { SchedulerLike, Subject } from 'rxjs';
-import { TaskFailedError } from '../errors.js';
+import { z } from 'zod';
+import { TaskFailedError, ValidationError } from '../errors.js';
 import type { InboxStreamOptions } from '../inbox/inbox-options.js';
 import type { SendScheduler, SendSchedulerOptions } from '../outbox/send-scheduler.js';
 import type { SharedTimer } from '../time/scheduling.js';
 import type { Message } from '../wire/model.js';
+import type { SendHook } from './hooks.js';
+import { type RetryPolicy, RetryPolicySchema } from './retry-timing.js';
 
 // What an agent is started with, and what it reports.
 
 /** Options of one agent. */
 export type AgentOptions = {
+  /**
+   * How many messages the agent's handlers run at once. Messages of one ordering key (a thread,
+   * unless `orderingKey` says otherwise) never run at once and run in arrival order; different keys
+   * run side by side up to this many. @default 16
+   */
+  concurrency?: number;
+  /**
+   * The ordering key of a message: messages with the same key run one at a time, in arrival order.
+   * @default the message's thread (`message.thread_id`)
+   */
+  orderingKey?: (message: Message) => string;
   /** Handler runs before a message is dead-lettered. @default 3 */
   maxAttempts?: number;
+  /**
+   * The wait before a failed handler runs again: exponential backoff with jitter, or the error's
+   * own `retryAfterMs` (a model provider's 429). @default `{ initialDelayMs: 1000, factor: 2, maxDelayMs: 60000, jitter: 0.2 }`
+   */
+  retry?: RetryPolicy;
   /** Send `ACK:{task_id}` when a task is taken. @default true */
   ack?: boolean;
   /** How many handled message ids are remembered to drop duplicates. @default 100000 */
@@ -26,6 +45,11 @@ export type AgentOptions = {
    * stagger, 429 pauses. `true` makes one for the agent's mailbox. @default none
    */
   sendScheduler?: SendScheduler | true | SendSchedulerOptions['stagger'];
+  /**
+   * Run before every mail the agent sends, after the agent's own `interceptSend`: each may
+   * approve, change or block it (a blocked send rejects with `ForbiddenError`). @default none
+   */
+  beforeSend?: SendHook | readonly SendHook[];
 };
 
 /** A message that could not be handled: marked read, answered with `ERROR:`, and reported here. */
@@ -70,3 +94,23 @@ export const errorInfo = (e: unknown): ErrorInfo => ({
   type: e instanceof TaskFailedError ? e.type : e instanceof Error ? e.name : 'Error',
   message: e instanceof Error ? e.message : String(e),
 });
+
+/** The default of `concurrency`: handlers that call models spend seconds waiting, not computing. */
+export const DEFAULT_CONCURRENCY = 16;
+
+const Checked = z.object({
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+  orderingKey: z.function().optional(),
+  maxAttempts: z.number().int().min(1).optional(),
+  dedupeWindow: z.number().int().min(1).optional(),
+  maxTasks: z.number().int().min(1).optional(),
+  retry: RetryPolicySchema.optional(),
+  beforeSend: z.union([z.function(), z.array(z.function())]).optional(),
+});
+
+/** Checks the options of a spawn once, at the boundary (`ValidationError` naming the bad field). */
+export function checkAgentOptions(options: AgentOptions): AgentOptions {
+  const parsed = Checked.safeParse(options);
+  if (!parsed.success) throw ValidationError.fromZod('agent options', parsed.error);
+  return options;
+}

@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
+import type { z } from 'zod';
 import type { TimelineEntry } from '../audit/timeline.js';
 import { TaskFailedError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody } from '../protocol/bodies.js';
 import type { Escalation } from '../protocol/escalation.js';
+import type { TaskContract, TaskInput, TaskOutput } from '../protocol/task-contract.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
 import type { AgentOptions } from './agent-options.js';
+import type { Interception } from './hooks.js';
 
 /** A task as its handler sees it. */
 export type Task = {
@@ -76,6 +79,18 @@ export interface AgentActions {
   sendRequest(request: SendRequest, options?: { signal?: AbortSignal }): Promise<SendResult>;
   /** Sends mail; an object body goes out as JSON. */
   send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult>;
+  /**
+   * Sends a task of a typed contract and waits for its answer: resolves with the decoded output;
+   * rejects with `TaskFailedError` (the worker's ERROR, or an output that fails the contract),
+   * `TaskTimeoutError` or `TaskCanceledError`; an input that fails the contract is a
+   * `ValidationError` and nothing is sent.
+   */
+  ask<C extends TaskContract>(
+    to: string,
+    contract: C,
+    input: TaskInput<C>,
+    options: AskOptions,
+  ): Promise<TaskOutput<C>>;
   /** Sends `TASK:{id} — {name}` and tracks it; returns the ids to collect on. */
   delegate(
     to: string,
@@ -109,18 +124,82 @@ export interface AgentContext extends AgentActions {
   readonly signal: AbortSignal;
   /** Replies to the message being handled, in its thread. */
   reply(body: string | object, options?: { subject?: string; to?: string[] }): Promise<SendResult>;
+  /**
+   * Asks the requester of the task being handled a question and waits for the answer (A2A's
+   * `input-required`): sends `STATUS:{id}` of state `input-required` with the question as its
+   * `note`, and resolves with the first mail in reply to it — an agent's `ctx.reply`, or a
+   * person's from a mail client — as it arrives. Rejects with `TaskTimeoutError` after
+   * `timeoutMs`, or when the task is canceled.
+   */
+  inputRequired(question: string, options: { timeoutMs: number }): Promise<Message>;
   /** Sends `STATUS:{taskId}` to the requester of a task this agent received (default: the task being handled). */
   status(state: string, options?: { note?: string; progress?: number; taskId?: string }): Promise<SendResult>;
 }
+
+/** Options of `ask`. */
+export type AskOptions = {
+  /** How long to wait for the answer: then `TaskTimeoutError`. */
+  timeoutMs: number;
+  /**
+   * The task id. Give a stable one to make the ask idempotent: asked again (after a restart), the
+   * TASK is not sent twice and the answer already in the post office is used. @default a fresh id
+   */
+  taskId?: string;
+  /** Send the TASK in reply to this message (its thread). @default a new thread */
+  inReplyTo?: string;
+  /** Aborting it cancels the task (`CANCEL:` to the worker) and rejects with `TaskCanceledError`. */
+  signal?: AbortSignal;
+};
+
+/** A typed task handler: gets the decoded input, returns the output its contract promises. */
+export type TaskHandler<C extends TaskContract> = (
+  input: z.output<C['input']>,
+  ctx: AgentContext,
+  task: Task,
+) => z.input<C['output']> | Promise<z.input<C['output']>>;
+
+/** The typed handlers of each agent instance, by task name. */
+const typedHandlers = new WeakMap<Agent, Map<string, { contract: TaskContract; fn: TaskHandler<TaskContract> }>>();
+
+/** The typed handler an agent registered for a task name (for the dispatch). */
+export const typedHandlerOf = (agent: Agent, name: string) => typedHandlers.get(agent)?.get(name);
 
 /** A RESULT, ERROR, ACK, STATUS or CANCEL, with the decoded body. */
 export type TaskMail<B> = { taskId: string; body: B; from: string; message: Message };
 
 /**
- * The class users subclass. Override the handlers you need; each runs inside the agent's actor,
- * one message at a time. A message is marked read only after its handler finished.
+ * The class users subclass. Override the handlers you need (or register typed ones with
+ * `handle`). Handlers of different threads run at once, up to the spawn's `concurrency`; two
+ * messages of one thread never do. A message is marked read only after its handler finished.
  */
 export abstract class Agent {
+  /**
+   * Takes tasks of `contract` with a typed handler (call it in the constructor). The input is
+   * decoded by the contract before the handler runs — a mismatch is answered with `ERROR:` of type
+   * `InvalidInput` naming the zod issues, and the handler never runs — and the output is checked
+   * too (`InvalidOutput`). Tasks of other names go to `onTask`.
+   */
+  protected handle<C extends TaskContract>(contract: C, fn: TaskHandler<C>): this {
+    let handlers = typedHandlers.get(this);
+    if (!handlers) {
+      handlers = new Map();
+      typedHandlers.set(this, handlers);
+    }
+    handlers.set(contract.name, { contract, fn: fn as TaskHandler<TaskContract> });
+    return this;
+  }
+
+  /**
+   * Sees every mail this agent sends before it goes out (before the spawn's `beforeSend` hooks):
+   * return nothing to approve it, `{ change: mail }` to send another, `{ block: reason }` to stop it.
+   */
+  interceptSend(
+    _mail: SendRequest,
+    _context: { agent: string },
+  ): Interception<SendRequest> | Promise<Interception<SendRequest>> {
+    return undefined;
+  }
+
   /** Options this kind of agent wants unless the spawn says otherwise (a RouterAgent: a SendScheduler). */
   spawnDefaults(): Partial<AgentOptions> {
     return {};

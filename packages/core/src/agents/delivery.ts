@@ -17,6 +17,8 @@ export type Settlement =
       state: 'released';
       /** Deliver it again after this long (0: at once). */
       afterMs: number;
+      /** Hand it back to the post office for the next consumer instead (the agent stops or crashed). */
+      toPostOffice?: boolean;
     };
 
 export const SETTLED: Settlement = { state: 'settled' };

@@ -2,9 +2,11 @@ import type { Logger } from 'pino';
 import { type DecodeFailure, isDecodeFailure, type ProtocolMessage } from '../protocol/codec.js';
 import { DECISIONS, type EscalationDecision } from '../protocol/decision.js';
 import { ackMail, decisionMail, errorMail, type OutgoingMail, resultMail } from '../protocol/outgoing.js';
+import { decodeTaskData } from '../protocol/task-contract.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
+import { onAbort } from '../time/on-abort.js';
 import type { Message } from '../wire/model.js';
-import type { Agent, Task } from './agent.js';
+import { type Agent, type Task, typedHandlerOf } from './agent.js';
 import { type Actions, MessageContext } from './agent-actions.js';
 
 /** A message as the host hands it to its handler: the mail and what its subject and body say. */
@@ -81,9 +83,18 @@ async function runTask(
   const { tasks } = env;
   const canceled = () => tasks.get(taskId, 'received')?.state === 'canceled';
   if (canceled()) return undefined;
+  // A typed task is decoded at the boundary: an input that fails its contract is answered with
+  // ERROR (InvalidInput, naming the zod issues) before any ACK, and its handler never runs.
+  const typed = typedHandlerOf(env.agent, d.name);
+  let input: unknown = body.input;
+  if (typed) {
+    const decoded = await decodeTaskData(typed.contract, typed.contract.input, body.input, 'InvalidInput');
+    if (!decoded.ok) throw decoded.error;
+    input = decoded.value;
+  }
   const controller = new AbortController();
-  const onStop = () => controller.abort('runtime stopping');
-  env.stopped.addEventListener('abort', onStop, { once: true });
+  // One listener on the agent's stop signal however many tasks run (no MaxListenersExceededWarning).
+  const unlisten = onAbort(env.stopped, () => controller.abort('runtime stopping'));
   env.controllers.set(taskId, controller);
   try {
     if (env.ack && attempt === 1) {
@@ -105,7 +116,13 @@ async function runTask(
     const ctx = new MessageContext(env.actions, message, controller.signal, env.logs, taskId);
     let result: unknown;
     try {
-      result = await env.agent.onTask(task, ctx);
+      if (!typed) result = await env.agent.onTask(task, ctx);
+      else {
+        // The output goes out as the handler gave it, once it passes its schema (the requester decodes it).
+        result = await typed.fn(input, ctx, task);
+        const out = await decodeTaskData(typed.contract, typed.contract.output, result, 'InvalidOutput');
+        if (!out.ok) throw out.error;
+      }
     } catch (err) {
       if (canceled()) return undefined;
       throw err;
@@ -115,6 +132,6 @@ async function runTask(
     return resultMail({ message, callback: body.callback, callbackSubject: body.callback_subject }, taskId, result);
   } finally {
     env.controllers.delete(taskId);
-    env.stopped.removeEventListener('abort', onStop);
+    unlisten();
   }
 }

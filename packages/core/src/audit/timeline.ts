@@ -1,4 +1,4 @@
-import { TaskState } from '../protocol/bodies.js';
+import { TaskState, UsageBody } from '../protocol/bodies.js';
 import { parseSubject } from '../protocol/subject.js';
 import type { Message, Thread } from '../wire/model.js';
 
@@ -11,10 +11,14 @@ const STATE_OF: Record<string, TaskState> = {
   cancel: 'canceled',
 };
 
-/** A STATUS body's own `state` (`{ "state": "working", … }`), when it names one. */
-function statusState(body: string | null): TaskState | undefined {
+/** One field of a JSON body, when it is there and passes `schema` (a STATUS's `state`, a RESULT's `usage`). */
+function bodyField<T>(
+  body: string | null,
+  field: string,
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+) {
   try {
-    const parsed = TaskState.safeParse((JSON.parse(body ?? '') as { state?: unknown }).state);
+    const parsed = schema.safeParse((JSON.parse(body ?? '') as Record<string, unknown>)[field]);
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -34,6 +38,8 @@ export type TimelineEntry = {
   /** The state this message moves its task to (task mail only): TASK submitted, ACK accepted, … */
   state: TaskState | undefined;
   messageId: string;
+  /** What the task spent on models, as its RESULT or ERROR reports it. */
+  usage?: UsageBody;
 };
 
 /** A thread as a typed timeline, oldest first. */
@@ -41,8 +47,11 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
   const start = thread.messages.length > 0 ? Date.parse((thread.messages[0] as Message).created_at) : 0;
   return thread.messages.map((m) => {
     const parsed = parseSubject(m.subject);
-    const kind = parsed instanceof Error ? 'invalid' : parsed.kind;
+    // `Re: STATUS:…` answers a question (input-required): an answer, not a STATUS.
+    const kind =
+      parsed instanceof Error ? 'invalid' : parsed.reply && parsed.kind === 'status' ? 'answer' : parsed.kind;
     const taskId = parsed instanceof Error || !('taskId' in parsed) ? undefined : parsed.taskId;
+    const usage = kind === 'result' || kind === 'error' ? bodyField(m.body_text, 'usage', UsageBody) : undefined;
     return {
       at: m.created_at,
       elapsedMs: Date.parse(m.created_at) - start,
@@ -51,11 +60,16 @@ export function timeline(thread: Thread | { messages: Message[] }): TimelineEntr
       subject: m.subject,
       kind,
       taskId,
-      state: kind === 'status' ? (statusState(m.body_text) ?? 'working') : STATE_OF[kind],
+      state: kind === 'status' ? (bodyField(m.body_text, 'state', TaskState) ?? 'working') : STATE_OF[kind],
       messageId: m.message_id,
+      ...(usage ? { usage } : {}),
     };
   });
 }
+
+/** `1234 tokens (1000 in, 234 out), $0.0012`. */
+const formatUsage = (u: UsageBody): string =>
+  `${u.total_tokens} tokens (${u.input_tokens} in, ${u.output_tokens} out)${u.cost_usd !== undefined ? `, $${u.cost_usd.toFixed(4)}` : ''}`;
 
 /**
  * Renders a timeline for a terminal: `+elapsed  from → to  subject  (task state)`, names without
@@ -67,7 +81,7 @@ export function renderTimelineText(entries: readonly TimelineEntry[]): string {
     `+${e.elapsedMs}ms`,
     `${name(e.from)} → ${e.to.map(name).join(', ')}`,
     e.subject,
-    e.state ? `(${e.state})` : '',
+    `${e.state ? `(${e.state})` : ''}${e.usage ? ` [${formatUsage(e.usage)}]` : ''}`,
   ]);
   const w = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => (r[i] as string).length)));
   return rows

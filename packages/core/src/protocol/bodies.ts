@@ -19,7 +19,17 @@ export const AckBody = z.object({ task_id: TaskId });
 export type AckBody = z.infer<typeof AckBody>;
 
 /** The task lifecycle states. */
-export const TaskState = z.enum(['submitted', 'accepted', 'working', 'completed', 'failed', 'canceled', 'timed_out']);
+export const TaskState = z.enum([
+  'submitted',
+  'accepted',
+  'working',
+  // The worker asked its requester a question (A2A's input-required) and waits for the answer.
+  'input-required',
+  'completed',
+  'failed',
+  'canceled',
+  'timed_out',
+]);
 export type TaskState = z.infer<typeof TaskState>;
 
 /** Body of `STATUS:`. */
@@ -31,14 +41,27 @@ export const StatusBody = z.object({
 });
 export type StatusBody = z.infer<typeof StatusBody>;
 
+/**
+ * What a task spent on models, when its worker reports it (`@mailroom/ai` does): its own calls
+ * plus its delegations'. Optional on RESULT and ERROR.
+ */
+export const UsageBody = z.object({
+  input_tokens: z.number().int().min(0),
+  output_tokens: z.number().int().min(0),
+  total_tokens: z.number().int().min(0),
+  cost_usd: z.number().min(0).optional(),
+});
+export type UsageBody = z.infer<typeof UsageBody>;
+
 /** Body of `RESULT:`. */
-export const ResultBody = z.object({ task_id: TaskId, result: z.unknown() });
+export const ResultBody = z.object({ task_id: TaskId, result: z.unknown(), usage: UsageBody.optional() });
 export type ResultBody = z.infer<typeof ResultBody>;
 
 /** Body of `ERROR:`. */
 export const ErrorBody = z.object({
   task_id: TaskId,
   error: z.object({ type: z.string(), message: z.string() }),
+  usage: UsageBody.optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

@@ -49,6 +49,9 @@ export function decodeMessage(message: Message): ProtocolMessage | DecodeFailure
       return { kind: 'escalation', level: subject.level, errorType: subject.errorType, escalation, message };
     }
     default: {
+      // `Re: STATUS:…` answers a question (a STATUS of state input-required): plain mail, from an
+      // agent or a person's mail client, not a STATUS.
+      if (subject.reply && subject.kind === 'status') return { kind: 'other', message };
       const fail = (text: string, cause?: unknown): DecodeFailure => ({
         error: new ProtocolError(`${subject.kind.toUpperCase()}:${subject.taskId}: ${text}`, { cause }),
         taskId: subject.taskId,

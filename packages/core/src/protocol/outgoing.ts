@@ -21,6 +21,7 @@ import {
 //   reply:{message id}    the one answer to a handled message: RESULT, ERROR or a decision.
 //                         Whoever answers (the agent, or its supervisor on `skip`), a message is
 //                         answered at most once.
+//   input:{task id}:{question}  the question of an input-required STATUS (a re-run asks once)
 //   cancel:{task id}      a CANCEL
 //   escalation:{id}:L{n}  level n of one escalation
 //
@@ -40,6 +41,7 @@ const idempotencyKey = {
   ack: (message: Message) => key('ack', message.message_id),
   reply: (message: Message) => key('reply', message.message_id),
   cancel: (taskId: string) => key('cancel', taskId),
+  input: (taskId: string, question: string) => key('input', taskId, question),
   escalation: (escalationId: string, level: number) => key('escalation', escalationId, `L${level}`),
 } as const;
 
@@ -82,6 +84,18 @@ export function statusMail(to: string, task: string, body: StatusBody): Outgoing
     subject: formatTaskMailSubject('status', body.task_id),
     body_text: json(body),
     in_reply_to: task,
+  };
+}
+
+/**
+ * The question of a task to its requester (A2A's `input-required`): `STATUS:{id}` of state
+ * `input-required` whose `note` is the question, in reply to the TASK. The answer is any mail in
+ * reply to it (`Re: STATUS:{id}`), from an agent or a person.
+ */
+export function inputRequiredMail(to: string, task: string, taskId: string, question: string): OutgoingMail {
+  return {
+    ...statusMail(to, task, { task_id: taskId, state: 'input-required', note: question }),
+    idempotency_key: idempotencyKey.input(taskId, question),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import type { AgentActions, Task, TaskSpec } from '../agents/agent.js';
 import { newTaskId } from '../agents/agent-actions.js';
@@ -31,6 +32,14 @@ export type RouterOptions = {
   random?: () => number;
   /** consistent-hash: points per routee on the ring. @default 100 */
   virtualNodes?: number;
+  /**
+   * smallest-mailbox: the unread mail of a routee, where the post office can tell (a routee's own
+   * count, or an embedded office's `inbox(routee, { unread_only: true, limit: 1 }).unread_count`);
+   * added to the tasks this agent has open with it. @default not counted
+   */
+  unread?: (routee: string) => number | Promise<number>;
+  /** Where a failed `unread` count is logged. */
+  logger?: Logger;
 };
 
 /** What routing a task gave: one outcome, or one per routee (broadcast). */
@@ -114,22 +123,48 @@ export function createRouter(options: RouterOptions): Router {
         }
         return (ring[lo % ring.length] as { routee: string }).routee;
       }
-      case 'smallest-mailbox': {
-        const open = new Map(routees.map((r) => [r, 0]));
-        for (const t of actions.tasks.list({ role: 'sent' })) {
-          if (open.has(t.peer) && !['completed', 'failed', 'canceled'].includes(t.state))
-            open.set(t.peer, (open.get(t.peer) ?? 0) + 1);
-        }
-        let best = routees[0] as string;
-        for (const r of routees) if ((open.get(r) ?? 0) < (open.get(best) ?? 0)) best = r;
-        return best;
-      }
+      case 'smallest-mailbox':
+        return smallest(actions, undefined);
       default: {
         const r = routees[next % routees.length] as string;
         next += 1;
         return r;
       }
     }
+  };
+
+  /**
+   * The routee with the fewest tasks from this agent not answered yet — counted from the moment a
+   * TASK is queued, so routes started together spread out — plus its unread mail when `unread`
+   * tells. Ties go to the earliest routee.
+   */
+  const smallest = (actions: AgentActions, unread: readonly number[] | undefined): string => {
+    let best = routees[0] as string;
+    let least = Number.POSITIVE_INFINITY;
+    routees.forEach((r, i) => {
+      const load = actions.tasks.openTo(r) + (unread?.[i] ?? 0);
+      if (load < least) {
+        least = load;
+        best = r;
+      }
+    });
+    return best;
+  };
+
+  /** The unread mail of each routee, where the post office can tell (`unread`); 0 where it cannot. */
+  const unreadCounts = async (): Promise<number[] | undefined> => {
+    const count = options.unread;
+    if (!count) return undefined;
+    return Promise.all(
+      routees.map(async (r) => {
+        try {
+          return await count(r);
+        } catch (err) {
+          options.logger?.warn({ err, routee: r }, 'could not count the unread mail of a routee; counting 0');
+          return 0;
+        }
+      }),
+    );
   };
 
   const single = async (actions: AgentActions, routee: string, task: TaskSpec): Promise<TaskOutcome> => {
@@ -216,6 +251,12 @@ export function createRouter(options: RouterOptions): Router {
           return race(actions, task, false);
         case 'tail-chopping':
           return race(actions, task, true);
+        case 'smallest-mailbox': {
+          // Counted, picked and queued in one turn: a concurrent route sees this one's TASK.
+          const unread = await unreadCounts();
+          const routee = smallest(actions, unread);
+          return { strategy: 'smallest-mailbox', outcome: await single(actions, routee, task), routee };
+        }
         default: {
           const routee = pick(actions, task, message);
           return { strategy: options.strategy, outcome: await single(actions, routee, task), routee };

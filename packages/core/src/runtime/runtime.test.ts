@@ -21,7 +21,7 @@ function deferred<T = void>() {
 }
 
 describe('delivery rules', () => {
-  it('handles one message at a time', async () => {
+  it('with concurrency 1, handles one message at a time', async () => {
     const { runtime, userRef } = await setup();
     let running = 0;
     let most = 0;
@@ -36,7 +36,7 @@ describe('delivery rules', () => {
         if (++handled === 20) done.resolve();
       }
     }
-    const slow = await runtime.spawn(new Slow(), { id: 'slow' });
+    const slow = await runtime.spawn(new Slow(), { id: 'slow', concurrency: 1 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => userRef.send(slow.address, `hello ${i}`, 'x')));
     await done.promise;
     expect(most).toBe(1);
@@ -117,7 +117,7 @@ describe('delivery rules', () => {
         return 'finally';
       }
     }
-    const flaky = await runtime.spawn(new Flaky(), { id: 'flaky' });
+    const flaky = await runtime.spawn(new Flaky(), { id: 'flaky', retry: { initialDelayMs: 1 } });
     const { taskId, threadId } = await userRef.delegate(flaky.address, { name: 'f', description: 'f' });
     const [outcome] = await userRef.collect([taskId], { timeoutMs: 5000 });
     expect(outcome).toMatchObject({ state: 'completed', result: 'finally' });
@@ -136,7 +136,7 @@ describe('delivery rules', () => {
         throw new RangeError('always');
       }
     }
-    const broken = await runtime.spawn(new Broken(), { id: 'broken', maxAttempts: 4 });
+    const broken = await runtime.spawn(new Broken(), { id: 'broken', maxAttempts: 4, retry: { initialDelayMs: 1 } });
     const dead = firstValueFrom(runtime.deadLetters$);
     const { taskId } = await userRef.delegate(broken.address, { name: 'b', description: 'b' });
     const [outcome] = await userRef.collect([taskId], { timeoutMs: 5000 });
@@ -245,7 +245,7 @@ describe('Runtime', () => {
           throw new Error('boom');
         }
       })(),
-      { id: 'noisy' },
+      { id: 'noisy', retry: { initialDelayMs: 1 } },
     );
     const letter = firstValueFrom(runtime.deadLetters$);
     await userRef.send(ref.address, 'boom', 'x');

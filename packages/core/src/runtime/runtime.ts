@@ -1,14 +1,15 @@
 import { start, stop as stopActor } from 'nact';
 import { type Logger, pino } from 'pino';
 import { type Observable, type SchedulerLike, Subject } from 'rxjs';
-import type { Agent, DelegateOptions, TaskSpec } from '../agents/agent.js';
+import type { Agent, AskOptions, DelegateOptions, TaskSpec } from '../agents/agent.js';
 import { AgentHost } from '../agents/agent-host.js';
-import type { AgentOptions, DeadLetter } from '../agents/agent-options.js';
+import { type AgentOptions, checkAgentOptions, type DeadLetter } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
 import { ConflictError, StoppedError, ValidationError } from '../errors.js';
 import { LocalMailbox } from '../mailbox/local-mailbox.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { PostOffice } from '../mailbox/post-office-contract.js';
+import type { TaskContract, TaskInput } from '../protocol/task-contract.js';
 import type { SupervisionHooks, SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
@@ -93,6 +94,9 @@ class RunningAgent implements AgentRef {
   collect(...args: Parameters<AgentRef['collect']>) {
     return this.host.actions.collect(...args);
   }
+  ask<C extends TaskContract>(to: string, contract: C, input: TaskInput<C>, options: AskOptions) {
+    return this.host.actions.ask(to, contract, input, options);
+  }
   thread(threadId: string) {
     return this.host.actions.thread(threadId);
   }
@@ -115,6 +119,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const system = start();
   const deadLetters = new Subject<DeadLetter>();
   const hosts = new Map<AgentRef, () => Promise<void>>();
+  /** The addresses consumed by an agent of this runtime: one consumer per address. */
+  const consumed = new Set<string>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   let stopped: Promise<void> | undefined;
   const supervisors = new Set<Supervisor>();
@@ -170,9 +176,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
   async function launch(agent: Agent, spawnOptions: SpawnOptions, hooks?: SupervisionHooks): Promise<AgentRef> {
     if (stopped) throw new StoppedError('the runtime is stopped');
-    const mailbox = await mailboxFor(spawnOptions);
     const { id: _id, mailbox: _mb, ...agentOptions } = spawnOptions;
-    const merged = { ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions };
+    const merged = checkAgentOptions({ ...options.agentDefaults, ...agent.spawnDefaults(), ...agentOptions });
+    const mailbox = await mailboxFor(spawnOptions);
+    // Two consumers of one address would each run every message: the second spawn is refused.
+    if (consumed.has(mailbox.address)) {
+      throw new ConflictError(`${mailbox.address} is already consumed by an agent of this runtime; stop it first`);
+    }
+    consumed.add(mailbox.address);
     const sender = sendSchedulerFor(merged.sendScheduler, mailbox, { scheduler, logger });
     const host = new AgentHost(
       agent,
@@ -190,8 +201,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       sender.scheduler,
     );
     const stopHost = async () => {
-      await host.stop(stopTimeoutMs);
-      sender.stop();
+      try {
+        await host.stop(stopTimeoutMs);
+        sender.stop();
+      } finally {
+        consumed.delete(mailbox.address);
+      }
     };
     const ref: AgentRef = new RunningAgent(agent, host, async (self) => {
       hosts.delete(self);

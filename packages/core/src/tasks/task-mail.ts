@@ -23,14 +23,18 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
       tasks.answer(d.taskId, 'accepted');
       break;
     case 'status':
-      tasks.answer(d.taskId, 'working', {
+      tasks.answer(d.taskId, d.body.state === 'input-required' ? 'input-required' : 'working', {
         ...(d.body.note !== undefined ? { note: d.body.note } : {}),
         ...(d.body.progress !== undefined ? { progress: d.body.progress } : {}),
       });
       break;
     case 'result':
     case 'error': {
-      const answer = { answeredBy: from, answerMessageId: d.message.message_id };
+      const answer = {
+        answeredBy: from,
+        answerMessageId: d.message.message_id,
+        ...(d.body.usage ? { usage: d.body.usage } : {}),
+      };
       if (d.kind === 'result') tasks.answer(d.taskId, 'completed', { ...answer, result: d.body.result });
       else tasks.answer(d.taskId, 'failed', { ...answer, error: d.body.error });
       break;

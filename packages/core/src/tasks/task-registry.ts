@@ -2,10 +2,13 @@ import { type Observable, type SchedulerLike, Subject } from 'rxjs';
 import { StoppedError, TaskFailedError } from '../errors.js';
 import type { TaskState } from '../protocol/bodies.js';
 import type { Clock } from '../time/clock.js';
+import { onAbort } from '../time/on-abort.js';
 import { TaskTimeoutError } from './task-timeout-error.js';
 import type { TaskOutcome, TaskRecord, TaskRole } from './types.js';
 
 const FINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled']);
+/** States of a task still waited for (not answered, not given up on). */
+const OPEN: ReadonlySet<TaskState> = new Set(['submitted', 'accepted', 'working', 'input-required']);
 
 /** Task states an agent can still move out of (a timed-out task may still complete late). */
 export const isFinal = (state: TaskState): boolean => FINAL.has(state);
@@ -28,6 +31,8 @@ export class TaskRegistry {
   private waitersSet: Set<(changed: TaskRecord) => void> | undefined;
   private readonly clock: Clock;
   private readonly maxRecords: number;
+  /** Per assignee: sent tasks still open (submitted, accepted, working) plus TASKs queued to go out. */
+  private loadMap: Map<string, number> | undefined;
 
   /** Emits a record after each change. */
   get changes$(): Observable<TaskRecord> {
@@ -50,6 +55,32 @@ export class TaskRegistry {
     this.maxRecords = maxRecords;
   }
 
+  /**
+   * How many tasks `peer` has from this agent that are not answered: queued to go out (from the
+   * moment `delegate` is called) or sent and still open. O(1): what `smallest-mailbox` weighs.
+   */
+  openTo(peer: string): number {
+    return this.loadMap?.get(peer) ?? 0;
+  }
+
+  /** Counts a TASK queued for `peer` until the returned function is called (it was sent, or not). */
+  queued(peer: string): () => void {
+    this.addLoad(peer, 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.addLoad(peer, -1);
+    };
+  }
+
+  private addLoad(peer: string, n: number): void {
+    this.loadMap ??= new Map();
+    const next = (this.loadMap.get(peer) ?? 0) + n;
+    if (next > 0) this.loadMap.set(peer, next);
+    else this.loadMap.delete(peer);
+  }
+
   get(taskId: string, role: TaskRole = 'sent'): TaskRecord | undefined {
     return this.recordsMap?.get(`${role}:${taskId}`);
   }
@@ -69,6 +100,7 @@ export class TaskRegistry {
     if (existing) return existing;
     const full: TaskRecord = { ...record, state: 'submitted', history: [{ state: 'submitted', at: this.clock.now() }] };
     this.records.set(key, full);
+    if (full.role === 'sent') this.addLoad(full.peer, 1);
     this.evict();
     this.emit(full);
     const early = record.role === 'sent' ? this.earlyMap?.get(record.taskId) : undefined;
@@ -106,6 +138,7 @@ export class TaskRegistry {
     Object.assign(record, patch);
     if (record.state !== state || patch.note !== undefined || patch.progress !== undefined) {
       if (record.state !== state) record.history.push({ state, at: this.clock.now() });
+      if (role === 'sent' && OPEN.has(record.state) && !OPEN.has(state)) this.addLoad(record.peer, -1);
       record.state = state;
       if (isFinal(state) || state === 'timed_out') {
         this.ended.push(`${role}:${taskId}`);
@@ -150,15 +183,15 @@ export class TaskRegistry {
         for (const id of missing) this.update(id, 'sent', 'timed_out');
         finish(() => reject(new TaskTimeoutError(missing, timeoutMs, { outcomes: inOrder() })));
       }, timeoutMs);
+      let unlisten = () => {};
       const finish = (settle: () => void) => {
         this.waiters.delete(check);
         timeout.unsubscribe();
-        stopped.removeEventListener('abort', onStop);
+        unlisten();
         settle();
       };
       this.waiters.add(check);
-      if (stopped.aborted) onStop();
-      else stopped.addEventListener('abort', onStop, { once: true });
+      unlisten = onAbort(stopped, onStop);
     });
   }
 
@@ -203,10 +236,11 @@ export class TaskRegistry {
       const timeout = scheduler.schedule(() => {
         finish(() => reject(new TaskTimeoutError([...taskIds()], timeoutMs)));
       }, timeoutMs);
+      let unlisten = () => {};
       const finish = (settle: () => void) => {
         this.waiters.delete(waiter);
         timeout.unsubscribe();
-        stopped.removeEventListener('abort', onStop);
+        unlisten();
         settle();
       };
       const waiter = (changed: TaskRecord) => {
@@ -219,8 +253,7 @@ export class TaskRegistry {
         check();
       };
       this.waiters.add(waiter);
-      if (stopped.aborted) onStop();
-      else stopped.addEventListener('abort', onStop, { once: true });
+      unlisten = onAbort(stopped, onStop);
       check();
     });
   }

@@ -1,4 +1,4 @@
-import type { TaskState } from '../protocol/bodies.js';
+import type { TaskState, UsageBody } from '../protocol/bodies.js';
 
 // The words of tasks: which side, what is known, how one ended.
 
@@ -24,6 +24,8 @@ export type TaskRecord = {
   answeredBy?: string;
   /** The RESULT or ERROR message (to continue its thread, as a pipeline does). */
   answerMessageId?: string;
+  /** What the worker says the task spent on models (the RESULT's or ERROR's `usage`). */
+  usage?: UsageBody;
   history: { state: TaskState; at: number }[];
 };
 

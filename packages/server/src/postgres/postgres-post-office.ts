@@ -12,7 +12,6 @@ import {
   type SendResult,
   type SentPage,
   SentQuery,
-  systemClock,
   type Thread,
   ValidationError,
 } from '@mailroom/core';
@@ -31,6 +30,7 @@ import {
   type Registration,
   RenewRequest,
   type RenewResult,
+  systemClock,
   WakeUps,
 } from '@mailroom/core/post-office';
 import type { Observable } from 'rxjs';

@@ -1,0 +1,124 @@
+import { Fifo } from '../time/fifo.js';
+
+/**
+ * Where an agent's messages wait to run: one FIFO lane per ordering key (a thread, or the key the
+ * agent names), at most `limit` items running at once, and never two of one lane. A lane whose
+ * head waits to run again (a retry's backoff) stays closed to its later items, so that a thread's
+ * messages run in arrival order even across retries. Synchronous bookkeeping only: `run` starts
+ * the work and reports back with {@link Lanes.done}. @internal
+ */
+export class Lanes<T> {
+  /** Items waiting, per key (a key with a running or held head may have some too). */
+  private readonly waiting = new Map<string, Fifo<T>>();
+  /** Keys whose head runs now, or waits out a backoff: their later items wait. */
+  private readonly busy = new Set<string>();
+  /** Keys with items waiting and nothing running: taken in turn. */
+  private readonly ready = new Fifo<string>();
+  /** Items held for a later run, with how to cancel the wait. */
+  private readonly held = new Map<T, { key: string; cancel: () => void }>();
+  private runningCount = 0;
+  private waitingCount = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly keyOf: (item: T) => string,
+    private readonly run: (item: T, key: string) => void,
+    private readonly later: (ms: number, fn: () => void) => () => void,
+  ) {}
+
+  /** Items running now. */
+  get running(): number {
+    return this.runningCount;
+  }
+
+  /** Items waiting for a slot or a backoff. */
+  get pending(): number {
+    return this.waitingCount + this.held.size;
+  }
+
+  /** A newly arrived item: at the end of its lane. */
+  push(item: T): void {
+    const key = this.keyOf(item);
+    let lane = this.waiting.get(key);
+    if (!lane) {
+      lane = new Fifo();
+      this.waiting.set(key, lane);
+    }
+    lane.push(item);
+    this.waitingCount += 1;
+    if (lane.length === 1 && !this.busy.has(key)) this.ready.push(key);
+    this.pump();
+  }
+
+  /**
+   * The running item of `key` is over. `again`: it runs again, first in its lane, after `afterMs`
+   * (its lane stays closed meanwhile; its slot goes to other lanes).
+   */
+  done(key: string, again?: { item: T; afterMs: number }): void {
+    this.runningCount -= 1;
+    if (!again) {
+      this.open(key);
+    } else if (again.afterMs <= 0) {
+      this.requeue(key, again.item);
+    } else {
+      const cancel = this.later(again.afterMs, () => {
+        this.held.delete(again.item);
+        this.requeue(key, again.item);
+        this.pump();
+      });
+      this.held.set(again.item, { key, cancel });
+    }
+    this.pump();
+  }
+
+  /** Takes every item not running (waiting or held), in lane order: the agent stops or crashed. */
+  drain(): T[] {
+    const out: T[] = [];
+    for (const [item, { key, cancel }] of this.held) {
+      cancel();
+      this.busy.delete(key);
+      out.push(item);
+    }
+    this.held.clear();
+    for (const lane of this.waiting.values()) out.push(...lane.drain());
+    this.waiting.clear();
+    this.ready.drain();
+    this.waitingCount = 0;
+    return out;
+  }
+
+  private requeue(key: string, item: T): void {
+    let lane = this.waiting.get(key);
+    if (!lane) {
+      lane = new Fifo();
+      this.waiting.set(key, lane);
+    }
+    lane.unshift(item);
+    this.waitingCount += 1;
+    this.busy.delete(key);
+    this.ready.unshift(key);
+  }
+
+  private open(key: string): void {
+    this.busy.delete(key);
+    const lane = this.waiting.get(key);
+    if (!lane) return;
+    if (lane.length === 0) this.waiting.delete(key);
+    else this.ready.push(key);
+  }
+
+  private pump(): void {
+    while (this.runningCount < this.limit) {
+      const key = this.ready.shift();
+      if (key === undefined) return;
+      const lane = this.waiting.get(key);
+      const item = lane?.shift();
+      if (!lane || item === undefined) continue;
+      if (lane.length === 0) this.waiting.delete(key);
+      this.waitingCount -= 1;
+      this.busy.add(key);
+      this.runningCount += 1;
+      this.run(item, key);
+    }
+  }
+}
