@@ -5,7 +5,7 @@ import { type TimelineEntry, timeline } from '../audit/timeline.js';
 import { MailroomError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
-import { cancelMail, inputRequiredMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
+import { cancelMail, inputRequiredMail, statusMail, taskMail } from '../protocol/outgoing.js';
 import { formatReplySubject } from '../protocol/subject.js';
 import type { TaskContract, TaskInput, TaskOutput } from '../protocol/task-contract.js';
 import { TaskRebuild } from '../tasks/task-rebuild.js';
