@@ -36,8 +36,11 @@ export class Lanes<T> {
     return this.waitingCount + this.held.size;
   }
 
-  /** A newly arrived item: at the end of its lane. */
-  push(item: T): void {
+  /**
+   * A newly arrived item: at the end of its lane. `urgent`: its lane, if it was idle, goes before
+   * the lanes already waiting (answers to this agent's own tasks pass new work).
+   */
+  push(item: T, urgent = false): void {
     const key = this.keyOf(item);
     let lane = this.waiting.get(key);
     if (!lane) {
@@ -46,22 +49,26 @@ export class Lanes<T> {
     }
     lane.push(item);
     this.waitingCount += 1;
-    if (lane.length === 1 && !this.busy.has(key)) this.ready.push(key);
+    if (lane.length === 1 && !this.busy.has(key)) {
+      if (urgent) this.ready.unshift(key);
+      else this.ready.push(key);
+    }
     this.pump();
   }
 
   /**
    * The running item of `key` is over. `again`: it runs again, first in its lane, after `afterMs`
-   * (its lane stays closed meanwhile; its slot goes to other lanes).
+   * (on a later turn of the event loop even when 0; its lane stays closed meanwhile; its slot goes
+   * to other lanes).
    */
   done(key: string, again?: { item: T; afterMs: number }): void {
     this.runningCount -= 1;
     if (!again) {
       this.open(key);
-    } else if (again.afterMs <= 0) {
-      this.requeue(key, again.item);
     } else {
-      const cancel = this.later(again.afterMs, () => {
+      // Even "at once" goes through the timer: an item that keeps failing at once (its reply
+      // cannot be sent) must let the event loop turn, never spin in microtasks.
+      const cancel = this.later(Math.max(0, again.afterMs), () => {
         this.held.delete(again.item);
         this.requeue(key, again.item);
         this.pump();
