@@ -42,6 +42,13 @@ export class Lanes<T> {
    */
   push(item: T, urgent = false): void {
     const key = this.keyOf(item);
+    // The common case, taken without queueing: a free slot, nothing waiting, the key idle.
+    if (this.runningCount < this.limit && this.ready.length === 0 && !this.busy.has(key) && !this.waiting.has(key)) {
+      this.busy.add(key);
+      this.runningCount += 1;
+      this.run(item, key);
+      return;
+    }
     let lane = this.waiting.get(key);
     if (!lane) {
       lane = new Fifo();
