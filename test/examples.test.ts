@@ -41,8 +41,7 @@ const examples: Example[] = [
       for (const topic of ['actor runtimes', 'email agents', 'typed tasks'])
         expect(stdout).toContain(`user: report on "${topic}" completed`);
       const firstReport = stdout.indexOf('user: report on');
-      for (const r of [1, 2, 3])
-        expect(stdout.indexOf(`is accepted [request ${r}]`)).toBeLessThan(firstReport);
+      for (const r of [1, 2, 3]) expect(stdout.indexOf(`is accepted [request ${r}]`)).toBeLessThan(firstReport);
       for (const skill of ['search', 'analyze', 'cite']) {
         expect(stdout).toMatch(re(`orchestrator: ${skill} \\(${n(skill)}\\) is accepted`));
         expect(stdout).toMatch(re(`${n('orchestrator')} → ${n(skill)} +TASK:t-[0-9a-z]+ — ${skill}`));

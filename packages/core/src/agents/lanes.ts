@@ -49,11 +49,7 @@ export class Lanes<T> {
       this.run(item, key);
       return;
     }
-    let lane = this.waiting.get(key);
-    if (!lane) {
-      lane = new Fifo();
-      this.waiting.set(key, lane);
-    }
+    const lane = this.laneOf(key);
     lane.push(item);
     this.waitingCount += 1;
     if (lane.length === 1 && !this.busy.has(key)) {
@@ -102,15 +98,19 @@ export class Lanes<T> {
   }
 
   private requeue(key: string, item: T): void {
+    this.laneOf(key).unshift(item);
+    this.waitingCount += 1;
+    this.busy.delete(key);
+    this.ready.unshift(key);
+  }
+
+  private laneOf(key: string): Fifo<T> {
     let lane = this.waiting.get(key);
     if (!lane) {
       lane = new Fifo();
       this.waiting.set(key, lane);
     }
-    lane.unshift(item);
-    this.waitingCount += 1;
-    this.busy.delete(key);
-    this.ready.unshift(key);
+    return lane;
   }
 
   private open(key: string): void {
