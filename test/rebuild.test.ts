@@ -82,8 +82,9 @@ async function scenario(options: { dir: string; requesterArgs: string[]; bossInb
   await runtime.spawn(worker(gate, runs), {
     mailbox: options.workerMailbox,
     ack: true,
-    // Mail from another process wakes no one here: poll often.
-    inbox: { maxBackoffMs: 100, heartbeatMs: 100 },
+    // Mail from another process wakes no one here: poll often. Two processes write one SQLite
+    // file, so a poll may meet SQLITE_BUSY: retry it soon, not after a long backoff.
+    inbox: { maxBackoffMs: 100, heartbeatMs: 100, retryMaxMs: 200 },
   });
   const results = async (): Promise<Message[]> =>
     (await allMail((q) => options.bossInbox.inbox(q))).filter((m) => m.subject.startsWith('RESULT:'));

@@ -80,7 +80,7 @@ export class AgentHost {
     this.lanes = new Lanes<Delivered>(
       options.concurrency ?? DEFAULT_CONCURRENCY,
       (item) => keyOf(item.message),
-      (item, key) => this.run(item, key),
+      (item, key) => void this.run(item, key),
       (ms, fn) => env.timer.after(ms, fn),
     );
     this.reads = new ReadMarks(mailbox, this.inFlight, this, () => this.checkIdle());
@@ -183,16 +183,17 @@ export class AgentHost {
   }
 
   /** running, outside the actor: the lane's slot is held until the message settles or is released. */
-  private run(item: Delivered, key: string): void {
-    this.deliver(item).then(
-      (settlement) => this.settle(item, key, settlement),
-      (err: unknown) => {
-        // Not a handler failure (those are answered or retried in `failed`): a fault of the host.
-        const afterMs = retryDelay(1, err, this.options.retry);
-        this.log.error({ err, message_id: item.message.message_id, retryInMs: afterMs }, 'delivery failed; retrying');
-        this.settle(item, key, released(afterMs));
-      },
-    );
+  private async run(item: Delivered, key: string): Promise<void> {
+    let settlement: Settlement;
+    try {
+      settlement = await this.deliver(item);
+    } catch (err) {
+      // Not a handler failure (those are answered or retried in `failed`): a fault of the host.
+      const afterMs = retryDelay(1, err, this.options.retry);
+      this.log.error({ err, message_id: item.message.message_id, retryInMs: afterMs }, 'delivery failed; retrying');
+      settlement = released(afterMs);
+    }
+    this.settle(item, key, settlement);
   }
 
   /**

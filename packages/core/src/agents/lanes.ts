@@ -8,8 +8,8 @@ import { Fifo } from '../time/fifo.js';
  * the work and reports back with {@link Lanes.done}. @internal
  */
 export class Lanes<T> {
-  /** Items waiting, per key (a key with a running or held head may have some too). */
-  private readonly waiting = new Map<string, Fifo<T>>();
+  /** Items waiting, per key (a key with a running or held head may have some too); lanes are short: arrays. */
+  private readonly waiting = new Map<string, T[]>();
   /** Keys whose head runs now, or waits out a backoff: their later items wait. */
   private readonly busy = new Set<string>();
   /** Keys with items waiting and nothing running: taken in turn. */
@@ -90,7 +90,7 @@ export class Lanes<T> {
       out.push(item);
     }
     this.held.clear();
-    for (const lane of this.waiting.values()) out.push(...lane.drain());
+    for (const lane of this.waiting.values()) out.push(...lane);
     this.waiting.clear();
     this.ready.drain();
     this.waitingCount = 0;
@@ -104,10 +104,10 @@ export class Lanes<T> {
     this.ready.unshift(key);
   }
 
-  private laneOf(key: string): Fifo<T> {
+  private laneOf(key: string): T[] {
     let lane = this.waiting.get(key);
     if (!lane) {
-      lane = new Fifo();
+      lane = [];
       this.waiting.set(key, lane);
     }
     return lane;
