@@ -2,13 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, createRuntime, type Task } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
 import { SqlitePostOffice } from '@mailroom/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allMail, countBySubject } from './support/mail.js';
+import { registerOn, startServerProcess, until } from './support/server-process.js';
 import { reportAnswers } from './support/soak-report.js';
 
 // R2 (toward the reliability issue): an agent process on SQLite killed with SIGKILL mid-run.
@@ -29,15 +29,6 @@ function startWorker(db: string, log: string): Promise<ChildProcess> {
 }
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
-/** Waits for another process to get somewhere: a bounded poll of what it writes (no ordering by sleep). */
-const until = async (check: () => boolean | Promise<boolean>, limitMs = 30_000) => {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('the other process did not get there in time');
-    await delay(20);
-  }
-};
-
 describe('R2: kill -9', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-kill-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,34 +76,10 @@ describe('R2: kill -9', () => {
 
   it('mailroom-server killed mid-run: after a restart on the same file every task is answered once', async () => {
     const db = join(dir, 'server.db');
-    const cli = join(root, 'packages/server/dist/cli.js');
-    const startServer = (port: number) =>
-      new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [cli, '--port', String(port), '--db', db, '--admin-key', 'k', '--no-request-log'],
-          {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          },
-        );
-        let out = '';
-        child.stdout?.on('data', (d) => {
-          out += d;
-          const m = /listening on (http:\/\/[^"\s]+)/.exec(out);
-          if (m) resolve({ child, url: m[1] as string });
-        });
-        child.on('exit', (code, signal) => reject(new Error(`server exited early (${code ?? signal}): ${out}`)));
-      });
+    const startServer = (port: number) => startServerProcess(db, port);
     const first = await startServer(0);
     const port = Number(new URL(first.url).port);
-    const register = async (id: string) =>
-      (await (
-        await fetch(`${first.url}/agents/register`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-admin-key': 'k' },
-          body: JSON.stringify({ agent_id: id }),
-        })
-      ).json()) as { api_key: string; email_address: string };
+    const register = (id: string) => registerOn(first.url, id);
     const boss = await register('boss');
     const worker = await register('worker');
     const bossBox = await HttpMailbox.connect({ baseUrl: first.url, apiKey: boss.api_key });

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, createRuntime, defineTask, type Mailbox, type Message, type Task } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
@@ -10,6 +9,7 @@ import { SqlitePostOffice } from '@mailroom/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { allMail } from './support/mail.js';
+import { registerOn, startServerProcess, until } from './support/server-process.js';
 
 // Task state rebuilt from the mail: a requester process killed with SIGKILL after sending, then
 // restarted, collects every answer — those it had read before it died (only the threads keep
@@ -21,15 +21,6 @@ const Echo = defineTask({
   input: z.object({ n: z.number() }),
   output: z.object({ n: z.number(), by: z.string() }),
 });
-
-/** Waits for another process to get somewhere: a bounded poll of what it writes (no ordering by sleep). */
-const until = async (check: () => boolean | Promise<boolean>, limitMs = 30_000) => {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('the other process did not get there in time');
-    await delay(20);
-  }
-};
 
 /** Every process started here, killed when the file is done (whatever failed). */
 const children: ChildProcess[] = [];
@@ -91,8 +82,9 @@ async function scenario(options: { dir: string; requesterArgs: string[]; bossInb
   await runtime.spawn(worker(gate, runs), {
     mailbox: options.workerMailbox,
     ack: true,
-    // Mail from another process wakes no one here: poll often.
-    inbox: { maxBackoffMs: 100, heartbeatMs: 100 },
+    // Mail from another process wakes no one here: poll often. Two processes write one SQLite
+    // file, so a poll may meet SQLITE_BUSY: retry it soon, not after a long backoff.
+    inbox: { maxBackoffMs: 100, heartbeatMs: 100, retryMaxMs: 200 },
   });
   const results = async (): Promise<Message[]> =>
     (await allMail((q) => options.bossInbox.inbox(q))).filter((m) => m.subject.startsWith('RESULT:'));
@@ -147,29 +139,10 @@ describe('task state rebuilt from the mail after kill -9 of the requester', () =
 
   it('over HTTP (mailroom-server): the restarted requester collects and asks every answer', async () => {
     const db = join(dir, 'server.db');
-    const cli = join(root, 'packages/server/dist/cli.js');
-    const server = spawn(process.execPath, [cli, '--port', '0', '--db', db, '--admin-key', 'k', '--no-request-log'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child: server, url } = await startServerProcess(db);
     children.push(server);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        server.stdout?.on('data', (d) => {
-          out += d;
-          const m = /listening on (http:\/\/[^"\s]+)/.exec(out);
-          if (m) resolve(m[1] as string);
-        });
-        server.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
-      });
-      const register = async (id: string) =>
-        (await (
-          await fetch(`${url}/agents/register`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-admin-key': 'k' },
-            body: JSON.stringify({ agent_id: id }),
-          })
-        ).json()) as { api_key: string; email_address: string };
+      const register = (id: string) => registerOn(url, id);
       const boss = await register('boss');
       const workerAccount = await register('worker');
       await scenario({

@@ -10,9 +10,19 @@ import { p4 } from './p4-idle.js';
 import { p5 } from './p5-scheduler.js';
 import { p6 } from './p6-scatter.js';
 import { p7 } from './p7-replicas.js';
+import { p8 } from './p8-workflows.js';
 import type { BenchResult } from './result.js';
 
-const all: Record<string, () => Promise<BenchResult>> = { P1: p1, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6, P7: p7 };
+const all: Record<string, () => Promise<BenchResult>> = {
+  P1: p1,
+  P2: p2,
+  P3: p3,
+  P4: p4,
+  P5: p5,
+  P6: p6,
+  P7: p7,
+  P8: p8,
+};
 
 // Each benchmark runs in a process of its own, so that none pays for another's garbage or timers.
 if (process.argv[2] === '--one') {

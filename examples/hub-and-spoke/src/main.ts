@@ -1,37 +1,35 @@
-// Hub and spoke: an orchestrator delegates "search", "analyze" and "cite" to three specialists on
-// the embedded post office, collects the results with a deadline, and the exchange is printed.
-import { Agent, type AgentContext, hubAndSpoke, renderTimelineText, type Task } from '@mailroom/core';
+// Hub and spoke: an orchestrator asks three specialists for "search", "analyze" and "cite" with
+// typed contracts, merges their parts into a report, and serves several users' requests at once
+// (its handlers run side by side, one thread each). The first report's exchange is printed.
+import { Agent, type AgentContext, renderTimelineText } from '@mailroom/core';
 import { exampleRuntime } from '@mailroom/example-support';
+import { parts, Report, type Skill } from './contracts.js';
 
 const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A specialist does its part of the job (here: a short pause stands in for real work). */
+/** A specialist does its part of the job (here: a short pause stands in for a model call). */
 class Specialist extends Agent {
-  constructor(private readonly skill: string) {
+  constructor(skill: Skill) {
     super();
-  }
-  override async onTask(task: Task, ctx: AgentContext) {
-    await ctx.status('working', { note: `${this.skill} started` });
-    await work(100 + Math.random() * 200);
-    return { skill: this.skill, answer: `${this.skill} of "${(task.input as { topic: string }).topic}" done` };
+    this.handle(parts[skill], async ({ topic }, ctx) => {
+      await ctx.status('working', { note: `${skill} started` });
+      await work(100 + Math.random() * 200);
+      return { skill, answer: `${skill} of "${topic}" done` };
+    });
   }
 }
 
-/** The hub: fans the task out to the specialists and merges what comes back. */
+/** The hub: asks every specialist at once, in the request's thread, and merges the parts. */
 class Orchestrator extends Agent {
-  constructor(private readonly specialists: Record<string, string>) {
+  constructor(specialists: Record<Skill, string>) {
     super();
-  }
-  override async onTask(task: Task, ctx: AgentContext) {
-    const outcomes = await hubAndSpoke(
-      ctx,
-      Object.entries(this.specialists).map(([skill, to]) => ({
-        to,
-        task: { name: skill, description: `${skill} for the report`, input: task.input },
-      })),
-      { timeoutMs: 5_000, inThread: true },
+    this.handle(Report, (input, ctx: AgentContext) =>
+      Promise.all(
+        (Object.keys(specialists) as Skill[]).map((skill) =>
+          ctx.ask(specialists[skill], parts[skill], input, { timeoutMs: 5_000, inReplyTo: ctx.message.message_id }),
+        ),
+      ),
     );
-    return outcomes.map((o) => (o.state === 'completed' ? o.result : o));
   }
 }
 
@@ -39,29 +37,35 @@ const { runtime, where, id } = exampleRuntime();
 const started = Date.now();
 const say = (line: string) => console.log(`[${String(Date.now() - started).padStart(4)} ms] ${line}`);
 
-const specialists: Record<string, string> = {};
-for (const skill of ['search', 'analyze', 'cite']) {
+const specialists = {} as Record<Skill, string>;
+for (const skill of Object.keys(parts) as Skill[]) {
   specialists[skill] = (await runtime.spawn(new Specialist(skill), { id: id(skill) })).address;
 }
 const orchestrator = await runtime.spawn(new Orchestrator(specialists), { id: id('orchestrator') });
 const user = await runtime.spawn(new (class User extends Agent {})(), { id: id('user') });
 
+const topics = ['actor runtimes', 'email agents', 'typed tasks'];
+// Each request is a thread of its own: the orchestrator's asks for it run in that thread.
+const requests = new Map<string, number>();
 orchestrator.tasks.changes$.subscribe((t) => {
-  if (t.role === 'sent')
-    say(`orchestrator: ${t.name} (${t.peer.split('@')[0]}) is ${t.state}${t.note ? ` — ${t.note}` : ''}`);
+  if (t.role !== 'sent' || (t.state !== 'accepted' && t.state !== 'completed')) return;
+  if (!requests.has(t.threadId)) requests.set(t.threadId, requests.size + 1);
+  say(`orchestrator: ${t.name} (${t.peer.split('@')[0]}) is ${t.state} [request ${requests.get(t.threadId)}]`);
 });
 
 say(`agents on ${where}`);
-say('user: asking the orchestrator for a report on "actor runtimes"');
-const job = await user.delegate(orchestrator.address, {
-  name: 'report',
-  description: 'write a short report',
-  input: { topic: 'actor runtimes' },
-});
-const [outcome] = await user.collect([job.taskId], { timeoutMs: 10_000 });
-say(`user: report ${outcome?.state}`);
-console.log(JSON.stringify(outcome?.state === 'completed' ? outcome.result : outcome, null, 2));
+say(`user: asking the orchestrator for ${topics.length} reports at once`);
+const reports = await Promise.all(
+  topics.map(async (topic) => {
+    const report = await user.ask(orchestrator.address, Report, { topic }, { timeoutMs: 10_000 });
+    say(`user: report on "${topic}" completed`);
+    return report;
+  }),
+);
+say(`user: ${reports.length} reports served at once (each takes one specialist round, not three)`);
+console.log(JSON.stringify(reports[0], null, 2));
 
-console.log('\nThe whole exchange, as one thread:\n');
-console.log(renderTimelineText(await user.audit(job.threadId)));
+const first = user.tasks.list({ role: 'sent' }).find((t) => t.name === 'report');
+console.log('\nThe first report, as one thread:\n');
+if (first) console.log(renderTimelineText(await user.audit(first.threadId)));
 await runtime.stop();

@@ -22,6 +22,9 @@ import { ReadMarks } from './read-marks.js';
 import { RecentIds } from './recent-ids.js';
 import { retryDelay } from './retry-timing.js';
 
+/** Kinds of mail that pass the work waiting in the lanes. */
+const URGENT: ReadonlySet<string> = new Set(['ack', 'status', 'result', 'error', 'cancel']);
+
 /**
  * Delivers one agent's mail: its inbox stream feeds its nact actor (the one entry of arrivals), the
  * actor puts each message in its lane (see `lanes.ts`: up to `concurrency` at once, one at a time
@@ -92,7 +95,7 @@ export class AgentHost {
     this.lanes = new Lanes<Incoming>(
       options.concurrency ?? DEFAULT_CONCURRENCY,
       (item) => keyOf(item.message),
-      (item, key) => this.run(item, key),
+      (item, key) => void this.run(item, key),
       (ms, fn) => env.timer.after(ms, fn),
     );
     this.reads = new ReadMarks(mailbox, this.inFlight, this, () => this.checkIdle());
@@ -194,18 +197,24 @@ export class AgentHost {
       );
       return;
     }
-    for (const item of items) this.lanes.push(item);
+    // Answers to this agent's own tasks (and CANCELs) pass the new work waiting: a handler that
+    // waits on `collect` has its answers recorded on arrival, and their handling never queues
+    // behind hundreds of TASKs (nor holds the prefetch bound full of them).
+    for (const item of items) this.lanes.push(item, !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind));
   }
 
   /** running, outside the actor: the lane's slot is held until the message settles or is released. */
-  private run(item: Incoming, key: string): void {
-    this.deliver(item).then(
-      (settlement) => this.settle(item, key, settlement),
-      (err: unknown) => {
-        this.log.error({ err, message_id: item.message.message_id }, 'delivery failed; the message goes back unread');
-        this.settle(item, key, { state: 'released', afterMs: 0, toPostOffice: true });
-      },
-    );
+  private async run(item: Incoming, key: string): Promise<void> {
+    let settlement: Settlement;
+    try {
+      settlement = await this.deliver(item);
+    } catch (err) {
+      // Not a handler failure (those are answered or retried in `failed`): a fault of the host.
+      const afterMs = retryDelay(1, err, this.options.retry);
+      this.log.error({ err, message_id: item.message.message_id, retryInMs: afterMs }, 'delivery failed; retrying');
+      settlement = released(afterMs);
+    }
+    this.settle(item, key, settlement);
   }
 
   /**

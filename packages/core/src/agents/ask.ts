@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import { TaskCanceledError, TaskFailedError, ValidationError } from '../errors.js';
-import { decodeTaskData, type TaskContract, type TaskInput, type TaskOutput } from '../protocol/task-contract.js';
+import {
+  decodeTaskData,
+  parseEither,
+  type TaskContract,
+  type TaskInput,
+  type TaskOutput,
+} from '../protocol/task-contract.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import { onAbort } from '../time/on-abort.js';
@@ -37,7 +43,7 @@ export async function askTask<C extends TaskContract>(
   },
 ): Promise<TaskOutput<C>> {
   const { to, contract, input, options } = request;
-  const checked = await contract.input.safeParseAsync(input);
+  const checked = await parseEither(contract.input, input);
   if (!checked.success) throw ValidationError.fromZod(`input of task ${contract.name}`, checked.error);
   let taskId = options.taskId;
   if (taskId !== undefined && !actions.tasks.get(taskId, 'sent')) await request.recover([taskId]);

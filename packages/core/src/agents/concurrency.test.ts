@@ -204,4 +204,39 @@ describe('concurrency inside an agent', () => {
     );
     expect(outcomes.map((o) => (o.state === 'completed' ? o.result : o.state))).toEqual(['done 1', 'done 2', 'done 3']);
   });
+
+  it('answers to its own tasks pass the work waiting, so a busy orchestrator never starves itself', async () => {
+    const { runtime, userRef } = await embeddedRuntime(runtimes);
+    const worker = await runtime.spawn(
+      new (class extends Agent {
+        override onTask(task: Task) {
+          return task.input;
+        }
+      })(),
+      { id: 'worker' },
+    );
+    // One at a time, and room for 40 messages: 30 requests wait while each workflow's ACK and
+    // RESULT come in. Were the answers queued behind the requests, the room would fill up and the
+    // orchestrator's own answers could no longer come in.
+    const orchestrator = await runtime.spawn(
+      new (class extends Agent {
+        override async onTask(task: Task, ctx: AgentContext) {
+          const { taskId } = await ctx.delegate(worker.address, { name: 'part', description: 'p', input: task.input });
+          const [outcome] = await ctx.collect([taskId], { timeoutMs: 5_000 });
+          return outcome?.state === 'completed' ? outcome.result : outcome;
+        }
+      })(),
+      { id: 'orchestrator', concurrency: 1, inbox: { maxInFlight: 40 } },
+    );
+    const jobs = [];
+    for (let i = 0; i < 30; i++)
+      jobs.push(await userRef.delegate(orchestrator.address, { name: 'job', description: 'j', input: i }));
+    const outcomes = await userRef.collect(
+      jobs.map((j) => j.taskId),
+      { timeoutMs: 20_000 },
+    );
+    expect(outcomes.map((o) => (o.state === 'completed' ? o.result : o.state))).toEqual(
+      Array.from({ length: 30 }, (_, i) => i),
+    );
+  }, 30_000);
 });

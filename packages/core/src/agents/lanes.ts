@@ -8,8 +8,8 @@ import { Fifo } from '../time/fifo.js';
  * the work and reports back with {@link Lanes.done}. @internal
  */
 export class Lanes<T> {
-  /** Items waiting, per key (a key with a running or held head may have some too). */
-  private readonly waiting = new Map<string, Fifo<T>>();
+  /** Items waiting, per key (a key with a running or held head may have some too); lanes are short: arrays. */
+  private readonly waiting = new Map<string, T[]>();
   /** Keys whose head runs now, or waits out a backoff: their later items wait. */
   private readonly busy = new Set<string>();
   /** Keys with items waiting and nothing running: taken in turn. */
@@ -36,32 +36,42 @@ export class Lanes<T> {
     return this.waitingCount + this.held.size;
   }
 
-  /** A newly arrived item: at the end of its lane. */
-  push(item: T): void {
+  /**
+   * A newly arrived item: at the end of its lane. `urgent`: its lane, if it was idle, goes before
+   * the lanes already waiting (answers to this agent's own tasks pass new work).
+   */
+  push(item: T, urgent = false): void {
     const key = this.keyOf(item);
-    let lane = this.waiting.get(key);
-    if (!lane) {
-      lane = new Fifo();
-      this.waiting.set(key, lane);
+    // The common case, taken without queueing: a free slot, nothing waiting, the key idle.
+    if (this.runningCount < this.limit && this.ready.length === 0 && !this.busy.has(key) && !this.waiting.has(key)) {
+      this.busy.add(key);
+      this.runningCount += 1;
+      this.run(item, key);
+      return;
     }
+    const lane = this.laneOf(key);
     lane.push(item);
     this.waitingCount += 1;
-    if (lane.length === 1 && !this.busy.has(key)) this.ready.push(key);
+    if (lane.length === 1 && !this.busy.has(key)) {
+      if (urgent) this.ready.unshift(key);
+      else this.ready.push(key);
+    }
     this.pump();
   }
 
   /**
    * The running item of `key` is over. `again`: it runs again, first in its lane, after `afterMs`
-   * (its lane stays closed meanwhile; its slot goes to other lanes).
+   * (on a later turn of the event loop even when 0; its lane stays closed meanwhile; its slot goes
+   * to other lanes).
    */
   done(key: string, again?: { item: T; afterMs: number }): void {
     this.runningCount -= 1;
     if (!again) {
       this.open(key);
-    } else if (again.afterMs <= 0) {
-      this.requeue(key, again.item);
     } else {
-      const cancel = this.later(again.afterMs, () => {
+      // Even "at once" goes through the timer: an item that keeps failing at once (its reply
+      // cannot be sent) must let the event loop turn, never spin in microtasks.
+      const cancel = this.later(Math.max(0, again.afterMs), () => {
         this.held.delete(again.item);
         this.requeue(key, again.item);
         this.pump();
@@ -80,7 +90,7 @@ export class Lanes<T> {
       out.push(item);
     }
     this.held.clear();
-    for (const lane of this.waiting.values()) out.push(...lane.drain());
+    for (const lane of this.waiting.values()) out.push(...lane);
     this.waiting.clear();
     this.ready.drain();
     this.waitingCount = 0;
@@ -88,15 +98,19 @@ export class Lanes<T> {
   }
 
   private requeue(key: string, item: T): void {
-    let lane = this.waiting.get(key);
-    if (!lane) {
-      lane = new Fifo();
-      this.waiting.set(key, lane);
-    }
-    lane.unshift(item);
+    this.laneOf(key).unshift(item);
     this.waitingCount += 1;
     this.busy.delete(key);
     this.ready.unshift(key);
+  }
+
+  private laneOf(key: string): T[] {
+    let lane = this.waiting.get(key);
+    if (!lane) {
+      lane = [];
+      this.waiting.set(key, lane);
+    }
+    return lane;
   }
 
   private open(key: string): void {

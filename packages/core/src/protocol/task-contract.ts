@@ -94,7 +94,7 @@ export async function decodeTaskData<S extends z.ZodType>(
   data: unknown,
   type: 'InvalidInput' | 'InvalidOutput',
 ): Promise<{ ok: true; value: z.output<S> } | { ok: false; error: TaskFailedError }> {
-  const parsed = await schema.safeParseAsync(data);
+  const parsed = await parseEither(schema, data);
   if (parsed.success) return { ok: true, value: parsed.data };
   const what = type === 'InvalidInput' ? 'input' : 'output';
   return {
@@ -103,4 +103,17 @@ export async function decodeTaskData<S extends z.ZodType>(
       cause: parsed.error,
     }),
   };
+}
+
+/** Parses synchronously, or asynchronously when the schema needs it (async refinements): the sync path is the fast one. */
+export function parseEither<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+): z.ZodSafeParseResult<z.output<S>> | Promise<z.ZodSafeParseResult<z.output<S>>> {
+  try {
+    return schema.safeParse(data);
+  } catch (err) {
+    if (err instanceof Error && err.constructor.name === '$ZodAsyncError') return schema.safeParseAsync(data);
+    throw err;
+  }
 }

@@ -7,6 +7,8 @@ import { TaskTimeoutError } from './task-timeout-error.js';
 import type { TaskOutcome, TaskRecord, TaskRole } from './types.js';
 
 const FINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled']);
+/** The states a task moves through before it ends: never back to an earlier one. */
+const ORDER: readonly TaskState[] = ['submitted', 'accepted', 'working'];
 /** States of a task still waited for (not answered, not given up on). */
 const OPEN: ReadonlySet<TaskState> = new Set(['submitted', 'accepted', 'working', 'input-required']);
 
@@ -27,8 +29,10 @@ export class TaskRegistry {
   private changes: Subject<TaskRecord> | undefined;
   /** Answers to sent tasks not opened yet, by task id (made on first use). */
   private earlyMap: Map<string, { state: TaskState; patch: Partial<TaskRecord> }[]> | undefined;
-  /** Called with every changed record (collect and first listen here). */
+  /** Called with every changed record (`first` listens here: its task ids grow as it goes). */
   private waitersSet: Set<(changed: TaskRecord) => void> | undefined;
+  /** Called with the changes of one task id (`collect` listens here: O(1) per answer, however many wait). */
+  private waitersById: Map<string, Set<(changed: TaskRecord) => void>> | undefined;
   private readonly clock: Clock;
   private readonly maxRecords: number;
   /** Per assignee: sent tasks still open (submitted, accepted, working) plus TASKs queued to go out. */
@@ -133,8 +137,7 @@ export class TaskRegistry {
   update(taskId: string, role: TaskRole, state: TaskState, patch: Partial<TaskRecord> = {}): boolean {
     const record = this.records.get(`${role}:${taskId}`);
     if (!record || isFinal(record.state)) return false;
-    const order: TaskState[] = ['submitted', 'accepted', 'working'];
-    if (order.indexOf(state) >= 0 && order.indexOf(state) < order.indexOf(record.state)) return false;
+    if (ORDER.indexOf(state) >= 0 && ORDER.indexOf(state) < ORDER.indexOf(record.state)) return false;
     Object.assign(record, patch);
     if (record.state !== state || patch.note !== undefined || patch.progress !== undefined) {
       if (record.state !== state) record.history.push({ state, at: this.clock.now() });
@@ -185,12 +188,12 @@ export class TaskRegistry {
       }, timeoutMs);
       let unlisten = () => {};
       const finish = (settle: () => void) => {
-        this.waiters.delete(check);
+        for (const id of wanted) this.unwatch(id, check);
         timeout.unsubscribe();
         unlisten();
         settle();
       };
-      this.waiters.add(check);
+      for (const id of wanted) if (!got.has(id)) this.watch(id, check);
       unlisten = onAbort(stopped, onStop);
     });
   }
@@ -260,7 +263,23 @@ export class TaskRegistry {
 
   private emit(record: TaskRecord): void {
     this.changes?.next(record);
+    const byId = this.waitersById?.get(record.taskId);
+    if (byId) for (const w of [...byId]) w(record);
     if (this.waitersSet) for (const w of [...this.waitersSet]) w(record);
+  }
+
+  private watch(taskId: string, fn: (changed: TaskRecord) => void): void {
+    this.waitersById ??= new Map();
+    const set = this.waitersById.get(taskId);
+    if (set) set.add(fn);
+    else this.waitersById.set(taskId, new Set([fn]));
+  }
+
+  private unwatch(taskId: string, fn: (changed: TaskRecord) => void): void {
+    const set = this.waitersById?.get(taskId);
+    if (!set) return;
+    set.delete(fn);
+    if (set.size === 0) this.waitersById?.delete(taskId);
   }
 
   private evict(): void {
