@@ -133,6 +133,7 @@ export class Actions implements AgentActions {
         peer: to,
         threadId: sent.thread_id,
         messageId: sent.message_id,
+        ...(task.callbackSubject !== undefined ? { callbackSubject: task.callbackSubject } : {}),
       });
       return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
     } finally {
@@ -266,11 +267,19 @@ export class MessageContext implements AgentContext {
       inReplyTo: m.message_id,
     });
   }
-  status(state: string, options: { note?: string; progress?: number; taskId?: string } = {}): Promise<SendResult> {
+  status(
+    state: string,
+    options: { note?: string; progress?: number; taskId?: string } = {},
+  ): Promise<SendResult | undefined> {
     const id = options.taskId ?? this.taskId;
     const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
     if (id === undefined || !record) {
       return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
+    }
+    if (record.quiet) {
+      // Its requester did not ask for progress mail (it would take a STATUS for the answer).
+      this.logs.log.debug({ task_id: id, state }, 'STATUS not sent: the requester did not ask for progress mail');
+      return Promise.resolve(undefined);
     }
     return this.actions.sendRequest(
       statusMail(record.peer, record.messageId, {

@@ -117,8 +117,15 @@ export interface AgentContext extends AgentActions {
   readonly signal: AbortSignal;
   /** Replies to the message being handled, in its thread. */
   reply(body: string | object, options?: { subject?: string; to?: string[] }): Promise<SendResult>;
-  /** Sends `STATUS:{taskId}` to the requester of a task this agent received (default: the task being handled). */
-  status(state: string, options?: { note?: string; progress?: number; taskId?: string }): Promise<SendResult>;
+  /**
+   * Sends `STATUS:{taskId}` to the requester of a task this agent received (default: the task being
+   * handled). Sends nothing (resolves `undefined`) when the requester did not ask for progress mail
+   * (its TASK has no `ack: true`: a client on another stack).
+   */
+  status(
+    state: string,
+    options?: { note?: string; progress?: number; taskId?: string },
+  ): Promise<SendResult | undefined>;
 }
 
 /** Options of `ask`. */

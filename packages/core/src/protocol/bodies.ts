@@ -3,14 +3,33 @@ import { TASK_ID } from './subject.js';
 
 const TaskId = z.string().regex(TASK_ID, 'invalid task id');
 
+/**
+ * A deadline as written: an ISO 8601 string, or (as the seed writes `int(time.time()) + 3600`) a
+ * number of seconds since the epoch, or of milliseconds when it is past 1e12. Decoded to ISO text.
+ */
+const Deadline = z.union([
+  z.string(),
+  z
+    .number()
+    .finite()
+    .nonnegative()
+    .transform((n) => new Date(n >= 1e12 ? n : n * 1000).toISOString()),
+]);
+
 /** Body of `TASK:`. */
 export const TaskBody = z.object({
   task_id: TaskId,
   description: z.string(),
-  deadline: z.string().optional(),
+  deadline: Deadline.optional(),
   callback: z.string().optional(),
   callback_subject: z.string().max(256).optional(),
   input: z.unknown().optional(),
+  /**
+   * The requester reads `ACK:` and `STATUS:` mail. Mailroom's own TASKs say so; a TASK without it
+   * (a client of the API on another stack) is answered with its RESULT or ERROR only, because such
+   * clients take any mail naming the task id as its answer.
+   */
+  ack: z.boolean().optional(),
 });
 export type TaskBody = z.infer<typeof TaskBody>;
 

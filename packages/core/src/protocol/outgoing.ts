@@ -55,12 +55,15 @@ const json = (body: unknown): string => JSON.stringify(body);
 type Answered = { message: Message; callback?: string | undefined };
 const answerTo = (to: Answered) => [to.callback ?? to.message.from_address];
 
-/** `TASK:{id} — {name}`: a new task for `to`, in reply to `inReplyTo` (its thread) when given. */
+/**
+ * `TASK:{id} — {name}`: a new task for `to`, in reply to `inReplyTo` (its thread) when given. It
+ * says `ack: true` (a Mailroom requester reads ACK and STATUS mail) unless the body says otherwise.
+ */
 export function taskMail(to: string, name: string, body: z.input<typeof TaskBody>, inReplyTo?: string): OutgoingMail {
   return {
     to: [to],
     subject: formatTaskSubject(body.task_id, name),
-    body_text: json(body),
+    body_text: json({ ...body, ack: body.ack ?? true }),
     ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
     idempotency_key: idempotencyKey.task(body.task_id),
   };
