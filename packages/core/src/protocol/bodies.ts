@@ -54,10 +54,27 @@ export type StatusBody = z.infer<typeof StatusBody>;
 export const ResultBody = z.object({ task_id: TaskId, result: z.unknown() });
 export type ResultBody = z.infer<typeof ResultBody>;
 
+/** One level's part in an escalation: what an `Escalated` ERROR carries back to the requester. */
+export const EscalationStep = z.object({
+  level: z.number().int().min(0),
+  to: z.string(),
+  outcome: z.enum(['unmailable', 'no_answer', 'acknowledged', 'undecided', 'decided']),
+  decision: z.string().optional(),
+  error: z.string().optional(),
+  /** ms since the epoch, on the supervisor's clock. */
+  at: z.number(),
+});
+export type EscalationStep = z.infer<typeof EscalationStep>;
+
 /** Body of `ERROR:`. */
 export const ErrorBody = z.object({
   task_id: TaskId,
-  error: z.object({ type: z.string(), message: z.string() }),
+  error: z.object({
+    type: z.string(),
+    message: z.string(),
+    /** An `Escalated` error: what each level of the escalation chain did. */
+    escalation: z.array(EscalationStep).optional(),
+  }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

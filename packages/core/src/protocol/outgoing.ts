@@ -127,6 +127,16 @@ export function errorMail(to: Answered, taskId: string | undefined, error: Error
   };
 }
 
+/**
+ * `ERROR:{id}` to the requester of a task its supervisor's escalation chain gave up on, from the
+ * supervisor's own address: not in reply (that account cannot see the TASK), keyed as the answer
+ * to the TASK all the same.
+ */
+export function escalatedErrorMail(to: Answered, taskId: string, error: ErrorBody['error']): OutgoingMail {
+  const { in_reply_to: _notVisible, ...mail } = errorMail(to, taskId, error);
+  return mail;
+}
+
 /** `CANCEL:{id}` to a task's assignee, in reply to the TASK. */
 export function cancelMail(to: string, task: string, body: CancelBody): OutgoingMail {
   return {
