@@ -34,8 +34,16 @@ export type HttpMailboxOptions = {
   apiKey: string;
   /** Per-attempt timeout of a request, in ms (a long poll adds its `wait`). @default 10000 */
   timeoutMs?: number;
-  /** Retries of a failed GET, or of a POST that is safe to repeat (every send carries an idempotency key). @default 3 */
+  /**
+   * Retries of a request that is safe to repeat — every GET, every send (each carries an idempotency
+   * key), mark-read — after a network error, a 408/429/5xx, or a timeout. @default 3
+   */
   retries?: number;
+  /**
+   * The deadline of one call, all its attempts and backoffs together, in ms (a long poll adds its
+   * `wait`): past it the call fails with `MailboxError`. @default 60000
+   */
+  totalTimeoutMs?: number;
   /** A 429 whose `Retry-After` is longer than this is not waited out: `RateLimitedError` is thrown. @default 30000 */
   maxRetryAfterMs?: number;
   /** Use the long-poll extension when the server offers it. @default true */
@@ -79,9 +87,13 @@ export class HttpMailbox implements Mailbox {
       baseUrl: options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
       headers: { 'x-api-key': options.apiKey },
       timeout: options.timeoutMs ?? 10_000,
+      totalTimeout: options.totalTimeoutMs ?? 60_000,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       retry: {
         limit: options.retries ?? 3,
+        // Every method below is safe to repeat (sends carry idempotency keys), so a timed-out
+        // attempt is retried too, within totalTimeout.
+        retryOnTimeout: true,
         methods: ['get', 'post', 'delete'],
         statusCodes: [408, 429, 500, 502, 503, 504],
         afterStatusCodes: [429, 503],
@@ -118,11 +130,13 @@ export class HttpMailbox implements Mailbox {
     const wait = this.options.longPoll === false ? undefined : query.wait;
     const searchParams: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...query, wait })) if (v !== undefined) searchParams[k] = String(v);
-    const timeout = (this.options.timeoutMs ?? 10_000) + (wait ? Number(wait) * 1000 : 0);
+    const waitMs = wait ? Number(wait) * 1000 : 0;
+    const timeout = (this.options.timeoutMs ?? 10_000) + waitMs;
     return this.call(InboxPage, async () => {
       const response = await this.http.get('email/inbox', {
         searchParams,
         timeout,
+        totalTimeout: (this.options.totalTimeoutMs ?? 60_000) + waitMs,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;
