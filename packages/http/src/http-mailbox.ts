@@ -10,6 +10,7 @@ import {
 } from '@mailroom/core';
 import {
   Account,
+  checkOptions,
   InboxPage,
   type InboxQuery,
   type Mailbox,
@@ -55,6 +56,20 @@ export type HttpMailboxOptions = {
 };
 
 const LONG_POLL_HEADER = 'x-mailroom-long-poll';
+const ms = z.number().int().positive().max(2_147_483_647);
+const Options = z
+  .object({
+    baseUrl: z
+      .string()
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'an http:// or https:// URL'),
+    apiKey: z.string().min(1),
+    timeoutMs: ms.optional(),
+    totalTimeoutMs: ms.optional(),
+    retries: z.number().int().min(0).max(100).optional(),
+    maxRetryAfterMs: z.number().int().nonnegative().optional(),
+    longPoll: z.boolean().optional(),
+  })
+  .loose();
 const Marked = z.object({ marked: z.number().int() });
 const Starred = z.object({ starred: z.boolean() });
 
@@ -80,6 +95,7 @@ export class HttpMailbox implements Mailbox {
   }
 
   constructor(options: HttpMailboxOptions & { address: string }) {
+    checkOptions('HttpMailbox options', Options, options);
     this.options = options;
     this.address = options.address;
     const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;

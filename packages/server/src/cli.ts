@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // mailroom-server: the Agent Email API on a SQLite post office.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildServer, REDACT } from './app.js';
@@ -24,8 +26,9 @@ Usage: mailroom-server [options]
 On start it logs the URL it listens on. SIGTERM or SIGINT closes it gracefully: requests in
 flight finish, long polls are answered, then the database is closed.`;
 
+/** A bad flag is answered in one line (no stack, no help text): exit code 2. */
 function fail(message: string): never {
-  process.stderr.write(`mailroom-server: ${message}\n\n${HELP}\n`);
+  process.stderr.write(`mailroom-server: ${message.split('\n')[0]} (see --help)\n`);
   process.exit(2);
 }
 
@@ -63,12 +66,23 @@ const hourly = int('hourly-limit', 0, 1e9);
 const daily = int('daily-limit', 0, 1e9);
 const adminKey = (values['admin-key'] as string | undefined) ?? process.env.MAILROOM_ADMIN_KEY;
 
-const logger = pino({ level: String(values['log-level']), redact: { paths: REDACT, censor: '[redacted]' } });
-const postOffice = new SqlitePostOffice({
-  path: String(values.db),
-  domain: String(values.domain).toLowerCase(),
-  limits: { hourly, daily },
-});
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const level = String(values['log-level']);
+if (!LEVELS.includes(level)) fail(`--log-level must be one of ${LEVELS.join(', ')} (got ${JSON.stringify(level)})`);
+const db = String(values.db);
+if (db !== ':memory:' && !existsSync(dirname(resolve(db))))
+  fail(`--db ${db}: the folder ${dirname(resolve(db))} does not exist`);
+const logger = pino({ level, redact: { paths: REDACT, censor: '[redacted]' } });
+let postOffice: SqlitePostOffice;
+try {
+  postOffice = new SqlitePostOffice({
+    path: db,
+    domain: String(values.domain).toLowerCase(),
+    limits: { hourly, daily },
+  });
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
 const app = buildServer({
   postOffice,
   logger,

@@ -4,6 +4,7 @@ import {
   type Account,
   assertQuota,
   type Clock,
+  checkOfficeOptions,
   countSend,
   decodeCursor,
   encodeCursor,
@@ -62,6 +63,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly q: Statements;
 
   constructor(options: SqlitePostOfficeOptions) {
+    checkOfficeOptions('SqlitePostOffice', options);
     this.domain = options.domain ?? 'agents.localhost';
     this.clock = options.clock ?? systemClock;
     this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
+import { z } from 'zod';
 import { type TimelineEntry, timeline } from '../audit/timeline.js';
-import { MailroomError, WithdrawnError } from '../errors.js';
+import { MailroomError, NotFoundError, StoppedError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
 import { cancelMail, type OutgoingMail, statusMail, taskMail } from '../protocol/outgoing.js';
@@ -12,6 +13,7 @@ import { TaskRebuild } from '../tasks/task-rebuild.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
+import { checkOptions } from '../wire/parse.js';
 import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
 import { askTask } from './ask.js';
 
@@ -42,6 +44,8 @@ export function sendMail(actions: AgentActions, mail: OutgoingMail): Promise<Sen
     idempotencyKey: mail.idempotency_key,
   });
 }
+
+const CollectOptions = z.object({ timeoutMs: z.number().finite().nonnegative() });
 
 /** The actions of one agent, shared by its handler contexts and its AgentRef. */
 export class Actions implements AgentActions {
@@ -87,7 +91,15 @@ export class Actions implements AgentActions {
     return this.mailbox.send(request);
   }
 
+  /** A stopped agent sends nothing: its send, delegate and ask are a `StoppedError`. */
+  private whenStopped(what: string): Promise<never> | undefined {
+    if (!this.stopped.aborted) return undefined;
+    return Promise.reject(new StoppedError(`${what} from ${this.address}: the agent is stopped`));
+  }
+
   send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
+    const stopped = this.whenStopped('send');
+    if (stopped) return stopped;
     return this.sendRequest(toRequest(to, subject, body, options), options.signal ? { signal: options.signal } : {});
   }
 
@@ -102,6 +114,8 @@ export class Actions implements AgentActions {
 
   /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
   async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal) {
+    // Checked without an await: the assignee's load must count this task synchronously (below).
+    if (this.stopped.aborted) throw new StoppedError(`delegate from ${this.address}: the agent is stopped`);
     const taskId = task.taskId ?? newTaskId();
     const mail = taskMail(
       to,
@@ -148,11 +162,20 @@ export class Actions implements AgentActions {
     return this.rebuilder;
   }
 
-  collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
-    const outcomes = this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
-    // Waiting already: what the rebuild finds resolves this collect like any answer would.
-    if (taskIds.some((id) => !this.tasks.get(id, 'sent'))) void this.rebuild.recover(taskIds);
-    return outcomes;
+  /**
+   * Waits for the tasks' answers. Its options are checked first; a task id this agent does not
+   * know is looked for in the post office (sent before a restart), and one it never sent fails
+   * at once with `NotFoundError` (an answer that comes meanwhile is kept by the registry).
+   */
+  async collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
+    checkOptions('collect options', CollectOptions, options);
+    const unknown = taskIds.filter((id) => !this.tasks.get(id, 'sent'));
+    if (unknown.length > 0) {
+      await this.rebuild.recover(unknown);
+      const never = unknown.filter((id) => !this.tasks.get(id, 'sent'));
+      if (never.length > 0) throw new NotFoundError(`${this.address} never sent task(s) ${never.join(', ')}`);
+    }
+    return this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
   }
 
   ask<C extends TaskContract>(

@@ -25,9 +25,10 @@ export {
   Thread,
   ValidationErrorBody,
 } from '../wire/model.js';
-export { parseOrThrow } from '../wire/parse.js';
+export { checkOptions, parseOrThrow } from '../wire/parse.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './kit/cursor.js';
 export { hashKey, newApiKey } from './kit/keys.js';
+export { checkOfficeOptions, Domain } from './kit/office-options.js';
 export {
   admitSend,
   assertQuota,
