@@ -111,3 +111,17 @@ describe('mailroom-server flags', () => {
     }
   });
 });
+
+describe('SendScheduler and router options', () => {
+  it('a stagger without a positive burst, a negative queue, an unknown strategy, a zero timeout', async () => {
+    const { SendScheduler, createRouter } = await import('@mailroom/core');
+    const mailbox = { send: async () => ({}) as never, account: async () => ({}) as never };
+    rejects(() => new SendScheduler({ mailbox, stagger: { burst: 0, pauseMs: 10 } }), /SendScheduler options: stagger/);
+    rejects(() => new SendScheduler({ mailbox, maxQueue: -1 }), /maxQueue = -1/);
+    rejects(
+      () => createRouter({ routees: ['a@x.test'], strategy: 'fastest' as never }),
+      /router options: strategy = "fastest"/,
+    );
+    rejects(() => createRouter({ routees: ['a@x.test'], strategy: 'random', timeoutMs: 0 }), /timeoutMs = 0/);
+  });
+});
