@@ -98,7 +98,7 @@ async function runTask(
   env.controllers.set(taskId, controller);
   try {
     // ACK only a requester that reads it (its TASK says `ack: true`): a client of the API on another
-    // stack takes any mail naming the task id as the task's answer (docs/api.md, interop rules).
+    // stack takes any mail naming the task id as the task's answer (docs/interop.md, interop rules).
     if (env.ack && body.ack === true && attempt === 1) {
       await env.actions.sendRequest(ackMail(message, taskId));
       tasks.update(taskId, 'received', 'accepted');

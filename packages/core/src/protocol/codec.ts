@@ -43,7 +43,7 @@ const LOOSE_PREFIX = /^(?:\s*re\s*:\s*)*(TASK|ACK|STATUS|RESULT|ERROR|CANCEL)\s*
  * Decodes a message: subject, then the JSON body against its schema. Never throws on foreign
  * input: returns a typed value, or a {@link DecodeFailure} saying what was wrong.
  *
- * Lenient on purpose (the interop rules of docs/api.md), for clients of the API on other stacks:
+ * Lenient on purpose (the interop rules of docs/interop.md), for clients of the API on other stacks:
  * - mail under a TASK subject whose body is not a TASK body is an answer that kept the subject:
  *   `{task_id, result}` or `{task_id, error}` is a RESULT or ERROR (a pipeline's forward, a `Re:`),
  *   and a `Re: TASK:x …` with any other body is the RESULT of x, its body (JSON or text) the result;

@@ -146,7 +146,7 @@ describe('escalation body', () => {
   });
 });
 
-describe('interop leniency (docs/api.md): mail from clients on other stacks', () => {
+describe('interop leniency (docs/interop.md): mail from clients on other stacks', () => {
   const reply = (subject: string, body: string | null, inReplyTo = 'task-mail') => ({
     ...mail(subject, body),
     in_reply_to: inReplyTo,
