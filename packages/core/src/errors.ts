@@ -80,7 +80,18 @@ export class AuthError extends MailroomError<'auth_error'> {
 }
 
 /** One problem found by validation, in the shape of the API's 422 `detail` entries. */
-export type ValidationIssue = { loc: (string | number)[]; msg: string; type: string };
+export type ValidationIssue = { loc: (string | number)[]; msg: string; type: string; value?: unknown };
+
+/** A value as an error message shows it. */
+function show(value: unknown): string {
+  if (typeof value === 'function') return '[function]';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  try {
+    return (JSON.stringify(value) ?? String(value)).slice(0, 80);
+  } catch {
+    return String(value).slice(0, 80); // a cycle: its string form will do
+  }
+}
 
 /** Input that failed validation; `issues` says what and where. */
 export class ValidationError extends MailroomError<'validation_error'> {
@@ -91,15 +102,36 @@ export class ValidationError extends MailroomError<'validation_error'> {
   }
 
   /** Builds a ValidationError from a zod error, keeping it as `cause`. */
-  static fromZod(what: string, error: z.ZodError): ValidationError {
+  /**
+   * The issues of a zod error. Given the `input` that failed, the message names the option, the
+   * value it had and the rule: `invalid agent options: stopTimeoutMs = -5 (Too small: …)`.
+   */
+  static fromZod(what: string, error: z.ZodError, input?: unknown): ValidationError {
     const issues = error.issues.map((issue) => ({
       loc: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
       msg: issue.message,
       type: issue.code,
     }));
     const first = issues[0];
-    const where = first && first.loc.length > 0 ? ` at ${first.loc.join('.')}` : '';
-    return new ValidationError(`invalid ${what}${where}: ${first?.msg ?? 'invalid input'}`, issues, { cause: error });
+    const where = first && first.loc.length > 0 ? first.loc.join('.') : '';
+    if (input !== undefined && first) {
+      const value = first.loc.reduce<unknown>(
+        (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined),
+        input,
+      );
+      return new ValidationError(
+        `invalid ${what}: ${where || '(value)'} = ${show(value)} (${first.msg})`,
+        issues.map((i) => (i === first ? { ...i, value } : i)),
+        { cause: error },
+      );
+    }
+    return new ValidationError(
+      `invalid ${what}${where ? ` at ${where}` : ''}: ${first?.msg ?? 'invalid input'}`,
+      issues,
+      {
+        cause: error,
+      },
+    );
   }
 
   /** A ValidationError with one issue. */

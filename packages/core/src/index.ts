@@ -79,7 +79,6 @@ export { decisionOf, type EscalationDecision } from './protocol/decision.js';
 export { Escalation, parseEscalationBody } from './protocol/escalation.js';
 export {
   formatTaskMailSubject,
-  formatTaskSubject,
   type ParsedSubject,
   parseSubject,
   type TaskMailKind,
@@ -111,6 +110,7 @@ export {
   routeAnswer,
 } from './routing/routing.js';
 export { createRuntime, type Runtime, type RuntimeOptions, type SpawnOptions } from './runtime/runtime.js';
+export { type EscalateOptions, type EscalationOutcome, escalate } from './supervision/escalate.js';
 export type {
   ChildSpec,
   NestedSpec,

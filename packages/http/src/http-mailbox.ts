@@ -11,6 +11,7 @@ import {
 import {
   Account,
   type ClaimQuery,
+  checkOptions,
   InboxPage,
   type InboxQuery,
   LEASES_HEADER,
@@ -43,8 +44,14 @@ export type HttpMailboxOptions = {
    * Retries of a call that is safe to repeat: every GET, a send (each carries an idempotency key),
    * mark read / unread (set-to), delete (set-to; a retried delete that finds the message gone
    * counts as done). A star toggles, so it is never retried. @default 3
+   * A timed-out attempt of any of these is retried too, within `totalTimeoutMs`.
    */
   retries?: number;
+  /**
+   * The deadline of one call, all its attempts and backoffs together, in ms (a long poll adds its
+   * `wait`): past it the call fails with `MailboxError`. @default 60000
+   */
+  totalTimeoutMs?: number;
   /** A 429 whose `Retry-After` is longer than this is not waited out: `RateLimitedError` is thrown. @default 30000 */
   maxRetryAfterMs?: number;
   /** Use the long-poll extension when the server offers it. @default true */
@@ -61,6 +68,20 @@ export type HttpMailboxOptions = {
 };
 
 const LONG_POLL_HEADER = 'x-mailroom-long-poll';
+const ms = z.number().int().positive().max(2_147_483_647);
+const Options = z
+  .object({
+    baseUrl: z
+      .string()
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'an http:// or https:// URL'),
+    apiKey: z.string().min(1),
+    timeoutMs: ms.optional(),
+    totalTimeoutMs: ms.optional(),
+    retries: z.number().int().min(0).max(100).optional(),
+    maxRetryAfterMs: z.number().int().nonnegative().optional(),
+    longPoll: z.boolean().optional(),
+  })
+  .loose();
 const Marked = z.object({ marked: z.number().int() });
 const Starred = z.object({ starred: z.boolean() });
 /** A POST or DELETE that may be repeated: the instance retries GETs only. */
@@ -96,6 +117,7 @@ export class HttpMailbox implements Mailbox {
   }
 
   constructor(options: HttpMailboxOptions & { address: string }) {
+    checkOptions('HttpMailbox options', Options, options);
     this.options = options;
     this.address = options.address;
     const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
@@ -103,11 +125,15 @@ export class HttpMailbox implements Mailbox {
       baseUrl: options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
       headers: { 'x-api-key': options.apiKey },
       timeout: options.timeoutMs ?? 10_000,
+      totalTimeout: options.totalTimeoutMs ?? 60_000,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       // A redirect could take the key (and a send's body) to another origin: it is an error instead.
       redirect: 'manual',
       retry: {
         limit: options.retries ?? 3,
+        // A timed-out attempt is retried too (within totalTimeout) for what is safe to repeat:
+        // GETs here; sends, mark-read and delete opt in per call (REPEATABLE); a star never (ONCE).
+        retryOnTimeout: true,
         methods: ['get'],
         statusCodes: [408, 429, 500, 502, 503, 504],
         afterStatusCodes: [429, 503],
@@ -151,11 +177,13 @@ export class HttpMailbox implements Mailbox {
     const wait = this.options.longPoll === false ? undefined : query.wait;
     const searchParams: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...query, wait })) if (v !== undefined) searchParams[k] = String(v);
-    const timeout = (this.options.timeoutMs ?? 10_000) + (wait ? Number(wait) * 1000 : 0);
+    const waitMs = wait ? Number(wait) * 1000 : 0;
+    const timeout = (this.options.timeoutMs ?? 10_000) + waitMs;
     return this.call(InboxPage, async () => {
       const response = await this.http.get('email/inbox', {
         searchParams,
         timeout,
+        totalTimeout: (this.options.totalTimeoutMs ?? 60_000) + waitMs,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;

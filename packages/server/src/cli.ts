@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // mailroom-server: the Agent Email API on a SQLite post office.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ValidationError } from '@mailroom/core';
 import { pino } from 'pino';
 import { buildServer, REDACT } from './app.js';
-import { describeDb, openPostOffice } from './open-post-office.js';
+import { describeDb, isPostgresUrl, openPostOffice } from './open-post-office.js';
 
 const HELP = `mailroom-server — the Agent Email API, stored in SQLite
 
@@ -36,8 +39,9 @@ Usage: mailroom-server [options]
 On start it logs the URL it listens on. SIGTERM or SIGINT closes it gracefully: requests in
 flight finish, long polls are answered, then the database is closed.`;
 
+/** A bad flag is answered in one line (no stack, no help text): exit code 2. */
 function fail(message: string): never {
-  process.stderr.write(`mailroom-server: ${message}\n\n${HELP}\n`);
+  process.stderr.write(`mailroom-server: ${message.split('\n')[0]} (see --help)\n`);
   process.exit(2);
 }
 
@@ -86,11 +90,17 @@ if (durability !== 'full' && durability !== 'fast') fail('--durability must be f
 const publicUrl = values['public-url'] as string | undefined;
 const adminKey = (values['admin-key'] as string | undefined) ?? process.env.MAILROOM_ADMIN_KEY;
 
-const logger = pino({ level: String(values['log-level']), redact: { paths: REDACT, censor: '[redacted]' } });
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const level = String(values['log-level']);
+if (!LEVELS.includes(level)) fail(`--log-level must be one of ${LEVELS.join(', ')} (got ${JSON.stringify(level)})`);
+const db = String(values.db);
+if (db !== ':memory:' && !isPostgresUrl(db) && !existsSync(dirname(resolve(db))))
+  fail(`--db ${db}: the folder ${dirname(resolve(db))} does not exist`);
+const logger = pino({ level, redact: { paths: REDACT, censor: '[redacted]' } });
 let office: Awaited<ReturnType<typeof openPostOffice>>;
 try {
   office = await openPostOffice({
-    db: String(values.db),
+    db,
     domain: String(values.domain).toLowerCase(),
     limits: { hourly, daily },
     logger,
@@ -98,7 +108,9 @@ try {
     busyTimeoutMs,
   });
 } catch (err) {
-  logger.error({ err, db: describeDb(String(values.db)) }, 'could not open the database');
+  // A bad option (a domain that is not one) is the operator's: one line. Anything else is logged whole.
+  if (err instanceof ValidationError) fail(err.message);
+  logger.error({ err, db: describeDb(db) }, 'could not open the database');
   process.exit(1);
 }
 const { postOffice } = office;

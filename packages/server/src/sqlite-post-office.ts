@@ -3,6 +3,7 @@ import {
   type Account,
   type ClaimQuery,
   type Clock,
+  checkOfficeOptions,
   decodeCursor,
   encodeCursor,
   hashKey,
@@ -90,6 +91,7 @@ export class SqlitePostOffice implements PostOffice {
   private readonly q: Statements;
 
   constructor(options: SqlitePostOfficeOptions) {
+    checkOfficeOptions('SqlitePostOffice', options);
     const o = parseOrThrow(Options, options, 'SQLite post office options');
     this.domain = o.domain ?? 'agents.localhost';
     this.clock = options.clock ?? systemClock;

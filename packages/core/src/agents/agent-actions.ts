@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
+import { z } from 'zod';
 import { type TimelineEntry, timeline } from '../audit/timeline.js';
-import { MailroomError, WithdrawnError } from '../errors.js';
+import { MailroomError, NotFoundError, StoppedError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { ScheduledSendOptions, SendScheduler, SendTicket } from '../outbox/send-scheduler.js';
 import { cancelMail, inputRequiredMail, statusMail, taskMail } from '../protocol/outgoing.js';
@@ -14,6 +15,7 @@ import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import { onAbort } from '../time/on-abort.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
+import { checkOptions } from '../wire/parse.js';
 import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
 import { askTask } from './ask.js';
 import { intercept, type SendHook } from './hooks.js';
@@ -37,6 +39,8 @@ function toRequest(to: string | string[], subject: string, body: string | object
     ...(options.idempotencyKey ? { idempotency_key: options.idempotencyKey } : {}),
   };
 }
+
+const CollectOptions = z.object({ timeoutMs: z.number().finite().nonnegative() });
 
 /** The actions of one agent, shared by its handler contexts and its AgentRef. */
 export class Actions implements AgentActions {
@@ -97,7 +101,15 @@ export class Actions implements AgentActions {
     return this.mailbox.send(request);
   }
 
+  /** A stopped agent sends nothing: its send, delegate and ask are a `StoppedError`. */
+  private whenStopped(what: string): Promise<never> | undefined {
+    if (!this.stopped.aborted) return undefined;
+    return Promise.reject(new StoppedError(`${what} from ${this.address}: the agent is stopped`));
+  }
+
   send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
+    const stopped = this.whenStopped('send');
+    if (stopped) return stopped;
     return this.sendRequest(toRequest(to, subject, body, options), options.signal ? { signal: options.signal } : {});
   }
 
@@ -112,6 +124,8 @@ export class Actions implements AgentActions {
 
   /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
   async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal) {
+    // Checked without an await: the assignee's load must count this task synchronously (below).
+    if (this.stopped.aborted) throw new StoppedError(`delegate from ${this.address}: the agent is stopped`);
     const taskId = task.taskId ?? newTaskId();
     const mail = taskMail(
       to,
@@ -143,6 +157,7 @@ export class Actions implements AgentActions {
         peer: to,
         threadId: sent.thread_id,
         messageId: sent.message_id,
+        ...(task.callbackSubject !== undefined ? { callbackSubject: task.callbackSubject } : {}),
       });
       return { taskId, threadId: sent.thread_id, messageId: sent.message_id };
     } finally {
@@ -191,11 +206,20 @@ export class Actions implements AgentActions {
     return this.rebuilder;
   }
 
-  collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
-    const outcomes = this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
-    // Waiting already: what the rebuild finds resolves this collect like any answer would.
-    if (taskIds.some((id) => !this.tasks.get(id, 'sent'))) void this.rebuild.recover(taskIds);
-    return outcomes;
+  /**
+   * Waits for the tasks' answers. Its options are checked first; a task id this agent does not
+   * know is looked for in the post office (sent before a restart), and one it never sent fails
+   * at once with `NotFoundError` (an answer that comes meanwhile is kept by the registry).
+   */
+  async collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
+    checkOptions('collect options', CollectOptions, options);
+    const unknown = taskIds.filter((id) => !this.tasks.get(id, 'sent'));
+    if (unknown.length > 0) {
+      await this.rebuild.recover(unknown);
+      const never = unknown.filter((id) => !this.tasks.get(id, 'sent'));
+      if (never.length > 0) throw new NotFoundError(`${this.address} never sent task(s) ${never.join(', ')}`);
+    }
+    return this.tasks.collect(taskIds, options.timeoutMs, this.scheduler, this.stopped);
   }
 
   ask<C extends TaskContract>(
@@ -325,11 +349,19 @@ export class MessageContext implements AgentContext {
       this.actions.tasks.update(id, 'received', 'working');
     }
   }
-  status(state: string, options: { note?: string; progress?: number; taskId?: string } = {}): Promise<SendResult> {
+  status(
+    state: string,
+    options: { note?: string; progress?: number; taskId?: string } = {},
+  ): Promise<SendResult | undefined> {
     const id = options.taskId ?? this.taskId;
     const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
     if (id === undefined || !record) {
       return Promise.reject(new MailroomError('not_found', `no received task ${id ?? '(none)'} to report on`));
+    }
+    if (record.quiet) {
+      // Its requester did not ask for progress mail (it would take a STATUS for the answer).
+      this.logs.log.debug({ task_id: id, state }, 'STATUS not sent: the requester did not ask for progress mail');
+      return Promise.resolve(undefined);
     }
     return this.actions.sendRequest(
       statusMail(record.peer, record.messageId, {

@@ -60,6 +60,8 @@ export class AgentHost {
   /** A supervised handler failed: the rest of the mailbox waits for the restarted agent. */
   private crashed = false;
   private idle: (() => void) | undefined;
+  /** Which sent task a mail answers when it names none (a seed-style reply or callback). */
+  private readonly answered = (m: Message) => this.tasks.answeredBy(m);
 
   constructor(agent: Agent, mailbox: Mailbox, env: HostEnv, options: AgentOptions, sendScheduler?: SendScheduler) {
     this.mailbox = mailbox;
@@ -173,7 +175,7 @@ export class AgentHost {
 
   /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
   private receive(messages: Message[]): void {
-    const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message) }));
+    const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message, this.answered) }));
     for (const { message, decoded: d } of items) {
       this.actions.heard(message);
       if (isDecodeFailure(d)) continue;

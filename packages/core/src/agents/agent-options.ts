@@ -111,6 +111,6 @@ const Checked = z.object({
 /** Checks the options of a spawn once, at the boundary (`ValidationError` naming the bad field). */
 export function checkAgentOptions(options: AgentOptions): AgentOptions {
   const parsed = Checked.safeParse(options);
-  if (!parsed.success) throw ValidationError.fromZod('agent options', parsed.error);
+  if (!parsed.success) throw ValidationError.fromZod('agent options', parsed.error, options);
   return options;
 }

@@ -132,8 +132,15 @@ export interface AgentContext extends AgentActions {
    * `timeoutMs`, or when the task is canceled.
    */
   inputRequired(question: string, options: { timeoutMs: number }): Promise<Message>;
-  /** Sends `STATUS:{taskId}` to the requester of a task this agent received (default: the task being handled). */
-  status(state: string, options?: { note?: string; progress?: number; taskId?: string }): Promise<SendResult>;
+  /**
+   * Sends `STATUS:{taskId}` to the requester of a task this agent received (default: the task being
+   * handled). Sends nothing (resolves `undefined`) when the requester did not ask for progress mail
+   * (its TASK has no `ack: true`: a client on another stack).
+   */
+  status(
+    state: string,
+    options?: { note?: string; progress?: number; taskId?: string },
+  ): Promise<SendResult | undefined>;
 }
 
 /** Options of `ask`. */

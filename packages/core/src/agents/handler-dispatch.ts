@@ -97,7 +97,9 @@ async function runTask(
   const unlisten = onAbort(env.stopped, () => controller.abort('runtime stopping'));
   env.controllers.set(taskId, controller);
   try {
-    if (env.ack && attempt === 1) {
+    // ACK only a requester that reads it (its TASK says `ack: true`): a client of the API on another
+    // stack takes any mail naming the task id as the task's answer (docs/interop.md, interop rules).
+    if (env.ack && body.ack === true && attempt === 1) {
       await env.actions.sendRequest(ackMail(message, taskId));
       tasks.update(taskId, 'received', 'accepted');
     }

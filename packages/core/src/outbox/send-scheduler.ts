@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { defer, map, type Observable, type SchedulerLike, Subject, type Subscription, startWith } from 'rxjs';
+import { z } from 'zod';
 import { QueueFullError, RateLimitedError, StoppedError, WithdrawnError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import {
@@ -14,9 +15,24 @@ import {
 import { Fifo } from '../time/fifo.js';
 import { immediateScheduler } from '../time/scheduling.js';
 import type { SendRequest, SendResult } from '../wire/model.js';
+import { checkOptions } from '../wire/parse.js';
 
 /** How sends are spread out: bursts with pauses, or even spacing. */
 export type StaggerPolicy = { burst: number; pauseMs: number } | { spacingMs: number };
+
+const Options = z
+  .object({
+    mailbox: z.object({ send: z.function(), account: z.function() }).loose(),
+    stagger: z
+      .union([
+        z.object({ burst: z.number().int().positive(), pauseMs: z.number().nonnegative() }).strict(),
+        z.object({ spacingMs: z.number().nonnegative() }).strict(),
+      ])
+      .optional(),
+    maxQueue: z.number().int().nonnegative().optional(),
+    refreshMs: z.number().int().positive().optional(),
+  })
+  .loose();
 
 /** Options of {@link SendScheduler}. */
 export type SendSchedulerOptions = {
@@ -108,6 +124,7 @@ export class SendScheduler {
   );
 
   constructor(options: SendSchedulerOptions) {
+    checkOptions('SendScheduler options', Options, options);
     this.mailbox = options.mailbox;
     this.scheduler = options.scheduler ?? immediateScheduler;
     this.maxQueue = options.maxQueue ?? 10_000;

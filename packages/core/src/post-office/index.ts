@@ -26,10 +26,11 @@ export {
   Thread,
   ValidationErrorBody,
 } from '../wire/model.js';
-export { parseOrThrow } from '../wire/parse.js';
+export { checkOptions, parseOrThrow } from '../wire/parse.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './kit/cursor.js';
 export { hashKey, newApiKey } from './kit/keys.js';
 export { LeaseTable } from './kit/lease-table.js';
+export { checkOfficeOptions, Domain } from './kit/office-options.js';
 export {
   admitSend,
   assertQuota,

@@ -3,14 +3,33 @@ import { TASK_ID } from './subject.js';
 
 const TaskId = z.string().regex(TASK_ID, 'invalid task id');
 
+/**
+ * A deadline as written: an ISO 8601 string, or (as the seed writes `int(time.time()) + 3600`) a
+ * number of seconds since the epoch, or of milliseconds when it is past 1e12. Decoded to ISO text.
+ */
+const Deadline = z.union([
+  z.string(),
+  z
+    .number()
+    .finite()
+    .nonnegative()
+    .transform((n) => new Date(n >= 1e12 ? n : n * 1000).toISOString()),
+]);
+
 /** Body of `TASK:`. */
 export const TaskBody = z.object({
   task_id: TaskId,
   description: z.string(),
-  deadline: z.string().optional(),
+  deadline: Deadline.optional(),
   callback: z.string().optional(),
   callback_subject: z.string().max(256).optional(),
   input: z.unknown().optional(),
+  /**
+   * The requester reads `ACK:` and `STATUS:` mail. Mailroom's own TASKs say so; a TASK without it
+   * (a client of the API on another stack) is answered with its RESULT or ERROR only, because such
+   * clients take any mail naming the task id as its answer.
+   */
+  ack: z.boolean().optional(),
 });
 export type TaskBody = z.infer<typeof TaskBody>;
 
@@ -57,10 +76,27 @@ export type UsageBody = z.infer<typeof UsageBody>;
 export const ResultBody = z.object({ task_id: TaskId, result: z.unknown(), usage: UsageBody.optional() });
 export type ResultBody = z.infer<typeof ResultBody>;
 
+/** One level's part in an escalation: what an `Escalated` ERROR carries back to the requester. */
+export const EscalationStep = z.object({
+  level: z.number().int().min(0),
+  to: z.string(),
+  outcome: z.enum(['unmailable', 'no_answer', 'acknowledged', 'undecided', 'decided']),
+  decision: z.string().optional(),
+  error: z.string().optional(),
+  /** ms since the epoch, on the supervisor's clock. */
+  at: z.number(),
+});
+export type EscalationStep = z.infer<typeof EscalationStep>;
+
 /** Body of `ERROR:`. */
 export const ErrorBody = z.object({
   task_id: TaskId,
-  error: z.object({ type: z.string(), message: z.string() }),
+  error: z.object({
+    type: z.string(),
+    message: z.string(),
+    /** An `Escalated` error: what each level of the escalation chain did. */
+    escalation: z.array(EscalationStep).optional(),
+  }),
   usage: UsageBody.optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -3,7 +3,7 @@ import { ProtocolError } from '../errors.js';
 import type { Message } from '../wire/model.js';
 import { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody } from './bodies.js';
 import { type Escalation, parseEscalationBody } from './escalation.js';
-import { parseSubject } from './subject.js';
+import { type ParsedSubject, parseSubject, TASK_ID } from './subject.js';
 
 /** A message decoded by the subject-line protocol. */
 export type ProtocolMessage =
@@ -30,21 +30,44 @@ const BODY = {
 export type DecodeFailure = { error: ProtocolError; taskId: string | undefined; kind: string | undefined };
 
 /**
+ * What the receiving agent knows that the mail does not say: the id of a task it sent that this
+ * message answers (by `in_reply_to` its TASK, or by the TASK's `callback_subject`), if any.
+ */
+export type AnsweredTask = (message: Message) => string | undefined;
+
+type TaskMailKind = keyof typeof BODY;
+/** A protocol prefix however it is written: `RESULT: Market analysis complete`, `Re: error:x`. */
+const LOOSE_PREFIX = /^(?:\s*re\s*:\s*)*(TASK|ACK|STATUS|RESULT|ERROR|CANCEL)\s*:/i;
+
+/**
  * Decodes a message: subject, then the JSON body against its schema. Never throws on foreign
  * input: returns a typed value, or a {@link DecodeFailure} saying what was wrong.
+ *
+ * Lenient on purpose (the interop rules of docs/interop.md), for clients of the API on other stacks:
+ * - mail under a TASK subject whose body is not a TASK body is an answer that kept the subject:
+ *   `{task_id, result}` or `{task_id, error}` is a RESULT or ERROR (a pipeline's forward, a `Re:`),
+ *   and a `Re: TASK:x …` with any other body is the RESULT of x, its body (JSON or text) the result;
+ * - a prefix followed by free text (`RESULT: Market analysis complete`) takes its task id from the
+ *   body's `task_id`;
+ * - a request in the seed's callback shape (`{task, callback, callback_subject}`) is a TASK whose id
+ *   is made from its message id;
+ * - mail under any other subject that answers a task the agent sent (`answered`: in reply to its
+ *   TASK, or under its `callback_subject`) is that task's RESULT or ERROR: a `{task_id, result}` or
+ *   `{task_id, error}` body as it is, any other body (JSON or text) as the result. Mail under a
+ *   free subject that answers no task of the receiver stays `other` (a callback inbox's onMessage).
  */
-export function decodeMessage(message: Message): ProtocolMessage | DecodeFailure {
+export function decodeMessage(message: Message, answered?: AnsweredTask): ProtocolMessage | DecodeFailure {
   const subject = parseSubject(message.subject);
-  if (subject instanceof ProtocolError) return { error: subject, taskId: undefined, kind: undefined };
+  if (subject instanceof ProtocolError || subject.kind === 'other') {
+    return decodeLoose(message, subject, answered);
+  }
   switch (subject.kind) {
-    case 'other':
-      return { kind: 'other', message };
     case 'collab':
       return { kind: 'collab', topic: subject.topic, message };
     case 'escalation': {
       // `Re: [ESCALATION Ln] …` is an answer in an escalation thread (a decision), not an escalation.
       if (subject.reply) return { kind: 'other', message };
-      const escalation = parseEscalationBody(message.body_text);
+      const escalation = parseEscalationBody(message.body_text, { level: subject.level, from: message.from_address });
       if (escalation instanceof ProtocolError) return { error: escalation, taskId: undefined, kind: 'escalation' };
       return { kind: 'escalation', level: subject.level, errorType: subject.errorType, escalation, message };
     }
@@ -52,33 +75,101 @@ export function decodeMessage(message: Message): ProtocolMessage | DecodeFailure
       // `Re: STATUS:…` answers a question (a STATUS of state input-required): plain mail, from an
       // agent or a person's mail client, not a STATUS.
       if (subject.reply && subject.kind === 'status') return { kind: 'other', message };
-      const fail = (text: string, cause?: unknown): DecodeFailure => ({
-        error: new ProtocolError(`${subject.kind.toUpperCase()}:${subject.taskId}: ${text}`, { cause }),
-        taskId: subject.taskId,
-        kind: subject.kind,
-      });
-      let json: unknown;
-      try {
-        json = JSON.parse(message.body_text ?? '');
-      } catch (cause) {
-        return fail('body is not valid JSON', cause);
+      const json = parseJson(message.body_text);
+      if (subject.kind === 'task' && !TaskBody.safeParse(json).success) {
+        // Not a TASK body under a TASK subject: an answer that kept the subject (`Re: TASK:…`, a
+        // pipeline's forward). Its `{task_id, result|error}`, or else its body as the result.
+        const kind = isRecord(json) ? answerKind(json) : undefined;
+        if (kind) return decodeBody(message, kind, subject.taskId, json, '');
+        if (subject.reply) {
+          const result = json === undefined ? (message.body_text ?? null) : json;
+          return decodeBody(message, 'result', subject.taskId, { task_id: subject.taskId, result }, '');
+        }
       }
-      const parsed = (BODY[subject.kind] as z.ZodType).safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        return fail(
-          `body fails its schema${issue ? ` at ${issue.path.join('.') || '(root)'}: ${issue.message}` : ''}`,
-          parsed.error,
-        );
-      }
-      const body = parsed.data as { task_id: string };
-      if (body.task_id !== subject.taskId) return fail(`body task_id ${body.task_id} does not match the subject`);
-      if (subject.kind === 'task') {
-        return { kind: 'task', taskId: subject.taskId, name: subject.name, body: body as TaskBody, message };
-      }
-      return { kind: subject.kind, taskId: subject.taskId, body, message } as ProtocolMessage;
+      return decodeBody(message, subject.kind, subject.taskId, json, subject.kind === 'task' ? subject.name : '');
     }
   }
+}
+
+function decodeLoose(
+  message: Message,
+  subject: ParsedSubject | ProtocolError,
+  answered: AnsweredTask | undefined,
+): ProtocolMessage | DecodeFailure {
+  const prefix = LOOSE_PREFIX.exec(typeof message.subject === 'string' ? message.subject : '');
+  const named = prefix ? ((prefix[1] as string).toLowerCase() as TaskMailKind) : undefined;
+  const json = parseJson(message.body_text);
+  const record = isRecord(json) ? json : undefined;
+  const bodyId = typeof record?.task_id === 'string' && TASK_ID.test(record.task_id) ? record.task_id : undefined;
+  if (bodyId && named) return decodeBody(message, named, bodyId, json, '');
+  if (!named && record && typeof record.task === 'string' && !('task_id' in record)) {
+    // The seed's callback request: `Long task: …` with `{task, callback, callback_subject}`.
+    const taskId = `m-${message.message_id}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128);
+    const body = { ...record, task_id: taskId, description: record.task };
+    const name = typeof message.subject === 'string' ? message.subject.replace(/^[^:]*:\s*/, '') : '';
+    return decodeBody(message, 'task', taskId, body, name);
+  }
+  const taskId = answered?.(message);
+  if (taskId !== undefined && named !== 'task') {
+    const kind = record && bodyId === taskId ? answerKind(record) : undefined;
+    if (kind) return decodeBody(message, kind, taskId, json, '');
+    const result = json === undefined ? (message.body_text ?? null) : json;
+    if (named === 'error') {
+      const error =
+        isRecord(result) && isRecord(result.error) ? result.error : { type: 'Error', message: String(result) };
+      return decodeBody(message, 'error', taskId, { task_id: taskId, error }, '');
+    }
+    return decodeBody(message, 'result', taskId, { task_id: taskId, result }, '');
+  }
+  if (subject instanceof ProtocolError) return { error: subject, taskId: undefined, kind: named };
+  return { kind: 'other', message };
+}
+
+/** `result` or `error` when a body is shaped as an answer. */
+function answerKind(json: Record<string, unknown>): 'result' | 'error' | undefined {
+  if ('result' in json) return 'result';
+  if (isRecord(json.error)) return 'error';
+  return undefined;
+}
+
+function decodeBody(
+  message: Message,
+  kind: TaskMailKind,
+  taskId: string,
+  json: unknown,
+  name: string,
+): ProtocolMessage | DecodeFailure {
+  const fail = (text: string, cause?: unknown): DecodeFailure => ({
+    error: new ProtocolError(`${kind.toUpperCase()}:${taskId}: ${text}`, { cause }),
+    taskId,
+    kind,
+  });
+  if (json === undefined) return fail('body is not valid JSON');
+  const parsed = (BODY[kind] as z.ZodType).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return fail(
+      `body fails its schema${issue ? ` at ${issue.path.join('.') || '(root)'}: ${issue.message}` : ''}`,
+      parsed.error,
+    );
+  }
+  const body = parsed.data as { task_id: string };
+  if (body.task_id !== taskId) return fail(`body task_id ${body.task_id} does not match the subject`);
+  if (kind === 'task') return { kind: 'task', taskId, name, body: body as TaskBody, message };
+  return { kind, taskId, body, message } as ProtocolMessage;
+}
+
+function parseJson(text: string | null | undefined): unknown {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined; // not JSON: the caller says so, or reads it as text
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** True when `decodeMessage` failed. */

@@ -54,12 +54,15 @@ const json = (body: unknown): string => JSON.stringify(body);
 type Answered = { message: Message; callback?: string | undefined };
 const answerTo = (to: Answered) => [to.callback ?? to.message.from_address];
 
-/** `TASK:{id} — {name}`: a new task for `to`, in reply to `inReplyTo` (its thread) when given. */
+/**
+ * `TASK:{id} — {name}`: a new task for `to`, in reply to `inReplyTo` (its thread) when given. It
+ * says `ack: true` (a Mailroom requester reads ACK and STATUS mail) unless the body says otherwise.
+ */
 export function taskMail(to: string, name: string, body: z.input<typeof TaskBody>, inReplyTo?: string): OutgoingMail {
   return {
     to: [to],
     subject: formatTaskSubject(body.task_id, name),
-    body_text: json(body),
+    body_text: json({ ...body, ack: body.ack ?? true }),
     ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
     idempotency_key: idempotencyKey.task(body.task_id),
   };
@@ -132,6 +135,16 @@ export function errorMail(to: Answered, taskId: string | undefined, error: Error
     in_reply_to: to.message.message_id,
     idempotency_key: idempotencyKey.reply(to.message),
   };
+}
+
+/**
+ * `ERROR:{id}` to the requester of a task its supervisor's escalation chain gave up on, from the
+ * supervisor's own address: not in reply (that account cannot see the TASK), keyed as the answer
+ * to the TASK all the same.
+ */
+export function escalatedErrorMail(to: Answered, taskId: string, error: ErrorBody['error']): OutgoingMail {
+  const { in_reply_to: _notVisible, ...mail } = errorMail(to, taskId, error);
+  return mail;
 }
 
 /** `CANCEL:{id}` to a task's assignee, in reply to the TASK. */

@@ -145,3 +145,79 @@ describe('escalation body', () => {
     expect(parseEscalationBody('Type: X\nLevel: L1\nContext:\n{bad')).toBeInstanceOf(ProtocolError);
   });
 });
+
+describe('interop leniency (docs/interop.md): mail from clients on other stacks', () => {
+  const reply = (subject: string, body: string | null, inReplyTo = 'task-mail') => ({
+    ...mail(subject, body),
+    in_reply_to: inReplyTo,
+  });
+
+  it('takes a numeric deadline (seconds or milliseconds since the epoch) as ISO text', () => {
+    const body = (deadline: number) => JSON.stringify({ task_id: 't1', description: 'x', deadline });
+    expect(decodeMessage(mail('TASK:t1 — x', body(1_800_000_000)))).toMatchObject({
+      body: { deadline: '2027-01-15T08:00:00.000Z' },
+    });
+    expect(decodeMessage(mail('TASK:t1 — x', body(1_800_000_000_000)))).toMatchObject({
+      body: { deadline: '2027-01-15T08:00:00.000Z' },
+    });
+  });
+
+  it('reads answers that keep the TASK subject as RESULT or ERROR, never as a new TASK', () => {
+    const result = JSON.stringify({ task_id: 't1', result: 'done' });
+    expect(decodeMessage(reply('Re: TASK:t1 — search', result))).toMatchObject({ kind: 'result', taskId: 't1' });
+    expect(decodeMessage(reply('TASK:t1 — search', result))).toMatchObject({
+      kind: 'result',
+      body: { result: 'done' },
+    });
+    const error = JSON.stringify({ task_id: 't1', error: { type: 'E', message: 'no' } });
+    expect(decodeMessage(reply('Re: TASK:t1 — search', error))).toMatchObject({ kind: 'error', taskId: 't1' });
+    expect(decodeMessage(reply('Re: TASK:t1 — search', 'plain words'))).toMatchObject({
+      kind: 'result',
+      body: { task_id: 't1', result: 'plain words' },
+    });
+  });
+
+  it('takes the task id from the body when the subject is a prefix and free text', () => {
+    const body = JSON.stringify({ task_id: 't9', result: 42 });
+    expect(decodeMessage(mail('RESULT: Market analysis complete', body))).toMatchObject({
+      kind: 'result',
+      taskId: 't9',
+      body: { result: 42 },
+    });
+    expect(isDecodeFailure(decodeMessage(mail('RESULT: Market analysis complete', 'text')))).toBe(true);
+  });
+
+  it('reads the seed’s callback request as a TASK with an id made from its message id', () => {
+    const body = JSON.stringify({ task: 'Generate analysis', callback: 'a@x.test', callback_subject: 'RESULT: done' });
+    expect(decodeMessage(mail('Long task: Generate market analysis', body))).toMatchObject({
+      kind: 'task',
+      taskId: 'm-m1',
+      name: 'Generate market analysis',
+      body: { description: 'Generate analysis', callback: 'a@x.test', callback_subject: 'RESULT: done' },
+    });
+  });
+
+  it('reads mail that answers a task the agent sent, but names none, as its RESULT', () => {
+    const answered = () => 't5';
+    expect(decodeMessage(reply('Market analysis ready', 'the text'), answered)).toMatchObject({
+      kind: 'result',
+      body: { task_id: 't5', result: 'the text' },
+    });
+    expect(decodeMessage(reply('Market analysis ready', 'the text'))).toMatchObject({ kind: 'other' });
+  });
+
+  it('parses the seed’s escalate_error body (text around the fields, JSON on the Context: line)', () => {
+    const text =
+      'Error requiring attention:\n\nType: PaymentFailed\nMessage: card declined\nContext: {\n  "order": 42\n}\n\nThis was escalated from level -1.';
+    expect(decodeMessage(mail('[ESCALATION L0] PaymentFailed', text))).toMatchObject({
+      kind: 'escalation',
+      escalation: {
+        type: 'PaymentFailed',
+        message: 'card declined',
+        level: 0,
+        from: 'a@x.test',
+        context: { order: 42 },
+      },
+    });
+  });
+});

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
+import { z } from 'zod';
 import type { AgentActions, Task, TaskSpec } from '../agents/agent.js';
 import { newTaskId } from '../agents/agent-actions.js';
 import { TaskFailedError, ValidationError, WithdrawnError } from '../errors.js';
 import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
 import type { TaskOutcome } from '../tasks/types.js';
+import { checkOptions } from '../wire/parse.js';
 import { hubAndSpoke } from './patterns.js';
 
 /** How a router picks routees. */
@@ -16,6 +18,24 @@ export type RouterStrategy =
   | 'smallest-mailbox'
   | 'scatter-gather'
   | 'tail-chopping';
+
+const RouterOptionsSchema = z
+  .object({
+    routees: z.array(z.string().min(1)),
+    strategy: z.enum([
+      'round-robin',
+      'random',
+      'broadcast',
+      'consistent-hash',
+      'smallest-mailbox',
+      'scatter-gather',
+      'tail-chopping',
+    ]),
+    timeoutMs: z.number().positive().optional(),
+    intervalMs: z.number().nonnegative().optional(),
+    virtualNodes: z.number().int().positive().optional(),
+  })
+  .loose();
 
 /** Options of {@link createRouter}. */
 export type RouterOptions = {
@@ -93,6 +113,7 @@ export function fanOut(
 
 /** Creates a router over `routees`. */
 export function createRouter(options: RouterOptions): Router {
+  checkOptions('router options', RouterOptionsSchema, options);
   if (options.routees.length === 0) throw ValidationError.single(['routees'], 'a router needs at least one routee');
   const routees = [...options.routees];
   const timeoutMs = options.timeoutMs ?? 30_000;

@@ -1,6 +1,7 @@
 import { start, stop as stopActor } from 'nact';
 import { type Logger, pino } from 'pino';
 import { type Observable, type SchedulerLike, Subject } from 'rxjs';
+import { z } from 'zod';
 import type { Agent, AskOptions, DelegateOptions, TaskSpec } from '../agents/agent.js';
 import { AgentHost } from '../agents/agent-host.js';
 import { type AgentOptions, checkAgentOptions, type DeadLetter } from '../agents/agent-options.js';
@@ -13,6 +14,7 @@ import type { TaskContract, TaskInput } from '../protocol/task-contract.js';
 import type { SupervisionHooks, SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
+import { checkOptions } from '../wire/parse.js';
 import { sendSchedulerFor } from './send-scheduler-for.js';
 
 /** Options of {@link createRuntime}. Give a `postOffice` (embedded) or a `mailboxFactory` (e.g. HTTP). */
@@ -32,6 +34,14 @@ export type RuntimeOptions = {
   /** Defaults for every agent's options. */
   agentDefaults?: AgentOptions;
 };
+
+const RuntimeOptionsSchema = z
+  .object({
+    stopTimeoutMs: z.number().finite().nonnegative().optional(),
+    mailboxFactory: z.function().optional(),
+    postOffice: z.object({}).loose().optional(),
+  })
+  .loose();
 
 /** Options of {@link Runtime.spawn}. */
 export type SpawnOptions = AgentOptions & {
@@ -121,6 +131,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const hosts = new Map<AgentRef, () => Promise<void>>();
   /** The addresses consumed by an agent of this runtime: one consumer per address. */
   const consumed = new Set<string>();
+  checkOptions('runtime options', RuntimeOptionsSchema, options);
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   let stopped: Promise<void> | undefined;
   const supervisors = new Set<Supervisor>();

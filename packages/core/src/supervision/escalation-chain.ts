@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SchedulerLike, Subject, Subscription } from 'rxjs';
-import type { ErrorInfo } from '../agents/agent-options.js';
-import type { AgentRef } from '../agents/agent-ref.js';
+import type { AgentActions } from '../agents/agent.js';
+import { type ErrorInfo, errorInfo } from '../agents/agent-options.js';
+import type { EscalationStep } from '../protocol/bodies.js';
+import { decodeMessage, isDecodeFailure } from '../protocol/codec.js';
 import { DECISIONS, decisionOf, type EscalationDecision } from '../protocol/decision.js';
-import { escalationMail } from '../protocol/outgoing.js';
-import type { Message } from '../wire/model.js';
+import { escalatedErrorMail, escalationMail } from '../protocol/outgoing.js';
+import type { Message, SendResult } from '../wire/model.js';
 import type { UnansweredEscalation } from './supervision.js';
 
 /** A failure the chain is asked about. */
@@ -15,6 +17,8 @@ export type EscalationCase = {
   /** The message whose handler failed, if a message did. */
   failed: Message | undefined;
   reason: UnansweredEscalation['reason'];
+  /** More context for the levels (a standalone `escalate` passes the caller's). */
+  context?: Record<string, unknown>;
 };
 
 /** An escalation under way. */
@@ -24,6 +28,8 @@ type Pending = EscalationCase & {
   threadId: string | undefined;
   lastMessageId: string | undefined;
   timer: Subscription | undefined;
+  /** What each level did, in order (it goes back to the requester when nobody fixes the failure). */
+  history: EscalationStep[];
 };
 
 /** What the chain works with: the supervisor lends it its mail agent, its clock and its actor. */
@@ -32,22 +38,27 @@ export type ChainEnv = {
   /** L0, L1, … and last a human. */
   chain: readonly string[];
   ackTimeoutMs: number;
+  /** How long a level that acknowledged (replied without a decision) has to decide. */
+  decisionTimeoutMs: number;
   scheduler: SchedulerLike;
   logger: Logger;
   /** The supervisor's own mail agent (escalations come from its address). */
-  mail: () => AgentRef | undefined;
+  mail: () => AgentActions | undefined;
   /** Runs `fn` inside the supervisor's actor (timeouts are serialised with everything else). */
   later: (fn: () => Promise<void>) => void;
   /** A level answered with a decision. */
-  decided: (escalation: EscalationCase, decision: EscalationDecision) => Promise<void>;
+  decided: (escalation: EscalationCase, decision: EscalationDecision, from: string) => Promise<void>;
   /** Nobody answered: past the last level, or no chain at all. */
   unanswered: Subject<UnansweredEscalation>;
 };
 
 /**
- * The escalation chain, walked by mail: level n gets `[ESCALATION Ln]`; if it does not answer within
- * `ackTimeoutMs`, level n+1 gets it in the same thread; a reply with a decision ends it. Apart from
- * the supervisor's restart discipline, which only hands it failures.
+ * The escalation chain, walked by mail, never stalled: level n gets `[ESCALATION Ln]`; a level that
+ * cannot be mailed is logged and skipped at once; one that does not answer within `ackTimeoutMs`,
+ * or acknowledges (replies without a decision) and does not decide within `decisionTimeoutMs`, is
+ * passed over for level n+1, in the same thread; a reply with a decision ends it. Past the last
+ * level, or on `stop`, the requester of the failed task is answered with ERROR carrying the
+ * escalation's history. Apart from the supervisor's restart discipline, which only hands it failures.
  */
 export class EscalationChain {
   private readonly pending = new Map<string, Pending>();
@@ -66,6 +77,7 @@ export class EscalationChain {
       threadId: undefined,
       lastMessageId: undefined,
       timer: undefined,
+      history: [],
     };
     this.pending.set(p.id, p);
     await this.mailLevel(p, 0);
@@ -78,18 +90,38 @@ export class EscalationChain {
     p.timer?.unsubscribe();
     p.timer = undefined;
     const decision = decisionOf(message);
-    if (!decision) return; // an ACK: the level has it; its decision may follow in the thread
+    const level = p.level;
+    if (!decision) {
+      // Acknowledged: the level has it; its decision must follow within the decision timeout.
+      p.history.push(this.step(p, 'acknowledged'));
+      p.timer = this.env.scheduler.schedule(
+        () => this.env.later(() => this.onTimeout(p.id, level, 'undecided')),
+        this.env.decisionTimeoutMs,
+      );
+      return;
+    }
     this.pending.delete(p.id);
+    p.history.push({ ...this.step(p, 'decided'), decision });
     this.env.logger.info(
       { supervisor: this.env.supervisor, child: p.child, decision, from: message.from_address },
       'escalation decided',
     );
-    await this.env.decided(p, decision);
+    if (decision === 'stop') await this.answerRequester(p, 'stopped');
+    await this.env.decided(p, decision, message.from_address);
+  }
+
+  /** The threads of the escalations under way (where their levels answer). */
+  threads(): string[] {
+    return [...this.pending.values()].flatMap((p) => (p.threadId ? [p.threadId] : []));
   }
 
   /** Stops every level's clock (the supervisor stops). */
   stop(): void {
     for (const p of this.pending.values()) p.timer?.unsubscribe();
+  }
+
+  private step(p: Pending, outcome: EscalationStep['outcome']): EscalationStep {
+    return { level: p.level, to: this.env.chain[p.level] ?? '', outcome, at: this.env.scheduler.now() };
   }
 
   private async mailLevel(p: Pending, level: number): Promise<void> {
@@ -102,12 +134,14 @@ export class EscalationChain {
         { supervisor: this.env.supervisor, child: p.child, error: p.error, levels: chain.length },
         'escalation unanswered past the last level',
       );
+      await this.answerRequester(p, 'unanswered');
       this.env.unanswered.next({
         supervisor: this.env.supervisor,
         child: p.child,
         error: p.error,
         levelsTried: level,
         reason: p.reason,
+        history: p.history,
       });
       return;
     }
@@ -121,6 +155,7 @@ export class EscalationChain {
         level,
         from: level === 0 ? mail.address : `L${level - 1}`,
         context: {
+          ...p.context,
           supervisor: this.env.supervisor,
           child: p.child,
           reason: p.reason,
@@ -131,22 +166,60 @@ export class EscalationChain {
       },
       p.lastMessageId,
     );
-    const sent = await mail.sendRequest(request);
+    let sent: SendResult;
+    try {
+      sent = await mail.sendRequest(request);
+    } catch (err) {
+      // A level that cannot be mailed never holds the chain up: the next one is asked at once.
+      this.env.logger.error(
+        { supervisor: this.env.supervisor, level, to, err },
+        'escalation level cannot be mailed; skipped',
+      );
+      p.history.push({ ...this.step(p, 'unmailable'), error: errorInfo(err).message });
+      return this.mailLevel(p, level + 1);
+    }
     p.threadId = sent.thread_id;
     p.lastMessageId = sent.message_id;
     p.timer = this.env.scheduler.schedule(
-      () => this.env.later(() => this.onTimeout(p.id, level)),
+      () => this.env.later(() => this.onTimeout(p.id, level, 'no_answer')),
       this.env.ackTimeoutMs,
     );
   }
 
-  private async onTimeout(id: string, level: number): Promise<void> {
+  private async onTimeout(id: string, level: number, outcome: 'no_answer' | 'undecided'): Promise<void> {
     const p = this.pending.get(id);
     if (!p?.timer || p.level !== level) return;
+    p.timer = undefined;
+    p.history.push(this.step(p, outcome));
     this.env.logger.warn(
-      { supervisor: this.env.supervisor, level },
-      'escalation level did not answer in time; going on',
+      { supervisor: this.env.supervisor, level, outcome },
+      outcome === 'no_answer'
+        ? 'escalation level did not answer in time; going on'
+        : 'escalation level acknowledged but did not decide in time; going on',
     );
     await this.mailLevel(p, level + 1);
+  }
+
+  /**
+   * Nobody fixes the failure (past the last level, or `stop`): the requester of the failed task
+   * gets ERROR `Escalated` with the escalation's history, from the supervisor's address.
+   */
+  private async answerRequester(p: Pending, outcome: 'unanswered' | 'stopped'): Promise<void> {
+    const mail = this.env.mail();
+    const failed = p.failed ? decodeMessage(p.failed) : undefined;
+    if (!mail || !p.failed || !failed || isDecodeFailure(failed) || failed.kind !== 'task') return;
+    const answer = escalatedErrorMail({ message: p.failed, callback: failed.body.callback }, failed.taskId, {
+      type: 'Escalated',
+      message: `${p.error.type}: ${p.error.message} (escalation ${outcome === 'stopped' ? 'decided stop' : 'unanswered past the last level'})`,
+      escalation: p.history,
+    });
+    try {
+      await mail.sendRequest(answer);
+    } catch (err) {
+      this.env.logger.error(
+        { supervisor: this.env.supervisor, task_id: failed.taskId, err },
+        'could not answer the requester of an escalated task',
+      );
+    }
   }
 }

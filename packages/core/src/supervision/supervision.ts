@@ -4,6 +4,7 @@ import type { SchedulerLike } from 'rxjs';
 import { Agent, type AgentContext } from '../agents/agent.js';
 import type { AgentOptions, Supervision } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
+import type { EscalationStep } from '../protocol/bodies.js';
 import type { Message } from '../wire/model.js';
 
 // The words of supervision: strategies, restart types, child specs, options, decisions.
@@ -39,8 +40,12 @@ export type SupervisorOptions = {
   backoff?: { minBackoffMs?: number; maxBackoffMs?: number; randomFactor?: number };
   /** Escalate a handler error at once when this says so (besides intensity). */
   escalateWhen?: (error: unknown) => boolean;
-  /** L0, L1, … and last a human: mailed level by level until one answers within `ackTimeoutMs`. */
-  escalation?: { chain: string[]; ackTimeoutMs: number };
+  /**
+   * L0, L1, … and last a human: mailed level by level until one decides. A level has `ackTimeoutMs`
+   * to answer, and once it acknowledged (replied without a decision) `decisionTimeoutMs` to decide
+   * (@default 5 × ackTimeoutMs).
+   */
+  escalation?: { chain: string[]; ackTimeoutMs: number; decisionTimeoutMs?: number };
   /** @default Math.random */
   random?: () => number;
 };
@@ -51,7 +56,9 @@ export type UnansweredEscalation = {
   child: string;
   error: { type: string; message: string };
   levelsTried: number;
-  reason: 'intensity' | 'escalateWhen';
+  reason: 'intensity' | 'escalateWhen' | 'escalate';
+  /** What each level did. */
+  history: EscalationStep[];
 };
 
 /** The environment a supervisor runs in (the runtime lends it). @internal */

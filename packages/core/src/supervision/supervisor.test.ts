@@ -203,6 +203,7 @@ describe('Supervisor', () => {
         error: { type: 'Error', message: 'a crashed' },
         levelsTried: 0,
         reason: 'intensity',
+        history: [],
       },
     ]);
     expect((await s.postOffice.inbox(s.addr('w-a'), { unread_only: true })).messages).toHaveLength(1);

@@ -67,6 +67,7 @@ export class Supervisor {
       supervisor: options.id,
       chain: options.escalation?.chain ?? [],
       ackTimeoutMs: options.escalation?.ackTimeoutMs ?? 60_000,
+      decisionTimeoutMs: options.escalation?.decisionTimeoutMs ?? 5 * (options.escalation?.ackTimeoutMs ?? 60_000),
       scheduler: env.scheduler,
       logger: env.logger,
       mail: () => this.mail,
@@ -245,6 +246,7 @@ export class Supervisor {
         child: childId,
         error: errorInfo(error),
         levelsTried: 0,
+        history: [],
         reason: 'intensity',
       });
       return;

@@ -17,6 +17,7 @@ export function recordTaskMail(tasks: TaskRegistry, d: ProtocolMessage): 'cancel
         peer: from,
         threadId: d.message.thread_id,
         messageId: d.message.message_id,
+        ...(d.body.ack !== true ? { quiet: true } : {}),
       });
       break;
     case 'ack':

@@ -97,6 +97,20 @@ export class TaskRegistry {
     );
   }
 
+  /**
+   * The open task this agent sent that `message` answers without naming it: the message replies to
+   * its TASK, or carries its `callback_subject`. Scans the records: only for mail nothing else decodes.
+   */
+  answeredBy(message: { in_reply_to?: string | null; subject?: string | null }): string | undefined {
+    if (!this.recordsMap) return undefined;
+    for (const r of this.recordsMap.values()) {
+      if (r.role !== 'sent' || !OPEN.has(r.state)) continue;
+      if (r.messageId === message.in_reply_to) return r.taskId;
+      if (r.callbackSubject !== undefined && r.callbackSubject === message.subject) return r.taskId;
+    }
+    return undefined;
+  }
+
   /** Records a task when first seen; returns the existing record otherwise. */
   open(record: Omit<TaskRecord, 'state' | 'history'>): TaskRecord {
     const key = `${record.role}:${record.taskId}`;

@@ -15,6 +15,10 @@ export type TaskRecord = {
   threadId: string;
   /** The TASK message. */
   messageId: string;
+  /** A received task whose requester does not read ACK or STATUS mail (its TASK did not ask). */
+  quiet?: boolean;
+  /** A sent task's `callback_subject`: mail with this subject answers it. */
+  callbackSubject?: string;
   state: TaskState;
   result?: unknown;
   error?: { type: string; message: string };

@@ -21,6 +21,7 @@ import { parseOrThrow } from '../../wire/parse.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from '../kit/cursor.js';
 import { hashKey, newApiKey } from '../kit/keys.js';
 import { LeaseTable } from '../kit/lease-table.js';
+import { checkOfficeOptions } from '../kit/office-options.js';
 import { admitSend, emptyUsage, type QuotaLimits } from '../kit/quota.js';
 import { planSend } from '../kit/send-plan.js';
 import { WakeUps } from '../kit/wake-ups.js';
@@ -90,6 +91,7 @@ export class MemoryPostOffice implements PostOffice {
   private lastIso = '';
 
   constructor(options: MemoryPostOfficeOptions = {}) {
+    checkOfficeOptions('MemoryPostOffice', options);
     this.domain = options.domain ?? 'agents.localhost';
     this.clock = options.clock ?? systemClock;
     this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
