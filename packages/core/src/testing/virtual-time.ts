@@ -45,6 +45,7 @@ export class VirtualTime {
     const watched = work.finally(() => {
       settled = true;
     });
+    // Marks it handled: `until` returns `work` itself, whose rejection reaches the caller.
     watched.catch(() => {});
     const limit = this.scheduler.frame + (options.maxMs ?? 86_400_000);
     await drain();

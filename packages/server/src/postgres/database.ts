@@ -66,6 +66,7 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
       retryMs = 0;
       return client;
     })();
+    // Only clears the slot: the failure itself reaches (and is logged by) whoever awaits `connecting`.
     connecting.catch(() => undefined).finally(() => (connecting = undefined));
     return connecting;
   };

@@ -28,7 +28,6 @@ import { WakeUps } from '../kit/wake-ups.js';
 import { HideableList } from './hideable-list.js';
 import {
   accountOf,
-  addOnce,
   addressedTo,
   type Box,
   copyOf,
@@ -37,6 +36,7 @@ import {
   forget,
   hideCopy,
   insOf,
+  joinThread,
   newEntry,
   rootOf,
   type Stored,
@@ -69,9 +69,8 @@ export type MemoryPostOfficeOptions = {
 };
 
 /**
- * The embedded post office: every account in memory, no I/O, instant wake-ups. Inbox pages cost
- * O(page) through per-address indexes. Mail is lost when the process ends (use the SQLite post
- * office of `@mailroom/server` to keep it).
+ * The embedded post office: every account in memory, no I/O, instant wake-ups; inbox pages cost
+ * O(page). Mail is lost when the process ends (`@mailroom/server`'s offices keep it).
  */
 export class MemoryPostOffice implements PostOffice {
   readonly domain: string;
@@ -95,13 +94,13 @@ export class MemoryPostOffice implements PostOffice {
     this.domain = options.domain ?? 'agents.localhost';
     this.clock = options.clock ?? systemClock;
     this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
-    this.retention = options.retention
-      ? new Retention(options.retention, (stored) => {
-          forget(stored, this.messages);
-          this.kept -= 1;
-          this.forgotten += 1;
-        })
-      : undefined;
+    this.retention = options.retention ? new Retention(options.retention, (stored) => this.forget(stored)) : undefined;
+  }
+
+  private forget(stored: Stored): void {
+    forget(stored, this.messages);
+    this.kept -= 1;
+    this.forgotten += 1;
   }
 
   /** Messages kept now, and forgotten so far by the retention policy. */
@@ -184,20 +183,7 @@ export class MemoryPostOffice implements PostOffice {
     };
     this.messages.set(id, stored);
     this.kept += 1;
-    if (parent) {
-      const root = rootOf(parent);
-      root.thread ??= {
-        messages: [root],
-        participants: [root.from, ...root.to, ...root.cc],
-        hidden: [...root.bcc],
-        gone: 0,
-      };
-      root.thread.messages.push(stored);
-      addOnce(root.thread.participants, [from]);
-      addOnce(root.thread.participants, to);
-      addOnce(root.thread.participants, cc);
-      addOnce(root.thread.hidden, bcc);
-    }
+    if (parent) joinThread(rootOf(parent), stored);
     const out = newEntry(stored, sender, 'outbound');
     stored.out = out;
     out.pos = sender.sent.push(out);
@@ -398,8 +384,7 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   private nextId(): string {
-    this.seq += 1;
-    return `msg_${this.idPrefix}${this.seq.toString(36).padStart(6, '0')}`;
+    return `msg_${this.idPrefix}${(++this.seq).toString(36).padStart(6, '0')}`;
   }
 
   /** ISO time of `ms`; mail sent in the same millisecond shares one string. */
@@ -411,7 +396,5 @@ export class MemoryPostOffice implements PostOffice {
     return this.lastIso;
   }
 
-  private isoNow(): string {
-    return this.iso(this.clock.now());
-  }
+  private isoNow = (): string => this.iso(this.clock.now());
 }

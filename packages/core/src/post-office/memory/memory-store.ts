@@ -90,6 +90,21 @@ export const addressedTo = (m: Stored, address: string): boolean =>
   m.from === address || m.to.includes(address) || m.cc.includes(address) || m.bcc.includes(address);
 
 /** A thread as stored on its first message (derived while it has only that one). */
+/** A reply joins its root's thread: the thread is made on the first reply; senders, to and cc are seen, bcc hidden. */
+export function joinThread(root: Stored, reply: Stored): void {
+  root.thread ??= {
+    messages: [root],
+    participants: [root.from, ...root.to, ...root.cc],
+    hidden: [...root.bcc],
+    gone: 0,
+  };
+  root.thread.messages.push(reply);
+  addOnce(root.thread.participants, [reply.from]);
+  addOnce(root.thread.participants, reply.to);
+  addOnce(root.thread.participants, reply.cc);
+  addOnce(root.thread.hidden, reply.bcc);
+}
+
 export function threadOf(root: Stored): ThreadState {
   return (
     root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc, gone: 0 }
