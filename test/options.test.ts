@@ -39,6 +39,19 @@ describe('options are checked at the boundary', () => {
     rejects(() => new SqlitePostOffice({ path: ':memory:', limits: { daily: -1 } }), /limits\.daily = -1/);
   });
 
+  it('supervisors: an ack timeout that is not one, an empty chain, a fractional restart count', async () => {
+    const runtime = createRuntime({ postOffice: new MemoryPostOffice() });
+    const children = [{ id: 'worker', make: () => new Plain() }];
+    await expect(
+      runtime.supervise({ id: 'boss', children, escalation: { chain: ['lead@agents.localhost'], ackTimeoutMs: -1 } }),
+    ).rejects.toThrow(/supervisor options: escalation\.ackTimeoutMs = -1 \(/);
+    await expect(
+      runtime.supervise({ id: 'boss', children, escalation: { chain: [], ackTimeoutMs: 1000 } }),
+    ).rejects.toThrow(/escalation\.chain = \[\] \(/);
+    await expect(runtime.supervise({ id: 'boss', children, maxRestarts: 1.5 })).rejects.toBeInstanceOf(ValidationError);
+    await runtime.stop();
+  });
+
   it('runtime and collect: a negative stop timeout, a NaN collect timeout', async () => {
     rejects(() => createRuntime({ stopTimeoutMs: -5 }), /runtime options: stopTimeoutMs = -5 \(/);
     const runtime = createRuntime({ postOffice: new MemoryPostOffice() });

@@ -11,7 +11,7 @@ import { LocalMailbox } from '../mailbox/local-mailbox.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { PostOffice } from '../mailbox/post-office-contract.js';
 import type { TaskContract, TaskInput } from '../protocol/task-contract.js';
-import type { SupervisionHooks, SupervisorOptions } from '../supervision/supervision.js';
+import { checkSupervisorOptions, type SupervisionHooks, type SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
 import { checkOptions } from '../wire/parse.js';
@@ -162,6 +162,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     spawn: (agent, spawnOptions) => launch(agent, spawnOptions),
     async supervise(supervisorOptions) {
       if (stopped) throw new StoppedError('the runtime is stopped');
+      checkSupervisorOptions(supervisorOptions);
       const supervisor = new Supervisor(supervisorOptions, {
         parent: system,
         scheduler,

@@ -1,11 +1,13 @@
 import type { Ref } from 'nact';
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
+import { z } from 'zod';
 import { Agent, type AgentContext } from '../agents/agent.js';
 import type { AgentOptions, Supervision } from '../agents/agent-options.js';
 import type { AgentRef } from '../agents/agent-ref.js';
 import type { EscalationStep } from '../protocol/bodies.js';
 import type { Message } from '../wire/model.js';
+import { checkOptions } from '../wire/parse.js';
 
 // The words of supervision: strategies, restart types, child specs, options, decisions.
 
@@ -49,6 +51,46 @@ export type SupervisorOptions = {
   /** @default Math.random */
   random?: () => number;
 };
+
+const ms = z.number().int().nonnegative().max(2_147_483_647);
+const Spec: z.ZodType = z.lazy(() =>
+  z.union([
+    z.object({
+      id: z.string().min(1),
+      make: z.function(),
+      restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
+    }),
+    z.object({ id: z.string().min(1), supervisor: SupervisorOptionsSchema }),
+  ]),
+);
+const SupervisorOptionsSchema: z.ZodType = z.object({
+  id: z.string().min(1),
+  children: z.array(Spec),
+  strategy: z.enum(['one-for-one', 'all-for-one', 'rest-for-one']).optional(),
+  maxRestarts: z.number().int().nonnegative().optional(),
+  withinMs: ms.positive().optional(),
+  backoff: z
+    .object({
+      minBackoffMs: ms.optional(),
+      maxBackoffMs: ms.optional(),
+      randomFactor: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  escalation: z
+    .object({
+      // An address the post office refuses is not an option error: the chain skips that level, logged.
+      chain: z.array(z.string().min(1)).min(1),
+      ackTimeoutMs: ms.positive(),
+      decisionTimeoutMs: ms.positive().optional(),
+    })
+    .optional(),
+});
+
+/** Checks a supervisor's options where they enter: one ValidationError naming option, value and rule. */
+export function checkSupervisorOptions(options: SupervisorOptions): SupervisorOptions {
+  checkOptions('supervisor options', SupervisorOptionsSchema, options);
+  return options;
+}
 
 /** A failure that went past the last level of the chain (or had no chain): nothing is dropped. */
 export type UnansweredEscalation = {
