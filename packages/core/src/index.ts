@@ -1,3 +1,7 @@
+/**
+ * Agents, the runtime, the embedded post office, the protocol and the wire model.
+ * @module @mailroom/core
+ */
 // @mailroom/core — what a user writes agents with.
 //
 // Left out on purpose (see the other entry points): the kit a post-office implementation needs
@@ -68,13 +72,20 @@ export {
   AckBody,
   CancelBody,
   ErrorBody,
+  type EscalationStep,
   ResultBody,
   StatusBody,
   TaskBody,
   TaskState,
   type UsageBody,
 } from './protocol/bodies.js';
-export { type DecodeFailure, decodeMessage, isDecodeFailure, type ProtocolMessage } from './protocol/codec.js';
+export {
+  type AnsweredTask,
+  type DecodeFailure,
+  decodeMessage,
+  isDecodeFailure,
+  type ProtocolMessage,
+} from './protocol/codec.js';
 export { decisionOf, type EscalationDecision } from './protocol/decision.js';
 export { Escalation, parseEscalationBody } from './protocol/escalation.js';
 export {
@@ -121,6 +132,8 @@ export type {
 } from './supervision/supervision.js';
 // Supervision
 export { Supervisor } from './supervision/supervisor.js';
+// The class stays internal; its type is what `ref.tasks` is.
+export type { TaskRegistry } from './tasks/task-registry.js';
 export { TaskTimeoutError } from './tasks/task-timeout-error.js';
 export type { TaskOutcome, TaskRecord, TaskRole } from './tasks/types.js';
 export type { Clock } from './time/clock.js';

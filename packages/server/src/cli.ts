@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// mailroom-server: the Agent Email API on a SQLite post office.
+/**
+ * The `mailroom-server` command: the Agent Email API on a SQLite or PostgreSQL post office
+ * (`mailroom-server --help`). Importing it starts the server.
+ * @module @mailroom/server/cli
+ */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';

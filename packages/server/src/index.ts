@@ -1,3 +1,7 @@
+/**
+ * The Agent Email API on Fastify (`buildServer`) and its post offices (SQLite, PostgreSQL).
+ * @module @mailroom/server
+ */
 export { buildServer, LONG_POLL_HEADER, REDACT, type ServerOptions } from './app.js';
 export { openApiDocument } from './openapi.js';
 export {
@@ -11,3 +15,4 @@ export {
 export { PostgresPostOfficeOptions } from './postgres/options.js';
 export { PostgresPostOffice } from './postgres/postgres-post-office.js';
 export { SqlitePostOffice, type SqlitePostOfficeOptions } from './sqlite-post-office.js';
+export type { Durability } from './sqlite-store.js';

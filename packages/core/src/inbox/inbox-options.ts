@@ -28,7 +28,10 @@ export type InboxStreamOptions = {
   minPollIntervalMs?: number;
   /** Seconds a long poll may wait on the server, for mailboxes with `longPoll` (`wait`, 0 turns it off). @default 20 */
   longPollSeconds?: number;
-  /** The ids handed out and not yet settled; the consumer settles them. @default a new InFlight */
+  /**
+   * The ids handed out and not yet settled; the consumer settles them. @default a new InFlight
+   * @internal the runtime's agent host shares its own with the stream
+   */
   inFlight?: InFlight;
   /** Time source for every delay. @default setImmediate/setTimeout */
   scheduler?: SchedulerLike;
@@ -39,7 +42,10 @@ export type InboxStreamOptions = {
    * @default a microtask (RxJS `asapScheduler`) with the default scheduler; `scheduler` otherwise
    */
   wakeScheduler?: SchedulerLike;
-  /** A shared clock for idle delays (one timer for many streams). @default one per stream */
+  /**
+   * A shared clock for idle delays (one timer for many streams). @default one per stream
+   * @internal the runtime passes its own
+   */
   timer?: SharedTimer;
   /** Random source for jitter. @default Math.random */
   random?: () => number;

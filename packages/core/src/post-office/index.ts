@@ -1,3 +1,7 @@
+/**
+ * The kit a post-office implementation needs.
+ * @module @mailroom/core/post-office
+ */
 // @mailroom/core/post-office — the kit a post-office implementation needs (what @mailroom/server
 // builds on): the contract, the whole wire model, quota windows, send planning, cursors, keys and
 // wake-ups. Users write agents with `@mailroom/core`.

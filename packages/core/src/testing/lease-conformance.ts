@@ -4,7 +4,8 @@ import { ManualClock } from './manual-clock.js';
 import type { PostOfficeFactoryOptions } from './post-office-conformance.js';
 import { vitest } from './vitest.js';
 
-type Leasing = PostOffice & Required<Pick<PostOffice, 'claim' | 'renewLease'>>;
+/** A post office with the lease extension (`claim`, `renewLease`). */
+export type Leasing = PostOffice & Required<Pick<PostOffice, 'claim' | 'renewLease'>>;
 
 /**
  * The lease extension's conformance suite (worker pools on one address), in virtual time: call it
