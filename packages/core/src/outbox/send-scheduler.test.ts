@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { QueueFullError, RateLimitedError, WithdrawnError } from '../errors.js';
 import { LocalMailbox } from '../mailbox/local-mailbox.js';
@@ -52,6 +54,36 @@ describe('SendScheduler', () => {
     await vt.advance(1);
     await all;
     expect(sentAt.slice(12)).toEqual(Array(8).fill(30 * 60_000));
+  });
+
+  it('says in words what the queue waits for: the next quota window, when, and how long from now', async () => {
+    const lines: { level: number; msg: string; queued: number; waitingUntil: string }[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const logger = pino({ level: 'info' }, stream);
+    const start = Date.UTC(2026, 0, 1, 20, 29, 0);
+    const { vt, scheduler, send } = await setup({ hourly: 2, daily: 100 }, { logger }, start);
+    const states: (number | null)[] = [];
+    scheduler.state$.subscribe((s) => states.push(s.waitingUntil));
+    const all = Promise.all(Array.from({ length: 5 }, (_, i) => send(`w${i}`)));
+    await vt.settle();
+    const nine = Date.UTC(2026, 0, 1, 21, 0, 0);
+    expect(scheduler.queued()).toBe(3);
+    expect(states.at(-1)).toBe(nine);
+    // One line for the wait, however often the scheduler looks again while it lasts.
+    await vt.advance(10 * 60_000);
+    expect(lines.map((l) => l.msg)).toEqual(['3 sends wait: the next quota window opens at 21:00 UTC, in 31 min']);
+    expect(lines[0]).toMatchObject({ level: 30, queued: 3, waitingUntil: '2026-01-01T21:00:00.000Z' });
+    // At 21:00 two go out and the last one waits for 22:00: a new wait, a new line.
+    await vt.advance(21 * 60_000);
+    expect(lines.map((l) => l.msg).at(-1)).toBe('1 send waits: the next quota window opens at 22:00 UTC, in 1 h');
+    await vt.advance(HOUR_MS);
+    await all;
+    expect(states.at(-1)).toBeNull();
   });
 
   it('holds to the daily quota until 00:00 UTC', async () => {

@@ -13,6 +13,7 @@ import {
   usageAt,
 } from '../post-office/kit/quota.js';
 import { Fifo } from '../time/fifo.js';
+import { whenInWords } from '../time/in-words.js';
 import { immediateScheduler } from '../time/scheduling.js';
 import type { SendRequest, SendResult } from '../wire/model.js';
 import { checkOptions } from '../wire/parse.js';
@@ -57,6 +58,11 @@ export type SendSchedulerState = {
   inFlight: number;
   /** Until when a `429` paused the account (ms since epoch), or null. */
   pausedUntil: number | null;
+  /**
+   * When the queued sends wait for quota — the next hourly or daily window, or the end of a `429`
+   * pause — the instant the first of them may go out (ms since epoch); null when none waits for it.
+   */
+  waitingUntil: number | null;
   sent: number;
 };
 
@@ -105,6 +111,10 @@ export class SendScheduler {
   private inFlight = 0;
   private sent = 0;
   private pausedUntil = 0;
+  /** The instant the queue waits for quota until (0: it does not); logged once per wait. */
+  private waitingUntil = 0;
+  /** The account's limits were read at least once (before that, the quota is not known to be 0). */
+  private limitsRead = false;
   private burstCount = 0;
   private nextSlot = 0;
   private loaded: Promise<void> | undefined;
@@ -227,12 +237,30 @@ export class SendScheduler {
     while (this.size > 0) {
       const wait = this.waitMs(now);
       if (wait > 0) {
+        this.noteQuotaWait(now);
         this.wake(now + wait);
         break;
       }
       this.dispatch(this.take(), now);
     }
+    if (this.size === 0) this.waitingUntil = 0;
     this.emit();
+  }
+
+  /** Says once, in words, what the queue waits for when the quota (not the stagger) holds it. */
+  private noteQuotaWait(now: number): void {
+    const until = Math.max(this.pausedUntil, now + quotaWaitMs(this.usage, this.limits, now));
+    if (!this.limitsRead || until <= now) {
+      this.waitingUntil = 0;
+      return;
+    }
+    if (until === this.waitingUntil) return;
+    this.waitingUntil = until;
+    const what = this.pausedUntil >= until ? 'the 429 pause ends' : 'the next quota window opens';
+    this.logger?.info(
+      { queued: this.size, waitingUntil: new Date(until).toISOString(), waitMs: until - now },
+      `${this.size} ${this.size === 1 ? 'send waits' : 'sends wait'}: ${what} ${whenInWords(until, now)}`,
+    );
   }
 
   /** Milliseconds until one more send may go out (0: now). */
@@ -290,6 +318,7 @@ export class SendScheduler {
         const at = this.scheduler.now();
         const { hourly, daily } = account.rate_limits;
         this.limits = { hourly: hourly.limit, daily: daily.limit };
+        this.limitsRead = true;
         // Sends in flight may not be counted by the server yet: keep the larger count.
         const mine = currentUsage(this.usage, at);
         this.usage = usageAt(at, Math.max(hourly.used, mine.hourly), Math.max(daily.used, mine.daily));
@@ -351,6 +380,7 @@ export class SendScheduler {
       queued: this.size,
       inFlight: this.inFlight,
       pausedUntil: this.pausedUntil > now ? this.pausedUntil : null,
+      waitingUntil: this.size > 0 && this.waitingUntil > now ? this.waitingUntil : null,
       sent: this.sent,
     };
   }
