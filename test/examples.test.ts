@@ -122,6 +122,10 @@ const examples: Example[] = [
         re(
           `${at('09:00:00.500')} {2}L0 on-call bot: got \\[ESCALATION L0\\] Error: upstream timed out \\(does not answer\\)`,
         ),
+        // What it waits for, said before it waits.
+        re(
+          `${at('09:00:00.500')} {2}supervisor: waits ${server ? 1 : 30} s for L0 to answer, until ${at('09:00:30.500')} \\(--ack-timeout-ms\\), then asks L1`,
+        ),
         re(
           `${at('09:00:30.500')} {2}L1 team lead: got \\[ESCALATION L1\\] Error: upstream timed out → answers "retry"`,
         ),
@@ -146,11 +150,15 @@ const examples: Example[] = [
       return { limits: { hourly: 12, daily: 100 }, clock: { now: () => base + (Date.now() - started) } };
     })(),
     async check(stdout, { server }) {
-      expect(stdout).toMatch(/coordinator: 12 sent, 8 queued for the next window/);
+      // It says what it waits for: the next quota window, in words, and the deadline.
+      expect(stdout).toMatch(/coordinator: 12 sent, 8 queued for the next quota window at \d\d:\d\d UTC, in \d+ min/);
+      expect(stdout).toMatch(/coordinator: collecting the results until the deadline, at \d\d:\d\d(:\d\d)? UTC, in /);
       const coordinator = /the post office counted (\d+) sends of (\S+) today/.exec(stdout);
       expect(coordinator?.[1]).toBe(server ? '12' : '20');
       if (!server) {
-        expect(stdout).toMatch(/09:15:00 {2}coordinator: 12 sent, 8 queued for the next window/);
+        expect(stdout).toMatch(
+          /09:15:00 {2}coordinator: 12 sent, 8 queued for the next quota window at 10:00 UTC, in 45 min/,
+        );
         expect(stdout.match(/09:15:00 {2}worker-\d+ got "survey"/g)).toHaveLength(12);
         expect(stdout.match(/10:00:00 {2}worker-\d+ got "survey"/g)).toHaveLength(8);
         expect(stdout).toMatch(/20 of 20 results collected/);

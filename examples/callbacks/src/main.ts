@@ -1,6 +1,7 @@
 // Async callbacks: the requester moves on; the result lands at a callback inbox, under its subject.
-import { Agent, type Message, type Task } from '@mailroom/core';
-import { exampleRuntime } from '@mailroom/example-support';
+import { Agent, createRuntime, MemoryPostOffice, type Message, type Task } from '@mailroom/core';
+import { exampleArgs } from '@mailroom/example-support';
+import { registeringMailboxFactory } from '@mailroom/http';
 
 class Translator extends Agent {
   override onTask(task: Task) {
@@ -16,7 +17,13 @@ class Inbox extends Agent {
   }
 }
 
-const { runtime, where, id } = exampleRuntime();
+const args = exampleArgs();
+// The runtime: on a mailroom-server with --server URL --admin-key KEY (each agent registered there
+// on first use), else on the embedded post office, in this process.
+const runtime = args.server
+  ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) })
+  : createRuntime({ postOffice: new MemoryPostOffice() });
+const { where, id } = args;
 const translator = await runtime.spawn(new Translator(), { id: id('translator') });
 const inbox = await runtime.spawn(new Inbox(), { id: id('callbacks') });
 const requester = await runtime.spawn(new (class Requester extends Agent {})(), { id: id('requester') });
@@ -29,7 +36,7 @@ const job = await requester.delegate(translator.address, {
   callback: inbox.address,
   callbackSubject: 'translation ready',
 });
-console.log(`requester: sent ${job.taskId}, not waiting`);
+console.log(`requester: sent ${job.taskId}, not waiting; the callback inbox waits for the result`);
 const mail = await delivered;
 console.log(`callback inbox: "${mail.subject}" → ${JSON.parse(mail.body_text ?? '{}').result}`);
 await runtime.stop();

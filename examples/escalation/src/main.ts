@@ -1,13 +1,37 @@
 // Escalation: a worker fails; its supervisor restarts it once, then goes past its intensity and
 // escalates by mail, level by level: L0 never answers, L1 answers "retry" after its ack timeout,
 // and the retried task succeeds. On the embedded office time is virtual, so the 30 s ack timeout
-// passes at once; on a server (--server URL --admin-key KEY) it is real: --ack-timeout-ms shortens it.
-import { Agent, type AgentContext, type Escalation, renderTimelineText, type Task } from '@mailroom/core';
-import { exampleRuntime } from '@mailroom/example-support';
+// passes at once; on a server (--server URL --admin-key KEY) it is real, 5 s by default
+// (--ack-timeout-ms).
+import {
+  Agent,
+  type AgentContext,
+  createRuntime,
+  type Escalation,
+  MemoryPostOffice,
+  renderTimelineText,
+  type Task,
+} from '@mailroom/core';
+import { VirtualTime } from '@mailroom/core/testing';
+import { exampleArgs } from '@mailroom/example-support';
+import { registeringMailboxFactory } from '@mailroom/http';
 
-const { runtime, where, id, now, run, flag } = exampleRuntime({ virtualStart: Date.UTC(2026, 0, 1, 9, 0, 0) });
-const ackTimeoutMs = Number(flag('ack-timeout-ms') ?? 30_000);
-const say = (line: string) => console.log(`${new Date(now()).toISOString().slice(11, 23)}  ${line}`);
+const args = exampleArgs();
+const { id, flag } = args;
+// The embedded post office runs on virtual time from 09:00 UTC, so that the ack timeouts pass at
+// once; a mailroom-server (--server URL --admin-key KEY) runs on the wall clock.
+const vt = new VirtualTime(Date.UTC(2026, 0, 1, 9, 0, 0));
+const runtime = args.server
+  ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) })
+  : createRuntime({ postOffice: new MemoryPostOffice({ clock: vt.scheduler }), scheduler: vt.scheduler });
+const where = args.server ? args.where : 'the embedded post office, on virtual time';
+const now = () => (args.server ? Date.now() : vt.now());
+/** Awaits `work`; on virtual time, runs the clock forward until it settles. */
+const run = <T>(work: Promise<T>) => (args.server ? work : vt.until(work));
+// Demo-sized on a real clock: a level has 5 s to answer, not 30.
+const ackTimeoutMs = Number(flag('ack-timeout-ms') ?? (args.server ? 5_000 : 30_000));
+const clock = (at: number) => new Date(at).toISOString().slice(11, 23);
+const say = (line: string) => console.log(`${clock(now())}  ${line}`);
 
 /** Fails its first two runs (a flaky upstream, say), then works. */
 let runs = 0;
@@ -37,6 +61,10 @@ class Level extends Agent {
     say(
       `${this.name}: got [ESCALATION L${e.level}] ${e.errorType}: ${e.message}${this.decision ? ` → answers "${this.decision}"` : ' (does not answer)'}`,
     );
+    if (!this.decision)
+      say(
+        `supervisor: waits ${ackTimeoutMs / 1000} s for L${e.level} to answer, until ${clock(now() + ackTimeoutMs)} (--ack-timeout-ms), then asks L${e.level + 1}`,
+      );
     return this.decision;
   }
 }

@@ -1,8 +1,9 @@
 // Hub and spoke: an orchestrator asks three specialists for "search", "analyze" and "cite" with
 // typed contracts, merges their parts into a report, and serves several users' requests at once
 // (its handlers run side by side, one thread each). The first report's exchange is printed.
-import { Agent, type AgentContext, renderTimelineText } from '@mailroom/core';
-import { exampleRuntime } from '@mailroom/example-support';
+import { Agent, type AgentContext, createRuntime, MemoryPostOffice, renderTimelineText } from '@mailroom/core';
+import { exampleArgs } from '@mailroom/example-support';
+import { registeringMailboxFactory } from '@mailroom/http';
 import { parts, Report, type Skill } from './contracts.js';
 
 const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,7 +34,13 @@ class Orchestrator extends Agent {
   }
 }
 
-const { runtime, where, id } = exampleRuntime();
+const args = exampleArgs();
+// The runtime: on a mailroom-server with --server URL --admin-key KEY (each agent registered there
+// on first use), else on the embedded post office, in this process.
+const runtime = args.server
+  ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) })
+  : createRuntime({ postOffice: new MemoryPostOffice() });
+const { where, id } = args;
 const started = Date.now();
 const say = (line: string) => console.log(`[${String(Date.now() - started).padStart(4)} ms] ${line}`);
 

@@ -1,6 +1,7 @@
 // Pipeline: draft → edit → publish, each stage answering the previous one in the same thread.
-import { Agent, pipeline, renderTimelineText, type Task } from '@mailroom/core';
-import { exampleRuntime } from '@mailroom/example-support';
+import { Agent, createRuntime, MemoryPostOffice, pipeline, renderTimelineText, type Task } from '@mailroom/core';
+import { exampleArgs } from '@mailroom/example-support';
+import { registeringMailboxFactory } from '@mailroom/http';
 
 class Stage extends Agent {
   constructor(private readonly work: (text: string) => string) {
@@ -11,7 +12,13 @@ class Stage extends Agent {
   }
 }
 
-const { runtime, where, id } = exampleRuntime();
+const args = exampleArgs();
+// The runtime: on a mailroom-server with --server URL --admin-key KEY (each agent registered there
+// on first use), else on the embedded post office, in this process.
+const runtime = args.server
+  ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) })
+  : createRuntime({ postOffice: new MemoryPostOffice() });
+const { where, id } = args;
 const drafter = await runtime.spawn(new Stage((t) => `draft: ${t}`), { id: id('drafter') });
 const editor = await runtime.spawn(new Stage((t) => t.replace('draft', 'edited')), { id: id('editor') });
 const publisher = await runtime.spawn(new Stage((t) => `${t.toUpperCase()} (published)`), { id: id('publisher') });

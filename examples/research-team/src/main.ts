@@ -2,13 +2,20 @@
 // over mail. Each tool call of its model is a TASK to a peer; each RESULT comes back as the tool's
 // result, with the tokens it cost. Offline on scripted models, or `--model provider:id`.
 import { ModelAgent } from '@mailroom/ai';
-import { Agent, renderTimelineText } from '@mailroom/core';
-import { exampleRuntime } from '@mailroom/example-support';
+import { Agent, createRuntime, MemoryPostOffice, renderTimelineText } from '@mailroom/core';
+import { exampleArgs } from '@mailroom/example-support';
+import { registeringMailboxFactory } from '@mailroom/http';
 import { realTeam, scriptedTeam } from './models.js';
 import { Brief, Critique, Research } from './team.js';
 
-const { runtime, where, id, flag } = exampleRuntime();
-const spec = flag('model') ?? process.env.MAILROOM_MODEL;
+const args = exampleArgs();
+// The runtime: on a mailroom-server with --server URL --admin-key KEY (each agent registered there
+// on first use), else on the embedded post office, in this process.
+const runtime = args.server
+  ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) })
+  : createRuntime({ postOffice: new MemoryPostOffice() });
+const { where, id } = args;
+const spec = args.flag('model') ?? process.env.MAILROOM_MODEL;
 let models: Awaited<ReturnType<typeof realTeam>>;
 try {
   models = spec ? await realTeam(spec) : scriptedTeam();
@@ -53,6 +60,8 @@ const { taskId, threadId } = await user.delegate(orchestrator.address, {
   description: Brief.description,
   input: { question },
 });
+// A real model takes seconds per step; each peer call may take up to 2 min, the whole brief 5.
+console.log(`user: asked for a brief; waiting up to 5 min for it (each model step is printed as it ends)`);
 const [outcome] = await user.collect([taskId], { timeoutMs: 300_000 });
 console.log(`\nuser: ${question}`);
 console.log(

@@ -3,12 +3,15 @@ import {
   Agent,
   type AgentContext,
   contribute,
+  createRuntime,
+  MemoryPostOffice,
   type Message,
   openSharedThread,
   renderTimelineText,
   timeline,
 } from '@mailroom/core';
-import { exampleRuntime } from '@mailroom/example-support';
+import { exampleArgs } from '@mailroom/example-support';
+import { registeringMailboxFactory } from '@mailroom/http';
 
 /** Says its piece once per thread, when the thread reaches it. */
 class Voice extends Agent {
@@ -22,7 +25,13 @@ class Voice extends Agent {
   }
 }
 
-const { runtime, where, id } = exampleRuntime();
+const args = exampleArgs();
+// The runtime: on a mailroom-server with --server URL --admin-key KEY (each agent registered there
+// on first use), else on the embedded post office, in this process.
+const runtime = args.server
+  ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) })
+  : createRuntime({ postOffice: new MemoryPostOffice() });
+const { where, id } = args;
 const voices = [
   await runtime.spawn(new Voice('Ship on Monday.'), { id: id('planner') }),
   await runtime.spawn(new Voice('Only after the load test.'), { id: id('tester') }),

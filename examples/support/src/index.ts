@@ -1,84 +1,107 @@
 import { createRuntime, MemoryPostOffice, type Runtime } from '@mailroom/core';
 import { VirtualTime } from '@mailroom/core/testing';
-import { registeringMailboxFactory } from '@mailroom/http';
+import { type RegisteringOptions, registeringMailboxFactory } from '@mailroom/http';
+
+/**
+ * The command line every example reads. The examples build their runtime themselves, in their
+ * `main.ts`, from `server`:
+ *
+ * ```ts
+ * const args = exampleArgs();
+ * const runtime = args.server
+ *   ? createRuntime({ mailboxFactory: registeringMailboxFactory(args.server) }) // --server URL --admin-key KEY
+ *   : createRuntime({ postOffice: new MemoryPostOffice() }); // the embedded post office
+ * ```
+ */
+export type ExampleArgs = {
+  /**
+   * `--server URL` with `--admin-key KEY` (or MAILROOM_ADMIN_KEY): the options of
+   * `registeringMailboxFactory` for that server. Undefined: the example runs on the embedded
+   * post office.
+   */
+  server: (RegisteringOptions & { baseUrl: string }) | undefined;
+  /** Where the mail goes, for the first line an example prints. */
+  where: string;
+  /** The value after `--name` on the command line. */
+  flag: (name: string) => string | undefined;
+  /**
+   * An agent id: `name` on the embedded post office; on a server `name` plus a suffix of this run,
+   * so that two runs never ask to register the same account.
+   */
+  id: (name: string) => string;
+};
+
+/** Reads `--server URL --admin-key KEY` and the example's own flags from `argv`. */
+export function exampleArgs(argv: string[] = process.argv): ExampleArgs {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const baseUrl = flag('server');
+  if (!baseUrl) return { server: undefined, where: 'the embedded post office', flag, id: (n) => n };
+  const adminKey = flag('admin-key') ?? process.env.MAILROOM_ADMIN_KEY;
+  const suffix = Date.now().toString(36);
+  return {
+    server: { baseUrl, ...(adminKey ? { adminKey } : {}) },
+    where: baseUrl,
+    flag,
+    id: (n) => `${n}-${suffix}`,
+  };
+}
+
+/** How long until `at`, in words: `45 s`, `31 min`, `2 h 5 min`. */
+export function inWords(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const min = Math.ceil(s / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h${min % 60 ? ` ${min % 60} min` : ''}`;
+}
+
+/** `at 10:00 UTC, in 45 min`: an instant ahead as a person says it. */
+export function whenInWords(at: number, now: number): string {
+  const iso = new Date(at).toISOString();
+  return `at ${iso.slice(17, 19) === '00' ? iso.slice(11, 16) : iso.slice(11, 19)} UTC, in ${inWords(at - now)}`;
+}
 
 /** Options of {@link exampleRuntime}. */
 export type ExampleOptions = {
   /** The command line. @default process.argv */
   argv?: string[];
-  /**
-   * Run the embedded post office on virtual time from this instant (ms since epoch), so that
-   * hours of quota or ack timeouts pass at once. A server always runs on the wall clock.
-   */
+  /** Run the embedded post office on virtual time from this instant (ms since epoch). */
   virtualStart?: number;
 };
 
-/** What an example runs on. */
-export type ExampleRuntime = {
+/** What {@link exampleRuntime} makes. */
+export type ExampleRuntime = Omit<ExampleArgs, 'server'> & {
   runtime: Runtime;
-  /** Where the mail goes, for the first line an example prints. */
-  where: string;
-  /** The embedded post office; undefined on a server. */
   postOffice: MemoryPostOffice | undefined;
-  /** An agent id: `name`, plus a suffix on a server so that two runs never share an account. */
-  id: (name: string) => string;
-  /** The example's clock: virtual on the embedded office with `virtualStart`, else the wall clock. */
   now: () => number;
-  /** Awaits `work`; on virtual time, runs time forward until it settles. */
   run: <T>(work: Promise<T>) => Promise<T>;
-  /** The value after `--name` on the command line. */
-  flag: (name: string) => string | undefined;
 };
 
 /**
- * The runtime of an example: on the embedded post office, or — with `--server URL --admin-key KEY`
- * (or MAILROOM_ADMIN_KEY) — on a mailroom-server, each agent registered there on first use.
+ * The runtime of an example in one call.
+ * @deprecated The examples build their runtime in their own `main.ts` (see {@link ExampleArgs}), so
+ * that a reader sees how; this stays for code written against it.
  */
 export function exampleRuntime(options: ExampleOptions = {}): ExampleRuntime {
-  const argv = options.argv ?? process.argv;
-  const flag = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const server = flag('server');
+  const { server, ...args } = exampleArgs(options.argv);
   if (server) {
-    const adminKey = flag('admin-key') ?? process.env.MAILROOM_ADMIN_KEY;
-    const suffix = Date.now().toString(36);
-    const runtime = createRuntime({
-      mailboxFactory: registeringMailboxFactory({ baseUrl: server, ...(adminKey ? { adminKey } : {}) }),
-    });
-    return {
-      runtime,
-      where: server,
-      postOffice: undefined,
-      id: (n) => `${n}-${suffix}`,
-      now: Date.now,
-      run: (work) => work,
-      flag,
-    };
+    const runtime = createRuntime({ mailboxFactory: registeringMailboxFactory(server) });
+    return { ...args, runtime, postOffice: undefined, now: Date.now, run: (work) => work };
   }
-  const start = options.virtualStart;
-  if (start === undefined) {
+  if (options.virtualStart === undefined) {
     const postOffice = new MemoryPostOffice();
-    return {
-      runtime: createRuntime({ postOffice }),
-      where: 'the embedded post office',
-      postOffice,
-      id: (n) => n,
-      now: Date.now,
-      run: (work) => work,
-      flag,
-    };
+    return { ...args, runtime: createRuntime({ postOffice }), postOffice, now: Date.now, run: (work) => work };
   }
-  const vt = new VirtualTime(start);
+  const vt = new VirtualTime(options.virtualStart);
   const postOffice = new MemoryPostOffice({ clock: vt.scheduler });
   return {
-    runtime: createRuntime({ postOffice, scheduler: vt.scheduler }),
+    ...args,
     where: 'the embedded post office, on virtual time',
+    runtime: createRuntime({ postOffice, scheduler: vt.scheduler }),
     postOffice,
-    id: (n) => n,
     now: () => vt.now(),
     run: (work) => vt.until(work),
-    flag,
   };
 }
