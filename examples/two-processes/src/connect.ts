@@ -1,21 +1,12 @@
-import { createRuntime, type Runtime } from '@mailroom/core';
-import { HttpMailbox } from '@mailroom/http';
-
-/** Registers agent ids on a mailroom-server (with its admin key) and makes a runtime whose agents use HttpMailbox. */
-export async function remoteRuntime(url: string, adminKey: string, ids: string[]): Promise<Runtime> {
-  const keys = new Map<string, string>();
-  for (const id of ids) {
-    const res = await fetch(`${url}/agents/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-admin-key': adminKey },
-      body: JSON.stringify({ agent_id: id }),
-    });
-    if (res.status !== 201) throw new Error(`could not register ${id}: ${res.status} ${await res.text()}`);
-    keys.set(id, ((await res.json()) as { api_key: string }).api_key);
-  }
-  return createRuntime({
-    mailboxFactory: (id) => HttpMailbox.connect({ baseUrl: url, apiKey: keys.get(id) ?? '' }),
+/** Registers an agent id on a mailroom-server (with its admin key); resolves with its API key, shown once. */
+export async function register(server: { url: string; adminKey: string }, id: string): Promise<string> {
+  const res = await fetch(`${server.url}/agents/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-admin-key': server.adminKey },
+    body: JSON.stringify({ agent_id: id }),
   });
+  if (res.status !== 201) throw new Error(`could not register ${id}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { api_key: string }).api_key;
 }
 
 /** `--server URL --admin-key KEY` from argv, when given. */
