@@ -45,7 +45,7 @@ describe('the README', () => {
     expect(errors).toBe('');
   });
 
-  it('the first block ("An agent in a few lines") runs and prints its outcome', async () => {
+  it('the first block (Getting started, "1. A first agent") runs and prints its outcome', async () => {
     const first = blocks[0];
     if (!first) throw new Error('no block');
     expect(first.prelude).toBe(''); // a user can paste it as it stands
