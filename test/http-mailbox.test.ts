@@ -1,8 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { AuthError, inboxStream, MailboxError, RateLimitedError } from '@mailroom/core';
 import { mailboxConformance } from '@mailroom/core/testing';
 import { HttpMailbox } from '@mailroom/http';
+import { pino } from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
@@ -53,6 +55,56 @@ describe('HttpMailbox', () => {
     expect(error).toBeInstanceOf(RateLimitedError);
     expect(error.retryAfterMs).toBeGreaterThan(1000);
     expect(error.details).toMatchObject({ limit_type: 'hourly', hourly_limit: 0 });
+  });
+
+  it("says in its log how long a 429 holds a request back for the server's quota, then gets the answer", async () => {
+    const a = await server.register('quota-wait');
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(JSON.parse(String(chunk)));
+          cb();
+        },
+      }),
+    );
+    let inboxCalls = 0;
+    // A proxy that answers the first inbox read 429 (Retry-After: 0), then passes everything on.
+    const proxy = createServer(async (req, res) => {
+      if (req.url?.startsWith('/email/inbox') && ++inboxCalls === 1) {
+        res
+          .writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' })
+          .end('{"detail":"Rate limit exceeded"}');
+        return;
+      }
+      const upstream = await fetch(`${server.url}${req.url}`, {
+        headers: { 'x-api-key': String(req.headers['x-api-key'] ?? '') },
+      });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const box = new HttpMailbox({
+        baseUrl: url,
+        apiKey: a.api_key,
+        address: a.email_address,
+        logger,
+        longPoll: false,
+      });
+      await expect(box.inbox({ unread_only: true })).resolves.toMatchObject({ messages: [] });
+      expect(inboxCalls).toBe(2);
+      expect(lines).toEqual([
+        expect.objectContaining({
+          status: 429,
+          waitMs: 0,
+          msg: "rate limited: GET /email/inbox waits 0 s (Retry-After) for the server's quota",
+        }),
+      ]);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('uses the long poll of a server that offers it: an idle inbox$ waits on the server and wakes on mail', async () => {

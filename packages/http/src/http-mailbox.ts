@@ -151,16 +151,25 @@ export class HttpMailbox implements Mailbox {
       hooks: {
         beforeRetry: [
           ({ request, options: sent, error, retryCount }) => {
+            const path = new URL(request.url).pathname;
+            // A 429 is the server's quota: say how long it holds the request back.
+            const retryAfter =
+              error instanceof HTTPError && error.response.status === 429
+                ? Number(error.response.headers.get('retry-after') ?? Number.NaN)
+                : Number.NaN;
             options.logger?.warn(
               {
                 method: request.method,
-                path: new URL(request.url).pathname,
+                path,
                 retryCount,
                 status: error instanceof HTTPError ? error.response.status : undefined,
                 reason: error.name,
                 bodyBytes: typeof sent.body === 'string' ? Buffer.byteLength(sent.body) : undefined,
+                ...(Number.isFinite(retryAfter) ? { waitMs: retryAfter * 1000 } : {}),
               },
-              'retrying request',
+              Number.isFinite(retryAfter)
+                ? `rate limited: ${request.method} ${path} waits ${retryAfter} s (Retry-After) for the server's quota`
+                : 'retrying request',
             );
           },
         ],
