@@ -22,7 +22,7 @@ class Boss extends Agent {
   override async onTask(task: Task, ctx: AgentContext) {
     const { taskId } = await ctx.delegate(this.helper(), { name: 'help', description: SECRET, input: task.input });
     const [outcome] = await ctx.collect([taskId], { timeoutMs: 5000 });
-    return { helped: outcome?.result };
+    return { helped: outcome?.state === 'completed' ? outcome.result : outcome };
   }
 }
 class Helper extends Agent {
@@ -101,7 +101,7 @@ describe('tracing with OpenTelemetry (in one process)', () => {
     const boss = await runtime.spawn(new Boss(() => helper.address), { id: 'boss' });
     const { taskId } = await userRef.delegate(boss.address, { name: 'plan', description: SECRET, input: 'x' });
     const [outcome] = await userRef.collect([taskId], { timeoutMs: 5000 });
-    expect(outcome?.result).toEqual({ helped: 'done: x' });
+    expect(outcome).toMatchObject({ state: 'completed', result: { helped: 'done: x' } });
     await Promise.all([waiter.delivered(boss.address, 'result'), waiter.delivered(userRef.address, 'result')]);
     await runtime.stop();
 
