@@ -42,6 +42,7 @@ type Tracer = {
 export type OtelApi = {
   trace: {
     getTracer(name: string, version?: string): Tracer;
+    getTracerProvider(): { getDelegate?(): unknown };
     setSpan(context: OtelContext, span: OtelSpan): OtelContext;
     setSpanContext(context: OtelContext, spanContext: OtelSpanContext): OtelContext;
     getSpan(context: OtelContext): OtelSpan | undefined;
@@ -58,11 +59,14 @@ export type OtelApi = {
   ROOT_CONTEXT: OtelContext;
   isSpanContextValid(spanContext: OtelSpanContext): boolean;
   createTraceState?(raw?: string): { serialize(): string };
+  ProxyTracerProvider?: new () => { getDelegate(): unknown };
 };
 
 /** `undefined`: not looked for yet; `null`: not installed. */
 let api: OtelApi | null | undefined;
 let loadError: unknown;
+/** The API's no-op tracer provider: the global provider's delegate until an SDK is registered. */
+let noopProvider: unknown;
 
 const NOT_FOUND = new Set(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
 
@@ -71,6 +75,7 @@ export function otel(): OtelApi | undefined {
   if (api === undefined) {
     try {
       api = createRequire(import.meta.url)('@opentelemetry/api') as OtelApi;
+      noopProvider = api.ProxyTracerProvider ? new api.ProxyTracerProvider().getDelegate() : undefined;
     } catch (err) {
       api = null;
       // Not installed is the ordinary case; anything else is said once by `tracingProblem`.
@@ -78,6 +83,19 @@ export function otel(): OtelApi | undefined {
     }
   }
   return api ?? undefined;
+}
+
+/**
+ * `@opentelemetry/api` when spans are recorded: it is installed and an SDK registered a tracer
+ * provider. Else `undefined`, found without allocating: an application with the API but no SDK
+ * pays one look at the global provider per send and per delivery, and its mail carries no trace
+ * context (nothing would record its spans).
+ */
+export function recording(): OtelApi | undefined {
+  const a = api === undefined ? otel() : api;
+  if (!a) return undefined;
+  const provider = a.trace.getTracerProvider();
+  return provider.getDelegate !== undefined && provider.getDelegate() === noopProvider ? undefined : a;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Message, SendResult } from '../wire/model.js';
-import { type OtelApi, type OtelContext, type OtelSpan, type OtelSpanContext, otel } from './otel.js';
+import { type OtelApi, type OtelContext, type OtelSpan, type OtelSpanContext, otel, recording } from './otel.js';
 
 /**
  * The W3C trace context a protocol mail carries in its JSON body (the API has no mail headers):
@@ -10,8 +10,11 @@ export type TraceFields = { traceparent: string; tracestate?: string };
 /** A span of this package (an OpenTelemetry span, opaque to its callers). */
 export type MailSpan = OtelSpan;
 
-/** Whether `@opentelemetry/api` is installed (the hooks of the hot path check this first). */
-export const tracingOn = (): boolean => otel() !== undefined;
+/**
+ * Whether spans are recorded (`@opentelemetry/api` installed and an SDK registered): the hooks of
+ * the hot path check this first, and do nothing else when it is not so.
+ */
+export const tracingOn = (): boolean => recording() !== undefined;
 
 /** The name of the tracer (its instrumentation scope). */
 export const TRACER_NAME = '@mailroom/core';
@@ -23,12 +26,8 @@ const INTERNAL = 0;
 const ERROR = 2;
 
 type Attributes = Record<string, string | number | boolean>;
-let tracer: ReturnType<OtelApi['trace']['getTracer']> | undefined;
-const tracerOf = (api: OtelApi) => {
-  // The API's ProxyTracer: it finds the SDK's tracer once one is registered, so it is kept.
-  tracer ??= api.trace.getTracer(TRACER_NAME);
-  return tracer;
-};
+// Asked for at each span (the SDK keeps its tracers): a provider registered later is used.
+const tracerOf = (api: OtelApi) => api.trace.getTracer(TRACER_NAME);
 
 const base = (operation: 'send' | 'receive' | 'process', destination: string): Attributes => ({
   'messaging.system': 'mailroom',
@@ -73,7 +72,7 @@ export function traceFieldsOf(span: MailSpan | undefined): TraceFields | undefin
 
 /** The trace fields of the active span (the handler's, where a context manager is registered). */
 export function activeTraceFields(): TraceFields | undefined {
-  const api = otel();
+  const api = recording();
   if (!api) return undefined;
   return traceFieldsOf(api.trace.getSpan(api.context.active()));
 }
@@ -91,7 +90,7 @@ export function startSend(
   details: { kind: string; taskId?: string | undefined; taskName?: string | undefined },
   parent?: MailSpan,
 ): MailSpan | undefined {
-  const api = otel();
+  const api = recording();
   if (!api) return undefined;
   const attributes = base('send', to);
   attributes['mailroom.mail.kind'] = details.kind;
@@ -117,7 +116,7 @@ export function startDelivery(
   kind: string,
   fields: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined,
 ): MailSpan | undefined {
-  const api = otel();
+  const api = recording();
   if (!api) return undefined;
   const attributes = base('receive', agent);
   attributes['mailroom.mail.kind'] = kind;
@@ -134,7 +133,7 @@ export function startProcess(
   delivery: MailSpan,
   details: { kind: string; taskId?: string | undefined; taskName?: string | undefined; attempt: number },
 ): MailSpan | undefined {
-  const api = otel();
+  const api = recording();
   if (!api) return undefined;
   const attributes = base('process', agent);
   attributes['mailroom.mail.kind'] = details.kind;
@@ -146,7 +145,7 @@ export function startProcess(
 
 /** Runs `fn` with `span` the active span (the handler's spans and delegates are its children). */
 export function withSpan<T>(span: MailSpan | undefined, fn: () => T): T {
-  const api = otel();
+  const api = recording();
   if (!span || !api) return fn();
   return api.context.with(api.trace.setSpan(api.context.active(), span), fn);
 }

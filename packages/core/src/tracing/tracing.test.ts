@@ -188,6 +188,24 @@ describe('tracing with OpenTelemetry (in one process)', () => {
   });
 });
 
+describe('tracing with the API but no SDK', () => {
+  it('records nothing, and mail carries no trace context', async () => {
+    trace.disable();
+    try {
+      const { runtime, userRef, postOffice } = await embeddedRuntime(runtimes);
+      const helper = await runtime.spawn(new Helper(), { id: 'helper' });
+      const { taskId, messageId } = await userRef.delegate(helper.address, { name: 'h', description: 'd', input: 1 });
+      expect((await userRef.collect([taskId], { timeoutMs: 5000 }))[0]).toMatchObject({ result: 'done: 1' });
+      const task = await postOffice.message(helper.address, messageId);
+      expect(JSON.parse(task.body_text)).not.toHaveProperty('traceparent');
+      await runtime.stop();
+      expect(exporter.getFinishedSpans()).toEqual([]);
+    } finally {
+      trace.setGlobalTracerProvider(provider);
+    }
+  });
+});
+
 describe('trace fields in protocol bodies', () => {
   const message = (subject: string, body: unknown) => ({
     message_id: 'm1',
