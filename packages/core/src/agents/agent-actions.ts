@@ -245,6 +245,7 @@ export class Actions implements AgentActions {
     contract: C,
     input: TaskInput<C>,
     options: AskOptions,
+    parent?: MailSpan,
   ): Promise<TaskOutput<C>> {
     return askTask(this, {
       to,
@@ -253,6 +254,7 @@ export class Actions implements AgentActions {
       options,
       recover: (ids) => this.rebuild.recover(ids),
       log: this.logs.log,
+      parent,
     });
   }
 
@@ -347,7 +349,7 @@ export class MessageContext implements AgentContext {
     input: TaskInput<C>,
     options: AskOptions,
   ): Promise<TaskOutput<C>> {
-    return this.actions.ask(to, contract, input, options);
+    return this.actions.ask(to, contract, input, options, this.span);
   }
   thread(threadId: string): Promise<Thread> {
     return this.actions.thread(threadId);

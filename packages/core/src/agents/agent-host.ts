@@ -234,8 +234,11 @@ export class AgentHost {
   }
 
   private deliverySpan({ message, decoded: d }: Incoming): MailSpan | undefined {
-    if (isDecodeFailure(d)) return startDelivery(this.mailbox.address, message, 'undecodable', undefined);
-    return startDelivery(this.mailbox.address, message, d.kind, 'body' in d ? d.body : undefined);
+    if (isDecodeFailure(d)) {
+      return startDelivery(this.mailbox.address, message, { kind: 'undecodable', taskId: d.taskId }, undefined);
+    }
+    const taskId = 'taskId' in d ? d.taskId : undefined;
+    return startDelivery(this.mailbox.address, message, { kind: d.kind, taskId }, 'body' in d ? d.body : undefined);
   }
 
   private processSpan({ decoded: d }: Incoming, delivery: MailSpan, attempt: number): MailSpan | undefined {

@@ -113,13 +113,14 @@ export function spanSent(span: MailSpan | undefined, sent: SendResult): void {
 export function startDelivery(
   agent: string,
   message: Message,
-  kind: string,
+  details: { kind: string; taskId?: string | undefined },
   fields: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined,
 ): MailSpan | undefined {
   const api = recording();
   if (!api) return undefined;
   const attributes = base('receive', agent);
-  attributes['mailroom.mail.kind'] = kind;
+  attributes['mailroom.mail.kind'] = details.kind;
+  if (details.taskId !== undefined) attributes['mailroom.task.id'] = details.taskId;
   attributes['messaging.message.id'] = message.message_id;
   attributes['messaging.message.conversation_id'] = message.thread_id;
   const remote = fields ? parseTraceFields(fields.traceparent, fields.tracestate) : undefined;

@@ -188,6 +188,35 @@ describe('tracing with OpenTelemetry (in one process)', () => {
   });
 });
 
+describe('trace context written by another client', () => {
+  it('a TASK with a traceparent joins that trace; a malformed one starts a new trace and the task runs all the same', async () => {
+    const { runtime, userRef } = await embeddedRuntime(runtimes);
+    const helper = await runtime.spawn(new Helper(), { id: 'helper' });
+    const theirs = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const task = (id: string, traceparent: string) => ({
+      to: [helper.address],
+      subject: `TASK:${id} — help`,
+      body_text: JSON.stringify({ task_id: id, description: 'd', input: id, traceparent, tracestate: 'vendor=x' }),
+    });
+    await userRef.sendRequest(task('t-joined', theirs));
+    await userRef.sendRequest(task('t-fresh', '00-00000000000000000000000000000000-00f067aa0ba902b7-01'));
+    const delivered = (id: string) =>
+      waiter.until((s) => s.name === `receive ${helper.address}` && s.attributes['mailroom.task.id'] === id);
+    await Promise.all([delivered('t-joined'), delivered('t-fresh')]);
+    await runtime.stop();
+    const receive = (taskId: string) =>
+      find(exporter.getFinishedSpans(), `receive ${helper.address}`, { 'mailroom.task.id': taskId });
+    const joined = receive('t-joined');
+    expect(joined.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(parentOf(joined)).toBe('00f067aa0ba902b7');
+    expect(joined.spanContext().traceState?.get('vendor')).toBe('x');
+    const fresh = receive('t-fresh');
+    expect(parentOf(fresh)).toBeUndefined();
+    expect(fresh.spanContext().traceId).not.toBe('00000000000000000000000000000000');
+    expect(fresh.attributes['mailroom.delivery.state']).toBe('settled');
+  });
+});
+
 describe('tracing with the API but no SDK', () => {
   it('records nothing, and mail carries no trace context', async () => {
     trace.disable();
