@@ -225,8 +225,8 @@ describe('tracing with the API but no SDK', () => {
       const helper = await runtime.spawn(new Helper(), { id: 'helper' });
       const { taskId, messageId } = await userRef.delegate(helper.address, { name: 'h', description: 'd', input: 1 });
       expect((await userRef.collect([taskId], { timeoutMs: 5000 }))[0]).toMatchObject({ result: 'done: 1' });
-      const task = await postOffice.message(helper.address, messageId);
-      expect(JSON.parse(task.body_text)).not.toHaveProperty('traceparent');
+      const task = await postOffice.message(helper.address, messageId ?? '');
+      expect(JSON.parse(task.body_text ?? '{}')).not.toHaveProperty('traceparent');
       await runtime.stop();
       expect(exporter.getFinishedSpans()).toEqual([]);
     } finally {
