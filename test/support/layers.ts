@@ -10,6 +10,7 @@ export const CORE_LAYERS: readonly (readonly string[])[] = [
   ['errors.ts'],
   ['wire'],
   ['time'],
+  ['tracing'],
   ['protocol'],
   ['mailbox'],
   ['post-office'],

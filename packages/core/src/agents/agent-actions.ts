@@ -14,6 +14,7 @@ import type { TaskRegistry } from '../tasks/task-registry.js';
 import { TaskTimeoutError } from '../tasks/task-timeout-error.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import { onAbort } from '../time/on-abort.js';
+import { activeTraceFields, type MailSpan, sentUnder, startSend, traceFieldsOf, tracingOn } from '../tracing/spans.js';
 import type { Message, SendRequest, SendResult, Thread } from '../wire/model.js';
 import { checkOptions } from '../wire/parse.js';
 import type { AgentActions, AgentContext, AskOptions, DelegateOptions, SendOptions, TaskSpec } from './agent.js';
@@ -107,26 +108,41 @@ export class Actions implements AgentActions {
     return Promise.reject(new StoppedError(`${what} from ${this.address}: the agent is stopped`));
   }
 
-  send(to: string | string[], subject: string, body: string | object, options: SendOptions = {}): Promise<SendResult> {
+  /** `parent`: the span of the handler that sends (tracing on), else the active span. */
+  send(
+    to: string | string[],
+    subject: string,
+    body: string | object,
+    options: SendOptions = {},
+    parent?: MailSpan,
+  ): Promise<SendResult> {
     const stopped = this.whenStopped('send');
     if (stopped) return stopped;
-    return this.sendRequest(toRequest(to, subject, body, options), options.signal ? { signal: options.signal } : {});
+    const request = toRequest(to, subject, body, options);
+    const span = tracingOn() ? startSend(request.to[0] ?? '', { kind: 'mail' }, parent) : undefined;
+    const sending = this.sendRequest(request, options.signal ? { signal: options.signal } : {});
+    return span ? sentUnder(span, sending) : sending;
   }
 
-  delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message) {
+  delegate(to: string, task: TaskSpec, options: DelegateOptions = {}, current?: Message, parent?: MailSpan) {
     return this.delegateIn(
       to,
       task,
       options.inReplyTo ?? (options.inThread ? current?.message_id : undefined),
       options.signal,
+      parent,
     );
   }
 
-  /** Delegates in reply to `inReplyTo` (its thread), or in a new thread. */
-  async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal) {
+  /**
+   * Delegates in reply to `inReplyTo` (its thread), or in a new thread. Tracing on, the TASK's
+   * `send` span is a child of `parent` (else of the active span) and the TASK carries its context.
+   */
+  async delegateIn(to: string, task: TaskSpec, inReplyTo: string | undefined, signal?: AbortSignal, parent?: MailSpan) {
     // Checked without an await: the assignee's load must count this task synchronously (below).
     if (this.stopped.aborted) throw new StoppedError(`delegate from ${this.address}: the agent is stopped`);
     const taskId = task.taskId ?? newTaskId();
+    const span = tracingOn() ? startSend(to, { kind: 'task', taskId, taskName: task.name }, parent) : undefined;
     const mail = taskMail(
       to,
       task.name,
@@ -139,6 +155,7 @@ export class Actions implements AgentActions {
         ...(task.callbackSubject !== undefined ? { callback_subject: task.callbackSubject } : {}),
       },
       inReplyTo,
+      traceFieldsOf(span),
     );
     // A TASK that waits for quota can be withdrawn by cancel(taskId) until it goes out.
     const ticket: SendTicket | undefined = this.sendScheduler ? {} : undefined;
@@ -149,7 +166,8 @@ export class Actions implements AgentActions {
     // The assignee's load counts this task from now (smallest-mailbox), not once it went out.
     const unqueue = this.tasks.queued(to);
     try {
-      const sent = await this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
+      const sending = this.sendRequest(mail, { ...(signal ? { signal } : {}), ...(ticket ? { ticket } : {}) });
+      const sent = await (span ? sentUnder(span, sending) : sending);
       this.tasks.open({
         taskId,
         role: 'sent',
@@ -227,6 +245,7 @@ export class Actions implements AgentActions {
     contract: C,
     input: TaskInput<C>,
     options: AskOptions,
+    parent?: MailSpan,
   ): Promise<TaskOutput<C>> {
     return askTask(this, {
       to,
@@ -235,6 +254,7 @@ export class Actions implements AgentActions {
       options,
       recover: (ids) => this.rebuild.recover(ids),
       log: this.logs.log,
+      parent,
     });
   }
 
@@ -251,7 +271,12 @@ export class Actions implements AgentActions {
     if (!record && this.waiting?.get(taskId)?.withdraw?.()) return undefined;
     if (!record) throw new MailroomError('not_found', `no sent task ${taskId} to cancel`);
     const sent = await this.sendRequest(
-      cancelMail(record.peer, record.messageId, { task_id: taskId, ...(reason !== undefined ? { reason } : {}) }),
+      cancelMail(
+        record.peer,
+        record.messageId,
+        { task_id: taskId, ...(reason !== undefined ? { reason } : {}) },
+        activeTraceFields(),
+      ),
     );
     this.tasks.update(taskId, 'sent', 'canceled', reason !== undefined ? { note: reason } : {});
     return sent;
@@ -265,6 +290,8 @@ export class MessageContext implements AgentContext {
   private readonly actions: Actions;
   private readonly logs: { readonly log: Logger };
   private readonly taskId: string | undefined;
+  /** The handler's span, when tracing is on. */
+  private readonly span: MailSpan | undefined;
   private childLog: Logger | undefined;
 
   /** @param logs where the agent's logger comes from (made on first use). */
@@ -274,7 +301,9 @@ export class MessageContext implements AgentContext {
     signal: AbortSignal,
     logs: { readonly log: Logger },
     taskId: string | undefined,
+    span?: MailSpan,
   ) {
+    this.span = span;
     this.actions = actions;
     this.message = message;
     this.signal = signal;
@@ -306,10 +335,10 @@ export class MessageContext implements AgentContext {
     return this.actions.sendRequest(request, options);
   }
   send(to: string | string[], subject: string, body: string | object, options?: SendOptions): Promise<SendResult> {
-    return this.actions.send(to, subject, body, options);
+    return this.actions.send(to, subject, body, options, this.span);
   }
   delegate(to: string, task: TaskSpec, options?: DelegateOptions) {
-    return this.actions.delegate(to, task, options, this.message);
+    return this.actions.delegate(to, task, options, this.message, this.span);
   }
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]> {
     return this.actions.collect(taskIds, options);
@@ -320,7 +349,7 @@ export class MessageContext implements AgentContext {
     input: TaskInput<C>,
     options: AskOptions,
   ): Promise<TaskOutput<C>> {
-    return this.actions.ask(to, contract, input, options);
+    return this.actions.ask(to, contract, input, options, this.span);
   }
   thread(threadId: string): Promise<Thread> {
     return this.actions.thread(threadId);
@@ -333,15 +362,21 @@ export class MessageContext implements AgentContext {
   }
   reply(body: string | object, options: { subject?: string; to?: string[] } = {}): Promise<SendResult> {
     const m = this.message;
-    return this.actions.send(options.to ?? [m.from_address], options.subject ?? formatReplySubject(m.subject), body, {
-      inReplyTo: m.message_id,
-    });
+    return this.actions.send(
+      options.to ?? [m.from_address],
+      options.subject ?? formatReplySubject(m.subject),
+      body,
+      { inReplyTo: m.message_id },
+      this.span,
+    );
   }
   async inputRequired(question: string, options: { timeoutMs: number }): Promise<Message> {
     const id = this.taskId;
     const record = id === undefined ? undefined : this.actions.tasks.get(id, 'received');
     if (id === undefined || !record) throw new MailroomError('not_found', 'no received task to ask about');
-    const sent = await this.actions.sendRequest(inputRequiredMail(record.peer, record.messageId, id, question));
+    const sent = await this.actions.sendRequest(
+      inputRequiredMail(record.peer, record.messageId, id, question, traceFieldsOf(this.span)),
+    );
     this.actions.tasks.update(id, 'received', 'input-required');
     try {
       return await this.actions.awaitReply(sent.message_id, id, options.timeoutMs, this.signal);
@@ -364,12 +399,17 @@ export class MessageContext implements AgentContext {
       return Promise.resolve(undefined);
     }
     return this.actions.sendRequest(
-      statusMail(record.peer, record.messageId, {
-        task_id: id,
-        state,
-        ...(options.progress !== undefined ? { progress: options.progress } : {}),
-        ...(options.note !== undefined ? { note: options.note } : {}),
-      }),
+      statusMail(
+        record.peer,
+        record.messageId,
+        {
+          task_id: id,
+          state,
+          ...(options.progress !== undefined ? { progress: options.progress } : {}),
+          ...(options.note !== undefined ? { note: options.note } : {}),
+        },
+        traceFieldsOf(this.span),
+      ),
     );
   }
 }

@@ -10,6 +10,17 @@ import { decodeMessage, isDecodeFailure } from '../protocol/codec.js';
 import { errorMail, type OutgoingMail } from '../protocol/outgoing.js';
 import { recordTaskMail } from '../tasks/task-mail.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
+import {
+  endSpan,
+  type MailSpan,
+  spanSent,
+  startDelivery,
+  startProcess,
+  startSend,
+  traceFieldsOf,
+  tracingOn,
+  withSpan,
+} from '../tracing/spans.js';
 import type { Message } from '../wire/model.js';
 import { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
@@ -207,16 +218,34 @@ export class AgentHost {
 
   /** running, outside the actor: the lane's slot is held until the message settles or is released. */
   private async run(item: Incoming, key: string): Promise<void> {
+    // Tracing on: one `receive` span per delivery, continuing the trace the mail carries.
+    const span = tracingOn() ? this.deliverySpan(item) : undefined;
     let settlement: Settlement;
     try {
-      settlement = await this.deliver(item);
+      settlement = await this.deliver(item, span);
     } catch (err) {
       // Not a handler failure (those are answered or retried in `failed`): a fault of the host.
       const afterMs = retryDelay(1, err, this.options.retry);
       this.log.error({ err, message_id: item.message.message_id, retryInMs: afterMs }, 'delivery failed; retrying');
       settlement = released(afterMs);
     }
+    if (span) endSpan(span, undefined, ['mailroom.delivery.state', settlement.state]);
     this.settle(item, key, settlement);
+  }
+
+  private deliverySpan({ message, decoded: d }: Incoming): MailSpan | undefined {
+    if (isDecodeFailure(d)) {
+      return startDelivery(this.mailbox.address, message, { kind: 'undecodable', taskId: d.taskId }, undefined);
+    }
+    const taskId = 'taskId' in d ? d.taskId : undefined;
+    return startDelivery(this.mailbox.address, message, { kind: d.kind, taskId }, 'body' in d ? d.body : undefined);
+  }
+
+  private processSpan({ decoded: d }: Incoming, delivery: MailSpan, attempt: number): MailSpan | undefined {
+    const kind = isDecodeFailure(d) ? 'undecodable' : d.kind;
+    const taskId = isDecodeFailure(d) ? d.taskId : 'taskId' in d ? d.taskId : undefined;
+    const taskName = !isDecodeFailure(d) && d.kind === 'task' ? d.name : undefined;
+    return startProcess(this.mailbox.address, delivery, { kind, taskId, taskName, attempt });
   }
 
   /**
@@ -256,11 +285,11 @@ export class AgentHost {
   }
 
   /** One delivery of one message: running, then replied, then where it ends up. */
-  private async deliver(item: Incoming): Promise<Settlement> {
+  private async deliver(item: Incoming, span: MailSpan | undefined): Promise<Settlement> {
     const id = item.message.message_id;
     if (this.handled.has(id)) return SETTLED;
     const pending = this.outboxMap?.get(id);
-    if (pending) return this.reply(id, pending);
+    if (pending) return this.reply(id, pending, false, span);
     const verdicts = this.env.supervision?.verdicts;
     const verdict = verdicts?.get(id);
     if (verdict) {
@@ -269,21 +298,27 @@ export class AgentHost {
       // then, so a restart before the answer went out still skips.
       this.attemptsMap?.delete(id);
       const settled =
-        item.decoded.kind === 'task' ? await this.answerFailure(item, verdict, false) : this.handledNow(id);
+        item.decoded.kind === 'task' ? await this.answerFailure(item, verdict, false, span) : this.handledNow(id);
       if (settled.state !== 'released') verdicts?.delete(id);
       return settled;
     }
     const attempt = (this.attemptsMap?.get(id) ?? 0) + 1;
     let answer: OutgoingMail | undefined;
+    // The handler's `process` span: its delegates and answers carry its trace context.
+    const handling = span ? this.processSpan(item, span, attempt) : undefined;
     try {
-      answer = await runHandler(this.dispatchEnv, item, attempt);
+      answer = await (handling
+        ? withSpan(handling, () => runHandler(this.dispatchEnv, item, attempt, handling))
+        : runHandler(this.dispatchEnv, item, attempt));
     } catch (err) {
-      return this.failed(item, err, attempt);
+      endSpan(handling, err);
+      return this.failed(item, err, attempt, handling);
     }
+    endSpan(handling);
     // Past the stop deadline the handler was aborted: whatever it returned, the mail stays unread.
     if (this.stopController.signal.aborted) return released();
     this.attemptsMap?.delete(id);
-    if (answer) return this.reply(id, answer);
+    if (answer) return this.reply(id, answer, false, handling);
     return this.handledNow(id);
   }
 
@@ -293,7 +328,7 @@ export class AgentHost {
   }
 
   /** A handler threw: released to run again, or (a TaskFailedError, or out of attempts) answered with ERROR. */
-  private async failed(item: Incoming, err: unknown, attempt: number): Promise<Settlement> {
+  private async failed(item: Incoming, err: unknown, attempt: number, span?: MailSpan): Promise<Settlement> {
     const id = item.message.message_id;
     if (this.stopController.signal.aborted) return released();
     if (!(err instanceof TaskFailedError) && attempt < this.maxAttempts) {
@@ -324,17 +359,27 @@ export class AgentHost {
       this.log.error({ err, message_id: id, attempts: attempt }, 'message dead-lettered');
       this.env.deadLetters.next({ agent: this.mailbox.address, message: item.message, error: info, attempts: attempt });
     }
-    return this.answerFailure(item, info, report);
+    return this.answerFailure(item, info, report, span);
   }
 
   /** dead-lettered: answered with ERROR (never an ERROR with an ERROR: two agents would bounce it forever). */
-  private answerFailure(item: Incoming, info: ErrorInfo, deadLettered: boolean): Promise<Settlement> | Settlement {
+  private answerFailure(
+    item: Incoming,
+    info: ErrorInfo,
+    deadLettered: boolean,
+    span?: MailSpan,
+  ): Promise<Settlement> | Settlement {
     const id = item.message.message_id;
     const d = item.decoded;
     if (d.kind === 'error') return this.handledNow(id, deadLettered);
     const taskId = !isDecodeFailure(d) && 'taskId' in d ? d.taskId : undefined;
     const callback = !isDecodeFailure(d) && d.kind === 'task' ? d.body.callback : undefined;
-    return this.reply(id, errorMail({ message: item.message, callback }, taskId, info), deadLettered);
+    return this.reply(
+      id,
+      errorMail({ message: item.message, callback }, taskId, info, traceFieldsOf(span)),
+      deadLettered,
+      span,
+    );
   }
 
   /**
@@ -342,11 +387,17 @@ export class AgentHost {
    * it for the redelivery, which comes after the 429's Retry-After, or after a backoff that doubles
    * with each failure (100 ms up to 30 s) so that an answer nobody takes never spins.
    */
-  private async reply(id: string, answer: OutgoingMail, deadLettered = false): Promise<Settlement> {
+  private async reply(id: string, answer: OutgoingMail, deadLettered = false, span?: MailSpan): Promise<Settlement> {
     this.outbox.set(id, answer);
+    const send = span ? startSend(answer.to[0] ?? '', { kind: 'reply' }, span) : undefined;
     try {
-      await this.actions.sendRequest(answer, { priority: 1 });
+      const sent = await this.actions.sendRequest(answer, { priority: 1 });
+      if (send) {
+        spanSent(send, sent);
+        endSpan(send);
+      }
     } catch (err) {
+      endSpan(send, err);
       const failures = (this.replyFailures.get(id) ?? 0) + 1;
       this.replyFailures.set(id, failures);
       const afterMs = err instanceof RateLimitedError ? err.retryAfterMs : Math.min(30_000, 100 * 2 ** (failures - 1));

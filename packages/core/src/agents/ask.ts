@@ -10,6 +10,7 @@ import {
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { TaskOutcome } from '../tasks/types.js';
 import { onAbort } from '../time/on-abort.js';
+import type { MailSpan } from '../tracing/spans.js';
 import type { AskOptions, TaskSpec } from './agent.js';
 
 /** What `ask` needs of an agent's actions. */
@@ -20,6 +21,7 @@ type Asker = {
     task: TaskSpec,
     inReplyTo: string | undefined,
     signal?: AbortSignal,
+    parent?: MailSpan,
   ): Promise<{ taskId: string }>;
   collect(taskIds: readonly string[], options: { timeoutMs: number }): Promise<TaskOutcome[]>;
   cancel(taskId: string, reason?: string): Promise<unknown>;
@@ -40,6 +42,8 @@ export async function askTask<C extends TaskContract>(
     /** Rebuilds sent tasks the registry does not know from the post office. */
     recover: (taskIds: readonly string[]) => Promise<void>;
     log: Logger;
+    /** The span of the handler that asks (tracing on). */
+    parent?: MailSpan | undefined;
   },
 ): Promise<TaskOutput<C>> {
   const { to, contract, input, options } = request;
@@ -54,7 +58,7 @@ export async function askTask<C extends TaskContract>(
       input,
       ...(taskId !== undefined ? { taskId } : {}),
     };
-    ({ taskId } = await actions.delegateIn(to, spec, options.inReplyTo, options.signal));
+    ({ taskId } = await actions.delegateIn(to, spec, options.inReplyTo, options.signal, request.parent));
   }
   const id = taskId;
   const answered = actions.collect([id], { timeoutMs: options.timeoutMs });

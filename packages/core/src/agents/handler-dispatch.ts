@@ -5,6 +5,7 @@ import { ackMail, decisionMail, errorMail, type OutgoingMail, resultMail } from 
 import { decodeTaskData } from '../protocol/task-contract.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { onAbort } from '../time/on-abort.js';
+import { type MailSpan, traceFieldsOf } from '../tracing/spans.js';
 import type { Message } from '../wire/model.js';
 import { type Agent, type Task, typedHandlerOf } from './agent.js';
 import { type Actions, MessageContext } from './agent-actions.js';
@@ -30,9 +31,15 @@ export type DispatchEnv = {
 /**
  * Runs the agent's handler for one message (the `attempt`-th time) and returns the answer to send,
  * if any: a task's RESULT, a decision, or an ERROR for mail that does not decode. It sends nothing
- * itself but a task's ACK; replying, marking read and retrying are the host's.
+ * itself but a task's ACK; replying, marking read and retrying are the host's. `span` (tracing on)
+ * is the handler's span: the answers carry its trace context, its context's delegates are its children.
  */
-export async function runHandler(env: DispatchEnv, item: Incoming, attempt: number): Promise<OutgoingMail | undefined> {
+export async function runHandler(
+  env: DispatchEnv,
+  item: Incoming,
+  attempt: number,
+  span?: MailSpan,
+): Promise<OutgoingMail | undefined> {
   const { message, decoded: d } = item;
   if (isDecodeFailure(d)) {
     env.logs.log.warn(
@@ -40,10 +47,17 @@ export async function runHandler(env: DispatchEnv, item: Incoming, attempt: numb
       'undecodable message',
     );
     if (d.kind === 'error') return undefined;
-    return errorMail({ message }, d.taskId, { type: 'ProtocolError', message: d.error.message });
+    return errorMail({ message }, d.taskId, { type: 'ProtocolError', message: d.error.message }, traceFieldsOf(span));
   }
-  if (d.kind === 'task') return runTask(env, d, attempt);
-  const ctx = new MessageContext(env.actions, message, env.stopped, env.logs, 'taskId' in d ? d.taskId : undefined);
+  if (d.kind === 'task') return runTask(env, d, attempt, span);
+  const ctx = new MessageContext(
+    env.actions,
+    message,
+    env.stopped,
+    env.logs,
+    'taskId' in d ? d.taskId : undefined,
+    span,
+  );
   const from = message.from_address;
   const { agent } = env;
   switch (d.kind) {
@@ -78,6 +92,7 @@ async function runTask(
   env: DispatchEnv,
   d: Extract<ProtocolMessage, { kind: 'task' }>,
   attempt: number,
+  span: MailSpan | undefined,
 ): Promise<OutgoingMail | undefined> {
   const { message, taskId, body } = d;
   const { tasks } = env;
@@ -100,7 +115,7 @@ async function runTask(
     // ACK only a requester that reads it (its TASK says `ack: true`): a client of the API on another
     // stack takes any mail naming the task id as the task's answer (docs/interop.md, interop rules).
     if (env.ack && body.ack === true && attempt === 1) {
-      await env.actions.sendRequest(ackMail(message, taskId));
+      await env.actions.sendRequest(ackMail(message, taskId, traceFieldsOf(span)));
       tasks.update(taskId, 'received', 'accepted');
     }
     tasks.update(taskId, 'received', 'working');
@@ -115,7 +130,7 @@ async function runTask(
       from: message.from_address,
       message,
     };
-    const ctx = new MessageContext(env.actions, message, controller.signal, env.logs, taskId);
+    const ctx = new MessageContext(env.actions, message, controller.signal, env.logs, taskId, span);
     let result: unknown;
     try {
       if (!typed) result = await env.agent.onTask(task, ctx);
@@ -131,7 +146,12 @@ async function runTask(
     }
     if (canceled()) return undefined;
     tasks.update(taskId, 'received', 'completed', { result });
-    return resultMail({ message, callback: body.callback, callbackSubject: body.callback_subject }, taskId, result);
+    return resultMail(
+      { message, callback: body.callback, callbackSubject: body.callback_subject },
+      taskId,
+      result,
+      traceFieldsOf(span),
+    );
   } finally {
     env.controllers.delete(taskId);
     unlisten();

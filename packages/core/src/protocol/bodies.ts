@@ -16,8 +16,20 @@ const Deadline = z.union([
     .transform((n) => new Date(n >= 1e12 ? n : n * 1000).toISOString()),
 ]);
 
+/**
+ * The W3C trace context a protocol body may carry (`traceparent`, `tracestate`: see
+ * `tracing/spans.ts`), so that a task's handling in another process joins the requester's trace.
+ * Optional, and dropped when malformed: a body is never refused for its trace fields, and clients
+ * that know nothing of them ignore them as any extra field.
+ */
+const Trace = {
+  traceparent: z.string().max(256).optional().catch(undefined),
+  tracestate: z.string().max(512).optional().catch(undefined),
+};
+
 /** Body of `TASK:`. */
 export const TaskBody = z.object({
+  ...Trace,
   task_id: TaskId,
   description: z.string(),
   deadline: Deadline.optional(),
@@ -34,7 +46,7 @@ export const TaskBody = z.object({
 export type TaskBody = z.infer<typeof TaskBody>;
 
 /** Body of `ACK:`. */
-export const AckBody = z.object({ task_id: TaskId });
+export const AckBody = z.object({ task_id: TaskId, ...Trace });
 export type AckBody = z.infer<typeof AckBody>;
 
 /** The task lifecycle states. */
@@ -53,6 +65,7 @@ export type TaskState = z.infer<typeof TaskState>;
 
 /** Body of `STATUS:`. */
 export const StatusBody = z.object({
+  ...Trace,
   task_id: TaskId,
   state: z.string().min(1).max(64),
   progress: z.number().min(0).max(1).optional(),
@@ -73,7 +86,7 @@ export const UsageBody = z.object({
 export type UsageBody = z.infer<typeof UsageBody>;
 
 /** Body of `RESULT:`. */
-export const ResultBody = z.object({ task_id: TaskId, result: z.unknown(), usage: UsageBody.optional() });
+export const ResultBody = z.object({ task_id: TaskId, result: z.unknown(), usage: UsageBody.optional(), ...Trace });
 export type ResultBody = z.infer<typeof ResultBody>;
 
 /** One level's part in an escalation: what an `Escalated` ERROR carries back to the requester. */
@@ -90,6 +103,7 @@ export type EscalationStep = z.infer<typeof EscalationStep>;
 
 /** Body of `ERROR:`. */
 export const ErrorBody = z.object({
+  ...Trace,
   task_id: TaskId,
   error: z.object({
     type: z.string(),
@@ -102,5 +116,5 @@ export const ErrorBody = z.object({
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /** Body of `CANCEL:`. */
-export const CancelBody = z.object({ task_id: TaskId, reason: z.string().optional() });
+export const CancelBody = z.object({ task_id: TaskId, reason: z.string().optional(), ...Trace });
 export type CancelBody = z.infer<typeof CancelBody>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import type { TraceFields } from '../tracing/spans.js';
 import type { Message, SendRequest } from '../wire/model.js';
 import type { AckBody, CancelBody, ErrorBody, ResultBody, StatusBody, TaskBody } from './bodies.js';
 import type { EscalationDecision } from './decision.js';
@@ -27,6 +28,10 @@ import {
 //
 // STATUS and the opening of a shared thread carry no key: each is a new report, never a retry.
 // A mail with an idempotency key is sent at most once per account, however often it is retried.
+//
+// Task mail (TASK, ACK, STATUS, RESULT, ERROR, CANCEL) carries the W3C trace context of the span
+// it was sent under, when tracing is on, as `traceparent`/`tracestate` fields of its JSON body
+// (`trace`): the handler of a TASK in another process continues the requester's trace.
 
 /** The API takes keys of at most 128 characters: a longer one is shortened to its kind and a hash. */
 const MAX_KEY = 128;
@@ -48,7 +53,8 @@ const idempotencyKey = {
 /** A protocol mail, ready for `Mailbox.send`. */
 export type OutgoingMail = SendRequest;
 
-const json = (body: unknown): string => JSON.stringify(body);
+const json = (body: object, trace?: TraceFields): string =>
+  JSON.stringify(trace === undefined ? body : { ...body, ...trace });
 
 /** Where an answer to a task goes: its `callback`, else its sender. */
 type Answered = { message: Message; callback?: string | undefined };
@@ -58,34 +64,40 @@ const answerTo = (to: Answered) => [to.callback ?? to.message.from_address];
  * `TASK:{id} — {name}`: a new task for `to`, in reply to `inReplyTo` (its thread) when given. It
  * says `ack: true` (a Mailroom requester reads ACK and STATUS mail) unless the body says otherwise.
  */
-export function taskMail(to: string, name: string, body: z.input<typeof TaskBody>, inReplyTo?: string): OutgoingMail {
+export function taskMail(
+  to: string,
+  name: string,
+  body: z.input<typeof TaskBody>,
+  inReplyTo?: string,
+  trace?: TraceFields,
+): OutgoingMail {
   return {
     to: [to],
     subject: formatTaskSubject(body.task_id, name),
-    body_text: json({ ...body, ack: body.ack ?? true }),
+    body_text: json({ ...body, ack: body.ack ?? true }, trace),
     ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
     idempotency_key: idempotencyKey.task(body.task_id),
   };
 }
 
 /** `ACK:{id}`: the task in `task` was taken. */
-export function ackMail(task: Message, taskId: string): OutgoingMail {
+export function ackMail(task: Message, taskId: string, trace?: TraceFields): OutgoingMail {
   const body: AckBody = { task_id: taskId };
   return {
     to: [task.from_address],
     subject: formatTaskMailSubject('ack', taskId),
-    body_text: json(body),
+    body_text: json(body, trace),
     in_reply_to: task.message_id,
     idempotency_key: idempotencyKey.ack(task),
   };
 }
 
 /** `STATUS:{id}` to a task's requester, in reply to its TASK. */
-export function statusMail(to: string, task: string, body: StatusBody): OutgoingMail {
+export function statusMail(to: string, task: string, body: StatusBody, trace?: TraceFields): OutgoingMail {
   return {
     to: [to],
     subject: formatTaskMailSubject('status', body.task_id),
-    body_text: json(body),
+    body_text: json(body, trace),
     in_reply_to: task,
   };
 }
@@ -95,9 +107,15 @@ export function statusMail(to: string, task: string, body: StatusBody): Outgoing
  * `input-required` whose `note` is the question, in reply to the TASK. The answer is any mail in
  * reply to it (`Re: STATUS:{id}`), from an agent or a person.
  */
-export function inputRequiredMail(to: string, task: string, taskId: string, question: string): OutgoingMail {
+export function inputRequiredMail(
+  to: string,
+  task: string,
+  taskId: string,
+  question: string,
+  trace?: TraceFields,
+): OutgoingMail {
   return {
-    ...statusMail(to, task, { task_id: taskId, state: 'input-required', note: question }),
+    ...statusMail(to, task, { task_id: taskId, state: 'input-required', note: question }, trace),
     idempotency_key: idempotencyKey.input(taskId, question),
   };
 }
@@ -110,12 +128,13 @@ export function resultMail(
   to: Answered & { callbackSubject?: string | undefined },
   taskId: string,
   result: unknown,
+  trace?: TraceFields,
 ): OutgoingMail {
   const body: ResultBody = { task_id: taskId, result: result ?? null };
   return {
     to: answerTo(to),
     subject: to.callbackSubject ?? formatTaskMailSubject('result', taskId),
-    body_text: json(body),
+    body_text: json(body, trace),
     in_reply_to: to.message.message_id,
     idempotency_key: idempotencyKey.reply(to.message),
   };
@@ -125,13 +144,18 @@ export function resultMail(
  * `ERROR:{id}` answering a message that failed. A task id that is not one (undecodable mail) is
  * answered as `unknown`.
  */
-export function errorMail(to: Answered, taskId: string | undefined, error: ErrorBody['error']): OutgoingMail {
+export function errorMail(
+  to: Answered,
+  taskId: string | undefined,
+  error: ErrorBody['error'],
+  trace?: TraceFields,
+): OutgoingMail {
   const id = taskId && TASK_ID.test(taskId) ? taskId : 'unknown';
   const body: ErrorBody = { task_id: id, error };
   return {
     to: answerTo(to),
     subject: formatTaskMailSubject('error', id),
-    body_text: json(body),
+    body_text: json(body, trace),
     in_reply_to: to.message.message_id,
     idempotency_key: idempotencyKey.reply(to.message),
   };
@@ -148,11 +172,11 @@ export function escalatedErrorMail(to: Answered, taskId: string, error: ErrorBod
 }
 
 /** `CANCEL:{id}` to a task's assignee, in reply to the TASK. */
-export function cancelMail(to: string, task: string, body: CancelBody): OutgoingMail {
+export function cancelMail(to: string, task: string, body: CancelBody, trace?: TraceFields): OutgoingMail {
   return {
     to: [to],
     subject: formatTaskMailSubject('cancel', body.task_id),
-    body_text: json(body),
+    body_text: json(body, trace),
     in_reply_to: task,
     idempotency_key: idempotencyKey.cancel(body.task_id),
   };

@@ -14,6 +14,7 @@ import type { TaskContract, TaskInput } from '../protocol/task-contract.js';
 import { checkSupervisorOptions, type SupervisionHooks, type SupervisorOptions } from '../supervision/supervision.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { immediateScheduler, SharedTimer } from '../time/scheduling.js';
+import { tracingProblem } from '../tracing/otel.js';
 import { checkOptions } from '../wire/parse.js';
 import { sendSchedulerFor } from './send-scheduler-for.js';
 
@@ -133,6 +134,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const consumed = new Set<string>();
   checkOptions('runtime options', RuntimeOptionsSchema, options);
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  // @opentelemetry/api is an optional peer: absent, tracing is off and nothing is said.
+  const traceErr = tracingProblem();
+  if (traceErr !== undefined) logger.warn({ err: traceErr }, '@opentelemetry/api failed to load; tracing is off');
   let stopped: Promise<void> | undefined;
   const supervisors = new Set<Supervisor>();
   let seq = 0;
