@@ -67,7 +67,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': DASHBOARD_CSP,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: Chromium then sends `Origin: null` with a form, and the Origin check refuses it.
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
 };
 
