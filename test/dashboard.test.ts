@@ -97,8 +97,9 @@ describe('the dashboard in a real browser', () => {
     return context;
   };
   afterAll(async () => {
-    await browser?.close();
+    // The server closes first, with the live-update test's page still open: its stream must end.
     await s?.close();
+    await browser?.close();
   });
 
   const signIn = async (key: string): Promise<{ context: BrowserContext; page: Page }> => {
@@ -135,7 +136,7 @@ describe('the dashboard in a real browser', () => {
     const agents = page.locator('table.agents tbody tr');
     await expect(agents.count()).resolves.toBe(1);
     await expect(agents.first().getAttribute('data-address')).resolves.toBe(alice.email_address);
-    await expect(agents.first().locator('td').nth(2).textContent()).resolves.toContain('2 / 10000');
+    await expect(agents.first().locator('td').nth(2).textContent()).resolves.toContain('2 / 10,000');
     await page.screenshot({ path: join(shots, 'overview-account.png'), fullPage: true });
 
     await page.click('nav >> text=Threads');
@@ -293,8 +294,9 @@ describe('the dashboard in a real browser', () => {
     await updated;
     await expect(page.locator('table.threads').textContent()).resolves.toContain('Fresh news from bob');
     await expect(page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).resolves.toBe(true);
+    await expect(page.locator('[data-live] p.muted').textContent()).resolves.toBe('4 threads.');
     await page.screenshot({ path: join(shots, 'live-update.png'), fullPage: true });
-    await context.close();
+    // Left open: the server closes with this page's event stream open (see afterAll).
   });
 
   it('signs out, and a signed-out browser is sent to the sign-in page', async () => {

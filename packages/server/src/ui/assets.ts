@@ -19,6 +19,9 @@ th,td{padding:.45em .7em;border-bottom:1px solid var(--line);text-align:left;ver
 th{background:#eef1f6;font-weight:600;font-size:.9em}
 td.num,.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 meter{width:7em;vertical-align:middle}
+table.tasks,table.dead{table-layout:fixed}
+table.tasks th:nth-child(1){width:34%}table.tasks th:nth-child(2){width:22%}table.tasks th:nth-child(3){width:22%}
+table.dead th:nth-child(1){width:16%}table.dead th:nth-child(2){width:20%}table.dead th:nth-child(4){width:20%}
 .muted{color:var(--muted);font-size:.9em}
 .empty{color:var(--muted);font-style:italic}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.8em 1em;margin:.6em 0}

@@ -14,6 +14,7 @@ export const FOLD_LINES = 24;
 const DECISIONS = ['retry', 'skip', 'restart', 'stop'] as const;
 
 const name = (address: string) => address.split('@')[0] ?? address;
+const count = (n: number) => n.toLocaleString('en-US');
 const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
 
 type Nav = 'home' | 'agents' | 'threads' | 'tasks' | 'attention' | undefined;
@@ -82,13 +83,13 @@ function partialNote(partial: boolean): Html {
 export function agentsTable(rows: readonly AgentRow[]): Html {
   if (rows.length === 0) return html`<p class="empty">No accounts yet.</p>`;
   const quota = (w: { used: number; limit: number }) =>
-    html`<meter min="0" max="${Math.max(1, w.limit)}" value="${w.used}" high="${Math.ceil(w.limit * 0.8)}" optimum="0"></meter> <span class="num">${w.used} / ${w.limit}</span>`;
+    html`<meter min="0" max="${Math.max(1, w.limit)}" value="${w.used}" high="${Math.ceil(w.limit * 0.8)}" optimum="0"></meter> <span class="num">${count(w.used)} / ${count(w.limit)}</span>`;
   return html`<table class="agents"><thead><tr><th>Agent</th><th>Status</th><th>Hourly quota</th><th>Daily quota</th><th>Sent</th><th>Received</th><th>Unread</th></tr></thead><tbody>
 ${rows.map(
   (r) => html`<tr data-address="${r.address}"><td><strong>${name(r.address)}</strong><br><span class="muted">${r.address}</span></td>
 <td><span class="badge ${r.account.sending_frozen ? 'failed' : 'completed'}">${r.account.sending_frozen ? 'frozen' : r.account.status}</span></td>
 <td>${quota(r.account.rate_limits.hourly)}</td><td>${quota(r.account.rate_limits.daily)}</td>
-<td class="num">${r.account.total_sent}</td><td class="num">${r.account.total_received}</td><td class="num">${r.unread}</td></tr>`,
+<td class="num">${count(r.account.total_sent)}</td><td class="num">${count(r.account.total_received)}</td><td class="num">${count(r.unread)}</td></tr>`,
 )}
 </tbody></table>`;
 }
@@ -115,8 +116,8 @@ export function threadsPage(session: Session, rows: readonly ThreadRow[], query:
 <input type="search" name="q" value="${query}" placeholder="Search subjects, bodies and addresses" aria-label="Search threads">
 <button type="submit">Search</button>${query ? html` <a href="/ui/threads">Clear</a>` : ''}
 </form>
-<p class="muted">${rows.length} thread${rows.length === 1 ? '' : 's'}${query ? html` matching “${query}”` : ''}.</p>
-<div data-live>${threadsTable(rows)}</div>`,
+<div data-live><p class="muted">${rows.length} thread${rows.length === 1 ? '' : 's'}${query ? html` matching “${query}”` : ''}.</p>
+${threadsTable(rows)}</div>`,
   });
 }
 
