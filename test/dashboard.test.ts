@@ -44,7 +44,12 @@ describe('the dashboard in a real browser', () => {
       subject: 'TASK:t-1 — summarise the report',
       body_text: JSON.stringify({ task_id: 't-1', input: { report: 'Q3', pages: [1, 2, 3] } }),
     });
-    await send(bob, { to: [alice.email_address], subject: 'ACK:t-1', in_reply_to: task.message_id, body_text: '{"task_id":"t-1"}' });
+    await send(bob, {
+      to: [alice.email_address],
+      subject: 'ACK:t-1',
+      in_reply_to: task.message_id,
+      body_text: '{"task_id":"t-1"}',
+    });
     const lines = Array.from({ length: 60 }, (_, i) => `finding ${i + 1}: revenue grew in region ${i + 1}`);
     await send(bob, {
       to: [alice.email_address],
@@ -52,12 +57,19 @@ describe('the dashboard in a real browser', () => {
       in_reply_to: task.message_id,
       body_text: JSON.stringify({ task_id: 't-1', output: { summary: 'Revenue is up 12%.', findings: lines } }),
     });
-    const t2 = await send(alice, { to: [bob.email_address], subject: 'TASK:t-2 — fetch the invoices', body_text: '{"task_id":"t-2"}' });
+    const t2 = await send(alice, {
+      to: [bob.email_address],
+      subject: 'TASK:t-2 — fetch the invoices',
+      body_text: '{"task_id":"t-2"}',
+    });
     await send(bob, {
       to: [alice.email_address],
       subject: 'ERROR:t-2',
       in_reply_to: t2.message_id,
-      body_text: JSON.stringify({ task_id: 't-2', error: { type: 'BillingError', message: 'the billing API is down' } }),
+      body_text: JSON.stringify({
+        task_id: 't-2',
+        error: { type: 'BillingError', message: 'the billing API is down' },
+      }),
     });
     xss = await send(bob, {
       to: [alice.email_address],
@@ -117,7 +129,10 @@ describe('the dashboard in a real browser', () => {
     const page = await context.newPage();
     await page.goto(`${s.url}/ui/sign-in`);
     await page.fill('#key', 'not-a-key');
-    const [response] = await Promise.all([page.waitForResponse(`${s.url}/ui/sign-in`), page.click('button[type=submit]')]);
+    const [response] = await Promise.all([
+      page.waitForResponse(`${s.url}/ui/sign-in`),
+      page.click('button[type=submit]'),
+    ]);
     expect(response.status()).toBe(401);
     await expect(page.locator('[role=alert]').textContent()).resolves.toBe(
       'That key is neither the admin key nor an account’s API key. Check it and try again.',
@@ -137,6 +152,7 @@ describe('the dashboard in a real browser', () => {
     await expect(agents.count()).resolves.toBe(1);
     await expect(agents.first().getAttribute('data-address')).resolves.toBe(alice.email_address);
     await expect(agents.first().locator('td').nth(2).textContent()).resolves.toContain('2 / 10,000');
+    await expect(page.locator('p.alert').textContent()).resolves.toBe('1 failed task');
     await page.screenshot({ path: join(shots, 'overview-account.png'), fullPage: true });
 
     await page.click('nav >> text=Threads');
@@ -147,7 +163,10 @@ describe('the dashboard in a real browser', () => {
     await expect(found.count()).resolves.toBe(1);
     await page.screenshot({ path: join(shots, 'threads-search.png'), fullPage: true });
 
-    await Promise.all([page.waitForURL(/\/ui\/threads\/thr_|\/ui\/threads\/[^?]+$/), found.locator('a').first().click()]);
+    await Promise.all([
+      page.waitForURL(/\/ui\/threads\/thr_|\/ui\/threads\/[^?]+$/),
+      found.locator('a').first().click(),
+    ]);
     expect(new URL(page.url()).pathname).toBe(`/ui/threads/${task.thread_id}`);
     const messages = page.locator('article.message');
     await expect(messages.count()).resolves.toBe(3);
@@ -174,7 +193,9 @@ describe('the dashboard in a real browser', () => {
     await expect(page.locator('#failed tbody tr').textContent()).resolves.toContain('t-2');
     await page.screenshot({ path: join(shots, 'tasks.png'), fullPage: true });
     await page.click('nav >> text=Needs a person');
-    await expect(page.locator('table.dead tbody tr').textContent()).resolves.toContain('BillingError: the billing API is down');
+    await expect(page.locator('table.dead tbody tr').textContent()).resolves.toContain(
+      'BillingError: the billing API is down',
+    );
     await context.close();
   });
 
@@ -198,7 +219,13 @@ describe('the dashboard in a real browser', () => {
 
   it('sends a strict CSP, nosniff and frame-ancestors on every page', async () => {
     const { context, page } = await signIn(alice.api_key);
-    for (const path of ['/ui', '/ui/sign-in', '/ui/threads', `/ui/threads/${task.thread_id}`, '/ui/assets/dashboard.js']) {
+    for (const path of [
+      '/ui',
+      '/ui/sign-in',
+      '/ui/threads',
+      `/ui/threads/${task.thread_id}`,
+      '/ui/assets/dashboard.js',
+    ]) {
       const res = await page.request.get(`${s.url}${path}`, { maxRedirects: 0 });
       const csp = res.headers()['content-security-policy'] ?? '';
       expect(csp).toContain("default-src 'self'");
@@ -259,7 +286,9 @@ describe('the dashboard in a real browser', () => {
     await card.locator('input[value=retry]').check();
     await card.locator('input[name=note]').fill('the billing API is back <b>up</b>');
     await Promise.all([page.waitForURL(/answered=retry/), card.locator('button[type=submit]').click()]);
-    await expect(page.locator('p.notice').textContent()).resolves.toBe('Your decision “retry” was sent in this thread.');
+    await expect(page.locator('p.notice').textContent()).resolves.toBe(
+      'Your decision “retry” was sent in this thread.',
+    );
     const last = page.locator('article.message').last();
     await expect(last.locator('pre.body').textContent()).resolves.toBe(
       JSON.stringify({ decision: 'retry', note: 'the billing API is back <b>up</b>' }, null, 2),
@@ -274,6 +303,18 @@ describe('the dashboard in a real browser', () => {
       subject: 'Re: [ESCALATION L0] BillingError',
     });
     expect(decisionOf(answer as Message)).toBe('retry');
+    // The same form sent again (a double click, a resubmit) sends nothing more.
+    const token = await page.locator('input[name=_csrf]').first().getAttribute('value');
+    const again = await page.request.post(`${s.url}/ui/escalations/answer`, {
+      form: { _csrf: token as string, message_id: escalation.message_id, as: ops.email_address, decision: 'stop' },
+      headers: { origin: s.url },
+      maxRedirects: 0,
+    });
+    expect(again.status()).toBe(303);
+    const thread = (await (await s.request(`/email/thread/${escalation.thread_id}`, { key: bob.api_key })).json()) as {
+      messages: Message[];
+    };
+    expect(thread.messages.map((m) => decisionOf(m))).toEqual([undefined, 'retry']);
     // Answered: no longer waiting.
     await page.goto(`${s.url}/ui/attention`);
     await expect(page.locator('article.escalation').count()).resolves.toBe(0);
@@ -281,14 +322,15 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('shows new mail without a reload (live updates)', async () => {
-    const { context, page } = await signIn(alice.api_key);
+    const { page } = await signIn(alice.api_key);
     await page.goto(`${s.url}/ui/threads`);
     await page.waitForSelector('html[data-events=open]');
     await page.evaluate(() => {
       (window as { __sameDocument?: boolean }).__sameDocument = true;
     });
     const updated = page.evaluate(
-      () => new Promise<void>((resolve) => document.addEventListener('mailroom:updated', () => resolve(), { once: true })),
+      () =>
+        new Promise<void>((resolve) => document.addEventListener('mailroom:updated', () => resolve(), { once: true })),
     );
     await send(bob, { to: [alice.email_address], subject: 'Fresh news from bob', body_text: 'hello' });
     await updated;

@@ -219,7 +219,12 @@ export function buildServer(
   });
   // The dashboard (browser sign-in, sessions, its own CSP): src/ui.
   app.register(async (ui) =>
-    registerDashboard(ui, { postOffice: po, ...(o.adminKey ? { adminKey: o.adminKey } : {}), closing: closing.signal }),
+    registerDashboard(ui, {
+      postOffice: po,
+      ...(o.adminKey ? { adminKey: o.adminKey } : {}),
+      closing: closing.signal,
+      methodsOf,
+    }),
   );
 
   return app;

@@ -86,7 +86,9 @@ export function agentsTable(rows: readonly AgentRow[]): Html {
     html`<meter min="0" max="${Math.max(1, w.limit)}" value="${w.used}" high="${Math.ceil(w.limit * 0.8)}" optimum="0"></meter> <span class="num">${count(w.used)} / ${count(w.limit)}</span>`;
   return html`<table class="agents"><thead><tr><th>Agent</th><th>Status</th><th>Hourly quota</th><th>Daily quota</th><th>Sent</th><th>Received</th><th>Unread</th></tr></thead><tbody>
 ${rows.map(
-  (r) => html`<tr data-address="${r.address}"><td><strong>${name(r.address)}</strong><br><span class="muted">${r.address}</span></td>
+  (
+    r,
+  ) => html`<tr data-address="${r.address}"><td><strong>${name(r.address)}</strong><br><span class="muted">${r.address}</span></td>
 <td><span class="badge ${r.account.sending_frozen ? 'failed' : 'completed'}">${r.account.sending_frozen ? 'frozen' : r.account.status}</span></td>
 <td>${quota(r.account.rate_limits.hourly)}</td><td>${quota(r.account.rate_limits.daily)}</td>
 <td class="num">${count(r.account.total_sent)}</td><td class="num">${count(r.account.total_received)}</td><td class="num">${count(r.unread)}</td></tr>`,
@@ -130,14 +132,17 @@ export function tasksSection(rows: readonly TaskRow[], compact = false): Html {
   );
   if (compact) {
     return html`<ul class="counts">${groups.map(
-      (g) => html`<li><a href="/ui/tasks#${g.state}">${badge(g.state)} <span class="num">${g.rows.length}</span></a></li>`,
+      (g) =>
+        html`<li><a href="/ui/tasks#${g.state}">${badge(g.state)} <span class="num">${g.rows.length}</span></a></li>`,
     )}</ul>`;
   }
   return html`${groups.map(
     (g) => html`<section class="state" id="${g.state}"><h2>${badge(g.state)} ${g.rows.length}</h2>
 <table class="tasks"><thead><tr><th>Task</th><th>Requester → worker</th><th>Latest mail</th><th>Updated</th></tr></thead><tbody>
 ${g.rows.map(
-  (r) => html`<tr><td><a href="/ui/threads/${encodeURIComponent(r.threadId)}"><code>${r.taskId}</code></a>${r.name ? html` ${r.name}` : ''}</td>
+  (
+    r,
+  ) => html`<tr><td><a href="/ui/threads/${encodeURIComponent(r.threadId)}"><code>${r.taskId}</code></a>${r.name ? html` ${r.name}` : ''}</td>
 <td>${r.requester ? name(r.requester) : '?'} → ${r.worker ? name(r.worker) : '?'}</td><td>${r.lastSubject}</td><td>${when(r.updatedAt)}</td></tr>`,
 )}</tbody></table></section>`,
   )}`;
@@ -187,7 +192,9 @@ export function deadLettersSection(rows: readonly DeadLetterRow[]): Html {
   if (rows.length === 0) return html`<p class="empty">No failed tasks or dead letters.</p>`;
   return html`<table class="dead"><thead><tr><th>Task</th><th>Failed at → told</th><th>Error</th><th>When</th></tr></thead><tbody>
 ${rows.map(
-  (d) => html`<tr><td><a href="/ui/threads/${encodeURIComponent(d.message.thread_id)}"><code>${d.taskId ?? d.message.subject}</code></a></td>
+  (
+    d,
+  ) => html`<tr><td><a href="/ui/threads/${encodeURIComponent(d.message.thread_id)}"><code>${d.taskId ?? d.message.subject}</code></a></td>
 <td>${name(d.message.from_address)} → ${d.message.to_addresses.map(name).join(', ')}</td>
 <td>${d.type ? html`<strong>${d.type}</strong>: ` : ''}${d.text}</td><td>${when(d.message.created_at)}</td></tr>`,
 )}</tbody></table>`;
@@ -234,7 +241,14 @@ ${parts.canList ? '' : html`<p class="notice">This post office cannot list its a
 <div data-live>
 ${
   parts.escalations.length > 0 || parts.dead > 0
-    ? html`<p class="alert"><a href="/ui/attention">${parts.escalations.length} escalation${parts.escalations.length === 1 ? '' : 's'} waiting, ${parts.dead} failed task${parts.dead === 1 ? '' : 's'}</a></p>`
+    ? html`<p class="alert"><a href="/ui/attention">${[
+        parts.escalations.length > 0
+          ? `${parts.escalations.length} escalation${parts.escalations.length === 1 ? '' : 's'} waiting`
+          : '',
+        parts.dead > 0 ? `${parts.dead} failed task${parts.dead === 1 ? '' : 's'}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ')}</a></p>`
     : ''
 }
 <section><h2>Agents</h2>${agentsTable(parts.agents)}</section>

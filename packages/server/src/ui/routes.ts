@@ -37,8 +37,8 @@ import {
   cookie,
   newToken,
   parseCookies,
-  type Session,
   SESSION_COOKIE,
+  type Session,
   SessionStore,
   SIGN_IN_COOKIE,
   sameSecret,
@@ -57,6 +57,8 @@ export type DashboardOptions = {
   maxSessions?: number;
   /** How often a live-update stream sends a keep-alive (and checks its session). @default 15000 */
   heartbeatMs?: number;
+  /** The methods a path has (for 405 and `Allow` on a path under /ui with other methods). */
+  methodsOf?: (path: string) => string[];
 };
 
 /** The dashboard's Content-Security-Policy: nothing but this server's own files; no inline script or style. */
@@ -119,9 +121,15 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
               : String(err);
         return page(reply.code(status), errorPage(status, message, sessionOf(req)));
       });
-      ui.setNotFoundHandler((req, reply) =>
-        page(reply.code(404), errorPage(404, `There is no page ${req.url.split('?')[0]}.`, sessionOf(req))),
-      );
+      ui.setNotFoundHandler((req, reply) => {
+        const path = req.url.split('?')[0] ?? '';
+        const allowed = options.methodsOf?.(path) ?? [];
+        if (allowed.length > 0) {
+          const message = `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}`;
+          return page(reply.code(405).header('allow', allowed.join(', ')), errorPage(405, message, sessionOf(req)));
+        }
+        return page(reply.code(404), errorPage(404, `There is no page ${path}.`, sessionOf(req)));
+      });
 
       const sessionOf = (req: FastifyRequest): Session | undefined =>
         sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
@@ -153,7 +161,9 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
         }
         const form = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Form;
         if (expected === undefined || !sameSecret(form._csrf, expected)) {
-          throw new ForbiddenError('This form has expired or was not sent from this page. Reload the page and try again.');
+          throw new ForbiddenError(
+            'This form has expired or was not sent from this page. Reload the page and try again.',
+          );
         }
         return form;
       };

@@ -38,8 +38,12 @@ describe('dashboard sessions', () => {
 
 describe('dashboard cookies', () => {
   it('are written HttpOnly, SameSite=Strict, on /ui, Secure over HTTPS', () => {
-    expect(cookie('n', 'v w', { maxAgeS: 60, secure: false })).toBe('n=v%20w; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=60');
-    expect(cookie('n', '', { maxAgeS: 0, secure: true })).toBe('n=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0; Secure');
+    expect(cookie('n', 'v w', { maxAgeS: 60, secure: false })).toBe(
+      'n=v%20w; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=60',
+    );
+    expect(cookie('n', '', { maxAgeS: 0, secure: true })).toBe(
+      'n=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+    );
   });
 
   it('are read from a Cookie header: the first of a name wins, malformed pairs are skipped', () => {
