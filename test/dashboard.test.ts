@@ -258,12 +258,42 @@ describe('the dashboard in a real browser', () => {
     expect(foreign.status()).toBe(403);
     const signOut = await page.request.post(`${s.url}/ui/sign-out`, { form: {}, maxRedirects: 0 });
     expect(signOut.status()).toBe(403);
+    await expect(page.request.get(`${s.url}/ui/agents`, { maxRedirects: 0 }).then((r) => r.status())).resolves.toBe(
+      200,
+    );
     // Nothing was answered.
     const thread = (await (await s.request(`/email/thread/${escalation.thread_id}`, { key: bob.api_key })).json()) as {
       messages: Message[];
     };
     expect(thread.messages).toHaveLength(1);
     await context.close();
+  });
+
+  it('shows an account only its own mail, and answers only as itself', async () => {
+    const { context, page } = await signIn(alice.api_key);
+    const res = await page.goto(`${s.url}/ui/threads/${escalation.thread_id}`);
+    expect(res?.status()).toBe(404);
+    await expect(page.locator('[role=alert]').textContent()).resolves.toBe(
+      `There is no thread ${escalation.thread_id} that you can see.`,
+    );
+    await page.goto(`${s.url}/ui/threads`);
+    await expect(page.locator('main').textContent()).resolves.not.toContain('ESCALATION');
+    const token = await page.locator('input[name=_csrf]').first().getAttribute('value');
+    const asOps = await page.request.post(`${s.url}/ui/escalations/answer`, {
+      form: { _csrf: token as string, message_id: escalation.message_id, as: ops.email_address, decision: 'skip' },
+      headers: { origin: s.url },
+      maxRedirects: 0,
+    });
+    expect(asOps.status()).toBe(403);
+    expect(await asOps.text()).toContain(`You cannot answer as ${ops.email_address}.`);
+    await context.close();
+
+    // The recipient sees the escalation in its thread, with the form to answer it there too.
+    const recipient = await signIn(ops.api_key);
+    await recipient.page.goto(`${s.url}/ui/threads/${escalation.thread_id}`);
+    await expect(recipient.page.locator('article.message form.answer').count()).resolves.toBe(1);
+    await recipient.page.screenshot({ path: join(shots, 'thread-escalation-waiting.png'), fullPage: true });
+    await recipient.context.close();
   });
 
   it('lets the admin answer an escalation from the page: the decision lands in the thread and wakes the waiting agent', async () => {

@@ -296,7 +296,7 @@ function messageCard(
 ): Html {
   return html`<article class="message card" id="m-${m.message_id}" data-message-id="${m.message_id}">
 <header><span class="elapsed">+${e.elapsedMs} ms</span> <strong>${name(m.from_address)}</strong> → ${[...m.to_addresses, ...m.cc_addresses].map(name).join(', ')}
-${badge(e.state)} <span class="muted">${when(m.created_at)}</span></header>
+${badge(e.state)}${waiting ? html`<span class="badge input-required">waiting for a decision</span>` : ''} <span class="muted">${when(m.created_at)}</span></header>
 <h3 class="subject">${m.subject}</h3>
 ${m.body_text !== null && m.body_text !== '' ? bodyBlock(m.body_text) : html`<p class="muted">(no text body)</p>`}
 ${m.body_html ? html`<details class="fold"><summary>HTML body, shown as source</summary><pre class="body">${m.body_html}</pre></details>` : ''}
@@ -312,7 +312,7 @@ export function threadPage(session: Session, thread: Thread, waiting: readonly E
     nav: 'threads',
     ...(notice ? { notice } : {}),
     body: html`<h1>${thread.subject}</h1>
-<p class="muted">Thread <code>${thread.thread_id}</code> · ${thread.messages.length} messages between ${thread.participant_addresses.join(', ')}</p>
+<p class="muted">Thread <code>${thread.thread_id}</code> · ${thread.messages.length} message${thread.messages.length === 1 ? '' : 's'} between ${thread.participant_addresses.join(', ')}</p>
 <div data-live>
 <details class="diagram" open><summary>Sequence diagram</summary><div class="svg">${raw(renderSvg(entries))}</div></details>
 <ol class="timeline">${thread.messages.map(

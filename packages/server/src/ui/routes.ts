@@ -222,8 +222,11 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
 
       ui.post('/sign-out', HIDDEN, async (req, reply) => {
         const session = sessionOf(req);
-        checkForm(req, session?.csrf);
-        if (session) sessions.delete(session.id);
+        // Signed out already (expired, or another tab): nothing to protect, only the cookie to clear.
+        if (session) {
+          checkForm(req, session.csrf);
+          sessions.delete(session.id);
+        }
         reply.header('set-cookie', cookie(SESSION_COOKIE, '', { maxAgeS: 0, secure: secure(req) }));
         return reply.redirect('/ui/sign-in', 303);
       });
