@@ -359,7 +359,6 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
           'cache-control': 'no-store',
           'x-accel-buffering': 'no',
         });
-        res.write('retry: 3000\n\n');
         const subscriptions = new Map<string, Subscription>();
         let ended = false;
         const watch = async () => {
@@ -397,6 +396,9 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
           req.log.warn({ err }, 'live updates: could not watch the mailboxes');
           end();
         });
+        // The first bytes (and the headers) go out once every mailbox is watched: a page that saw
+        // the stream open misses no mail sent after that.
+        if (!ended) res.write('retry: 3000\n\n');
       });
     },
     { prefix: '/ui' },
