@@ -16,6 +16,13 @@ mkdirSync(shots, { recursive: true });
 
 type Registered = { agent_id: string; api_key: string; email_address: string };
 type Sent = { message_id: string; thread_id: string };
+/** What the tests read and set in the page (the tests' TypeScript has no DOM types). */
+type Probe = typeof globalThis & {
+  __xss?: number;
+  __sameDocument?: boolean;
+  __updates?: number;
+  document: { addEventListener(type: string, listener: () => void): void };
+};
 
 describe('the dashboard in a real browser', () => {
   let s: Awaited<ReturnType<typeof startServer>>;
@@ -211,7 +218,7 @@ describe('the dashboard in a real browser', () => {
     );
     await expect(page.locator('main img').count()).resolves.toBe(0);
     await expect(page.locator('main script').count()).resolves.toBe(0);
-    await expect(page.evaluate(() => (window as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(page.evaluate(() => (globalThis as Probe).__xss)).resolves.toBeUndefined();
     expect(alerts).toEqual([]);
     await page.screenshot({ path: join(shots, 'xss-as-text.png'), fullPage: true });
     await context.close();
@@ -355,17 +362,19 @@ describe('the dashboard in a real browser', () => {
     const { page } = await signIn(alice.api_key);
     await page.goto(`${s.url}/ui/threads`);
     await page.waitForSelector('html[data-events=open]');
+    // Marks this document, and counts the live updates it receives from now on.
     await page.evaluate(() => {
-      (window as { __sameDocument?: boolean }).__sameDocument = true;
+      const w = globalThis as Probe;
+      w.__sameDocument = true;
+      w.__updates = 0;
+      w.document.addEventListener('mailroom:updated', () => {
+        w.__updates = (w.__updates ?? 0) + 1;
+      });
     });
-    const updated = page.evaluate(
-      () =>
-        new Promise<void>((resolve) => document.addEventListener('mailroom:updated', () => resolve(), { once: true })),
-    );
     await send(bob, { to: [alice.email_address], subject: 'Fresh news from bob', body_text: 'hello' });
-    await updated;
+    await page.waitForFunction(() => ((globalThis as Probe).__updates ?? 0) > 0);
     await expect(page.locator('table.threads').textContent()).resolves.toContain('Fresh news from bob');
-    await expect(page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).resolves.toBe(true);
+    await expect(page.evaluate(() => (globalThis as Probe).__sameDocument)).resolves.toBe(true);
     await expect(page.locator('[data-live] p.muted').textContent()).resolves.toBe('4 threads.');
     await page.screenshot({ path: join(shots, 'live-update.png'), fullPage: true });
     // Left open: the server closes with this page's event stream open (see afterAll).
