@@ -119,16 +119,16 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
             : err instanceof Error
               ? err.message
               : String(err);
-        return page(reply.code(status), errorPage(status, message, sessionOf(req)));
+        return problem(req, reply.code(status), message, sessionOf(req));
       });
       ui.setNotFoundHandler((req, reply) => {
         const path = req.url.split('?')[0] ?? '';
         const allowed = options.methodsOf?.(path) ?? [];
         if (allowed.length > 0) {
           const message = `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}`;
-          return page(reply.code(405).header('allow', allowed.join(', ')), errorPage(405, message, sessionOf(req)));
+          return problem(req, reply.code(405).header('allow', allowed.join(', ')), message, sessionOf(req));
         }
-        return page(reply.code(404), errorPage(404, `There is no page ${path}.`, sessionOf(req)));
+        return problem(req, reply.code(404), `There is no page ${path}.`, sessionOf(req));
       });
 
       const sessionOf = (req: FastifyRequest): Session | undefined =>
@@ -350,7 +350,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
 
       ui.get('/events', HIDDEN, async (req, reply) => {
         const session = sessionOf(req);
-        if (!session) return reply.code(401).type('text/plain; charset=utf-8').send('not signed in');
+        if (!session) return reply.code(401).send({ detail: 'not signed in to the dashboard' });
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, {
@@ -412,6 +412,17 @@ function page(reply: FastifyReply, body: Html): FastifyReply {
 /** An error whose message the page shows as it is, with its status. */
 function pageError(status: number, message: string): Error {
   return Object.assign(new Error(message), { statusCode: status });
+}
+
+/**
+ * An error answer: a page for a browser (it asks for text/html), the API's `{ detail }` JSON for
+ * any other client, as everywhere else on the server.
+ */
+function problem(req: FastifyRequest, reply: FastifyReply, message: string, session: Session | undefined) {
+  if ((req.headers.accept ?? '').includes('text/html')) {
+    return page(reply, errorPage(reply.statusCode, message, session));
+  }
+  return reply.send({ detail: message });
 }
 
 function statusOf(err: unknown): number {
