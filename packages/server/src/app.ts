@@ -17,6 +17,7 @@ import { clientGone, holdFor } from './hold.js';
 import { sendError } from './http-errors.js';
 import { registerLeaseRoutes } from './lease-routes.js';
 import { openApiDocument } from './openapi.js';
+import { registerDashboard } from './ui/routes.js';
 
 /** Options of {@link buildServer}. */
 export type ServerOptions = {
@@ -58,6 +59,7 @@ export const LONG_POLL_HEADER = 'x-mailroom-long-poll';
 export const REDACT = [
   'req.headers["x-api-key"]',
   'req.headers["x-admin-key"]',
+  'req.headers.cookie',
   'headers["x-api-key"]',
   'headers["x-admin-key"]',
   'api_key',
@@ -215,6 +217,15 @@ export function buildServer(
         .send(renderThreadHtml(await po.thread(req.address, req.params.id))),
     );
   });
+  // The dashboard (browser sign-in, sessions, its own CSP): src/ui.
+  app.register(async (ui) =>
+    registerDashboard(ui, {
+      postOffice: po,
+      ...(o.adminKey ? { adminKey: o.adminKey } : {}),
+      closing: closing.signal,
+      methodsOf,
+    }),
+  );
 
   return app;
 }

@@ -139,6 +139,11 @@ export class SqlitePostOffice implements PostOffice {
     return { agent_id, api_key: apiKey, status: 'active', created_at: createdAt, email_address: address };
   }
 
+  /** Every account's address, oldest first (the dashboard's admin view lists them). */
+  async addresses(): Promise<string[]> {
+    return (this.q.addresses.all() as { address: string }[]).map((r) => r.address);
+  }
+
   async authenticate(apiKey: string): Promise<string | undefined> {
     const row = this.q.byKey.get(hashKey(apiKey)) as { address: string } | undefined;
     return row?.address;

@@ -14,6 +14,7 @@ const SQL = {
     'INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
   account: 'SELECT * FROM accounts WHERE address = ?',
   exists: 'SELECT 1 AS ok FROM accounts WHERE address = ?',
+  addresses: 'SELECT address FROM accounts ORDER BY created_at, address',
   byKey: 'SELECT address FROM accounts WHERE key_hash = ?',
   insertAccount:
     'INSERT INTO accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -124,6 +124,11 @@ export class PostgresPostOffice implements PostOffice {
     return { agent_id, api_key: apiKey, status: 'active', created_at: createdAt, email_address: address };
   }
 
+  /** Every account's address, oldest first (the dashboard's admin view lists them). */
+  async addresses(): Promise<string[]> {
+    return (await this.db.query<{ address: string }>(this.q.addresses, [])).map((r) => r.address);
+  }
+
   async authenticate(apiKey: string): Promise<string | undefined> {
     const hash = hashKey(apiKey);
     const known = this.keys.get(hash);

@@ -7,6 +7,7 @@ export function pgStatements(s: string) {
   const view = `SELECT ${PG_MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM ${s}.entries e JOIN ${s}.messages m ON m.seq = e.seq`;
   return {
     account: `SELECT * FROM ${s}.accounts WHERE address = $1`,
+    addresses: `SELECT address FROM ${s}.accounts ORDER BY created_at, address`,
     send: `SELECT ${s}.send_mail(${Array.from({ length: 17 }, (_, i) => `$${i + 1}`).join(', ')}) AS r`,
     messageBySeq: `SELECT ${PG_MESSAGE_COLUMNS} FROM ${s}.messages m WHERE m.seq = $1`,
     byKey: `SELECT address FROM ${s}.accounts WHERE key_hash = $1`,
