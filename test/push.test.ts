@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { inboxStream, type Message, NotFoundError } from '@mailroom/core';
 import { HttpMailbox } from '@mailroom/http';
 import { buildServer, PostgresPostOffice, pgDatabase } from '@mailroom/server';
