@@ -55,22 +55,25 @@ export function registerBatchSendRoute(email: FastifyInstance, po: PostOffice): 
   });
   email.post('/email/send/batch', async (req): Promise<SendBatchResult> => {
     const { sends } = parseOrThrow(SendBatchRequest, req.body, 'batch send');
-    const results: SendBatchResult['results'] = [];
-    // One by one, in order: each send is checked (quota, idempotency key, recipients) and kept in
-    // its own transaction, exactly as if it came alone.
-    for (const item of sends) {
-      try {
-        results.push({ status: 200, body: await po.send(req.address, item as never) });
-      } catch (err) {
-        const answer = errorAnswer(err, req.log);
-        const retryAfter = Number(answer.headers['retry-after']);
-        results.push({
-          status: answer.status,
-          body: answer.body,
-          ...(Number.isFinite(retryAfter) ? { retry_after: retryAfter } : {}),
-        });
-      }
-    }
+    // Each send is checked (quota, idempotency key, recipients) and kept exactly as if it came
+    // alone; they are started together, as concurrent sends would be, so that a store that commits
+    // sends in groups (SQLite) keeps the whole batch with one sync, in order.
+    const results: SendBatchResult['results'] = await Promise.all(
+      sends.map((item) =>
+        po.send(req.address, item as never).then(
+          (body) => ({ status: 200 as const, body }),
+          (err: unknown) => {
+            const answer = errorAnswer(err, req.log);
+            const retryAfter = Number(answer.headers['retry-after']);
+            return {
+              status: answer.status,
+              body: answer.body,
+              ...(Number.isFinite(retryAfter) ? { retry_after: retryAfter } : {}),
+            };
+          },
+        ),
+      ),
+    );
     return { results };
   });
 }
