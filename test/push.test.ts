@@ -164,6 +164,25 @@ describe('push delivery and batch send [ext] over HTTP', () => {
     expect(requests.of('POST /email/send/batch') - batches).toBe(1);
   });
 
+  it('keeps its connections alive: sequential calls share one, concurrent sends a few', async () => {
+    const { b, sender } = await pair('keepalive');
+    await sender.account(); // a connection of its own is open now
+    let opened = 0;
+    const count = () => {
+      opened += 1;
+    };
+    server.app.server.on('connection', count);
+    try {
+      for (let i = 0; i < 30; i++) await sender.send({ to: [b.email_address], subject: `k${i}` });
+      expect(opened).toBeLessThanOrEqual(1);
+      await Promise.all(Array.from({ length: 200 }, (_, i) => sender.send({ to: [b.email_address], subject: `c${i}` })));
+      // At most `sendBatching` (8) send requests are on their way at once.
+      expect(opened).toBeLessThanOrEqual(9);
+    } finally {
+      server.app.server.off('connection', count);
+    }
+  });
+
   it('checks the key before streaming, and a bad cursor is a plain 422', async () => {
     const none = await fetch(`${server.url}/email/inbox/stream`);
     expect(none.status).toBe(401);
