@@ -175,7 +175,9 @@ describe('push delivery and batch send [ext] over HTTP', () => {
     try {
       for (let i = 0; i < 30; i++) await sender.send({ to: [b.email_address], subject: `k${i}` });
       expect(opened).toBeLessThanOrEqual(1);
-      await Promise.all(Array.from({ length: 200 }, (_, i) => sender.send({ to: [b.email_address], subject: `c${i}` })));
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => sender.send({ to: [b.email_address], subject: `c${i}` })),
+      );
       // At most `sendBatching` (8) send requests are on their way at once.
       expect(opened).toBeLessThanOrEqual(9);
     } finally {
