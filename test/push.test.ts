@@ -213,6 +213,25 @@ describe('push delivery [ext]: the stream ends, the fallbacks', () => {
     await closed;
   });
 
+  it('keeps an idle stream open past the request timeout, with a keep-alive comment at each heartbeat', async () => {
+    const server = await startServer({ requestTimeoutMs: 100, streamHeartbeatMs: 50 });
+    try {
+      const b = await server.register('idle-b');
+      const res = await server.request('/email/inbox/stream', { key: b.api_key });
+      const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while ((text.match(/: keep-alive/g) ?? []).length < 6) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`the stream ended: ${text}`);
+        text += value;
+      }
+      await reader.cancel();
+      expect(text.startsWith('retry: 1000\n')).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('long-polls against a server without push (and sends one by one without batch send)', async () => {
     const server = await startServer({ extensions: { push: false, batchSend: false } });
     try {
