@@ -164,6 +164,15 @@ describe('push delivery and batch send [ext] over HTTP', () => {
     expect(requests.of('POST /email/send/batch') - batches).toBe(1);
   });
 
+  it('keeps a batch under the body limit: concurrent sends with large bodies all go through', async () => {
+    const { b, sender } = await pair('large');
+    const body_text = 'x'.repeat(200 * 1024);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => sender.send({ to: [b.email_address], subject: `big${i}`, body_text })),
+    );
+    expect(new Set(results.map((r) => r.message_id)).size).toBe(8);
+  });
+
   it('keeps its connections alive: sequential calls share one, concurrent sends a few', async () => {
     const { b, sender } = await pair('keepalive');
     await sender.account(); // a connection of its own is open now

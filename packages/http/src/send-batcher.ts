@@ -18,6 +18,20 @@ export type SendRoutes = {
 
 /** Largest batch the extension takes. */
 const MAX_BATCH = 100;
+/** A batch stays well under the server's body limit (1 MiB by default): larger sends go alone. */
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/** How many of the first sends of `queue` go out together: up to 100, and up to 256 KiB of bodies. */
+function groupSize(queue: readonly Waiting[]): number {
+  let bytes = 0;
+  let n = 0;
+  for (const { body } of queue) {
+    bytes += 512 + Buffer.byteLength(body.body_text ?? '') + Buffer.byteLength(body.body_html ?? '');
+    if (n > 0 && (bytes > MAX_BATCH_BYTES || n >= MAX_BATCH)) break;
+    n += 1;
+  }
+  return n;
+}
 
 /**
  * Coalesces sends that are called close together: the sends of one turn of the event loop, and
@@ -52,7 +66,7 @@ export class SendBatcher {
 
   private flush(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const group = this.queue.splice(0, MAX_BATCH);
+      const group = this.queue.splice(0, groupSize(this.queue));
       this.inFlight += 1;
       const sent = group.length === 1 ? this.sendOne(group[0] as Waiting) : this.sendMany(group);
       void sent.finally(() => {

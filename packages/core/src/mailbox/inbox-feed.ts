@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { MailboxError } from '../errors.js';
 import type { InboxPage } from '../wire/model.js';
 
 /** What {@link runInboxFeed} reads, where it delivers, and when it stops. */
@@ -60,6 +61,8 @@ export async function runInboxFeed(o: InboxFeedOptions): Promise<void> {
       const page = await o.read(cursor);
       if (o.signal.aborted) break;
       if (page.messages.length > 0) {
+        // Without a cursor after it, the feed could only read this page again.
+        if (page.cursor === null) throw new MailboxError('the post office gave no cursor after a page of mail');
         await o.deliver(page);
         cursor = page.cursor ?? cursor;
         if (page.has_more) woken = true;
