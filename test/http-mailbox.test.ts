@@ -114,7 +114,7 @@ describe('HttpMailbox', () => {
     const sender = await HttpMailbox.connect({ baseUrl: server.url, apiKey: a.api_key });
     await box.inbox({ unread_only: true });
     expect(box.longPoll).toBe(true);
-    const arrived = firstValueFrom(inboxStream(box, { longPollSeconds: 10 }));
+    const arrived = firstValueFrom(inboxStream(box, { longPollSeconds: 10, push: false }));
     // The stream's first poll finds nothing and goes on to a long poll: wait until the server has it.
     const waiting = () => server.logLines.some((l) => l.includes('lp-b') || l.includes('wait=10'));
     while (!server.logLines.some((l) => l.includes('wait=10')))
@@ -129,7 +129,7 @@ describe('HttpMailbox', () => {
     const b = await server.register('lp-stop');
     const box = await HttpMailbox.connect({ baseUrl: server.url, apiKey: b.api_key });
     await box.inbox({ unread_only: true });
-    const sub = inboxStream(box, { longPollSeconds: 30 }).subscribe();
+    const sub = inboxStream(box, { longPollSeconds: 30, push: false }).subscribe();
     const held = () => server.logLines.find((l) => l.includes('wait=30'));
     while (!held()) await new Promise<void>((resolve) => setImmediate(resolve));
     const reqId = (JSON.parse(held() as string) as { reqId: string }).reqId;

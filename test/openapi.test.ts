@@ -72,6 +72,7 @@ describe('/openapi.json describes what the server does', () => {
     await probe('POST', '/email/message/{message_id}/read', msg);
     await probe('POST', '/email/message/{message_id}/star', msg);
     await probe('POST', '/email/read', {}, { body: JSON.stringify({ message_ids: [ids.message] }) });
+    await probe('POST', '/email/send/batch', {}, { body: JSON.stringify({ sends: [{ to: [to], subject: 'x' }] }) });
     await probe('GET', '/email/thread/{thread_id}', thr);
     await probe('GET', '/ui/thread/{thread_id}', thr);
     await probe('GET', '/email/account', {});
@@ -87,6 +88,8 @@ describe('/openapi.json describes what the server does', () => {
       ['POST', '/email/message/{message_id}/read', msg],
       ['POST', '/email/message/{message_id}/star', msg],
       ['POST', '/email/read', {}],
+      ['POST', '/email/send/batch', {}],
+      ['GET', '/email/inbox/stream', {}],
       ['GET', '/email/thread/{thread_id}', thr],
       ['GET', '/ui/thread/{thread_id}', thr],
       ['GET', '/email/account', {}],
@@ -107,7 +110,8 @@ describe('/openapi.json describes what the server does', () => {
       expect(await probe(method, path, { [name]: 'msg_nope' })).toBe(404);
     }
     // Bodies that are not JSON, too large, or invalid.
-    for (const path of ['/agents/register', '/email/send', '/email/read']) {
+    expect(await probe('GET', '/email/inbox/stream', {}, { query: '?cursor=forged' })).toBe(422);
+    for (const path of ['/agents/register', '/email/send', '/email/read', '/email/send/batch']) {
       expect(await probe('POST', path, {}, { body: '{not json' })).toBe(400);
       expect(await probe('POST', path, {}, { body: JSON.stringify({ pad: 'x'.repeat(600 * 1024) }) })).toBe(413);
       expect(await probe('POST', path, {}, { body: '{}' })).toBe(422);

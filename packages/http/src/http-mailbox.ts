@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AuthError,
-  ConflictError,
-  ForbiddenError,
-  MailboxError,
-  NotFoundError,
-  RateLimitedError,
-  ValidationError,
-} from '@mailroom/core';
+import { MailboxError, NotFoundError } from '@mailroom/core';
 import {
   Account,
+  BATCH_SEND_HEADER,
   type ClaimQuery,
   checkOptions,
   InboxPage,
@@ -18,19 +11,24 @@ import {
   LeasedPage,
   type Mailbox,
   Message,
-  RateLimitBody,
+  PUSH_HEADER,
+  type PushQuery,
   type RenewRequest,
   RenewResult,
+  SendBatchResult,
   type SendRequest,
   SendResult,
   SentPage,
   type SentQuery,
   Thread,
-  ValidationErrorBody,
 } from '@mailroom/core/post-office';
 import ky, { HTTPError, type KyInstance } from 'ky';
 import type { Logger } from 'pino';
+import type { Observable } from 'rxjs';
 import { z } from 'zod';
+import { errorOfAnswer, toMailroomError } from './http-errors.js';
+import { pushStream } from './push-stream.js';
+import { SendBatcher } from './send-batcher.js';
 
 /** Options of {@link HttpMailbox}. */
 export type HttpMailboxOptions = {
@@ -61,6 +59,19 @@ export type HttpMailboxOptions = {
    * server offers it, so that each consumer of the pool gets different messages. @default false
    */
   leases?: boolean;
+  /** Take inbox mail from the server's push stream (`GET /email/inbox/stream`) when it offers one. @default true */
+  push?: boolean;
+  /**
+   * A push stream that brings no byte for this long (the server sends a keep-alive every 15 s) is
+   * dropped and reopened from its last page. @default 45000
+   */
+  pushIdleTimeoutMs?: number;
+  /**
+   * Send concurrent sends as one batch request (`POST /email/send/batch`) when the server offers
+   * it; at most this many send requests are on their way at once, the sends called meanwhile wait
+   * and go out together. `0` sends every message alone. @default 8
+   */
+  sendBatching?: number;
   /** Where retries are logged (method, path, attempt, status and body size: never a body or a key). */
   logger?: Logger;
   /** The fetch to use. @default globalThis.fetch */
@@ -80,6 +91,9 @@ const Options = z
     retries: z.number().int().min(0).max(100).optional(),
     maxRetryAfterMs: z.number().int().nonnegative().optional(),
     longPoll: z.boolean().optional(),
+    push: z.boolean().optional(),
+    pushIdleTimeoutMs: ms.optional(),
+    sendBatching: z.number().int().min(0).max(64).optional(),
   })
   .loose();
 const Marked = z.object({ marked: z.number().int() });
@@ -106,6 +120,11 @@ export class HttpMailbox implements Mailbox {
   private readonly http: KyInstance;
   private readonly options: HttpMailboxOptions;
   private batchRead: boolean | undefined;
+  /** True once the server announced the push extension (and `options.push` allows it). */
+  push = false;
+  /** The server announced batch send; `false` once it turned out not to serve it. */
+  private batchSend: boolean | undefined;
+  private readonly sends: SendBatcher;
 
   /** Connects: reads the account behind the key to learn this mailbox's address. */
   static async connect(options: HttpMailboxOptions): Promise<HttpMailbox> {
@@ -113,6 +132,8 @@ export class HttpMailbox implements Mailbox {
     const account = await probe.account();
     const mailbox = new HttpMailbox({ ...options, address: account.email_address });
     mailbox.leases = probe.leases;
+    mailbox.push = probe.push;
+    mailbox.batchSend = probe.batchSend;
     return mailbox;
   }
 
@@ -175,11 +196,78 @@ export class HttpMailbox implements Mailbox {
         ],
       },
     });
+    const maxRetryAfter = maxRetryAfterMs;
+    this.sends = new SendBatcher(
+      {
+        one: (body) => this.sendAlone(body),
+        many: (bodies) => this.sendBatch(bodies),
+        offered: () => this.batchSend === true,
+        waitsOut: (item) => item.retry_after !== undefined && item.retry_after * 1000 <= maxRetryAfter,
+        errorOf: (item) =>
+          errorOfAnswer(
+            item.status,
+            item.body,
+            item.retry_after !== undefined ? new Headers({ 'retry-after': String(item.retry_after) }) : undefined,
+            new Error(`HTTP ${item.status} (one send of a batch)`),
+          ),
+      },
+      options.sendBatching ?? 8,
+    );
   }
 
   async send(request: SendRequest): Promise<SendResult> {
     const body = { ...request, idempotency_key: request.idempotency_key ?? randomUUID() };
+    return this.sends.send(body);
+  }
+
+  /** One send, one request. */
+  private sendAlone(body: SendRequest): Promise<SendResult> {
     return this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
+  }
+
+  /** Several sends in one request (batch-send extension); `undefined` when the server lacks it. */
+  private async sendBatch(bodies: SendRequest[]): Promise<SendBatchResult['results'] | undefined> {
+    try {
+      const { results } = await this.call(SendBatchResult, () =>
+        this.http.post('email/send/batch', { json: { sends: bodies }, ...REPEATABLE }),
+      );
+      if (results.length !== bodies.length) throw new MailboxError('batch send: one answer per send expected', 200);
+      this.batchSend = true;
+      return results;
+    } catch (err) {
+      // A 404 before a batch ever worked: no such route here.
+      if (!(err instanceof NotFoundError) || this.batchSend === true) throw err;
+      this.batchSend = false;
+      return undefined;
+    }
+  }
+
+  /**
+   * The inbox as mail lands, over the push extension (Server-Sent Events): reconnects by itself
+   * from the last page delivered; errors with `NotFoundError` where push is not offered.
+   */
+  inboxPush(query: PushQuery = {}): Observable<InboxPage> {
+    return pushStream(
+      {
+        baseUrl: this.options.baseUrl,
+        apiKey: this.options.apiKey,
+        fetch: this.options.fetch ?? globalThis.fetch,
+        timeoutMs: this.options.timeoutMs ?? 10_000,
+        idleTimeoutMs: this.options.pushIdleTimeoutMs ?? 45_000,
+        minRetryMs: 100,
+        maxRetryMs: 5_000,
+        logger: this.options.logger,
+        onHeaders: (headers) => this.learn(headers),
+      },
+      query,
+    );
+  }
+
+  /** Learns what the server offers from an answer's headers. */
+  private learn(headers: Headers): void {
+    if (this.options.leases === true && headers.get(LEASES_HEADER) === '1') this.leases = true;
+    if (this.options.push !== false && headers.get(PUSH_HEADER) === '1') this.push = true;
+    if (this.batchSend === undefined && headers.get(BATCH_SEND_HEADER) === '1') this.batchSend = true;
   }
 
   async inbox(query: InboxQuery = {}, options: { signal?: AbortSignal } = {}): Promise<InboxPage> {
@@ -295,7 +383,7 @@ export class HttpMailbox implements Mailbox {
     let data: unknown;
     try {
       const response = await request();
-      if (this.options.leases === true && response.headers.get(LEASES_HEADER) === '1') this.leases = true;
+      this.learn(response.headers);
       data = await response.json();
     } catch (err) {
       throw await toMailroomError(err);
@@ -311,73 +399,5 @@ export class HttpMailbox implements Mailbox {
       );
     }
     return parsed.data;
-  }
-}
-
-/**
- * The cause kept on a Mailroom error: ky's errors carry the request's options (its headers with
- * the API key, its JSON body), which a logger would print. Only the name and message are kept.
- */
-function safeCause(err: unknown): Error {
-  if (!(err instanceof Error)) return new Error(String(err));
-  return Object.assign(new Error(err.message), { name: err.name });
-}
-
-/** Maps what ky threw to one of Mailroom's errors. */
-async function toMailroomError(thrown: unknown): Promise<Error> {
-  const err = thrown instanceof HTTPError ? thrown : undefined;
-  if (!err) {
-    return new MailboxError(`request failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`, undefined, {
-      cause: safeCause(thrown),
-    });
-  }
-  const cause = safeCause(err);
-  const status = err.response.status;
-  if (status >= 300 && status < 400) {
-    const to = err.response.headers.get('location');
-    return new MailboxError(
-      `server answered ${status} (a redirect${to ? ` to ${to}` : ''}): not followed, the API key stays with the base URL`,
-      status,
-      { cause },
-    );
-  }
-  const data = err.data;
-  const detail =
-    typeof data === 'object' && data !== null && 'detail' in data && typeof data.detail === 'string'
-      ? data.detail
-      : `HTTP ${status}`;
-  switch (status) {
-    case 401:
-      return new AuthError(detail, { cause });
-    case 403:
-      return new ForbiddenError(detail, { cause });
-    case 404:
-      return new NotFoundError(detail, { cause });
-    case 409:
-      return new ConflictError(detail);
-    case 413:
-      return new ValidationError(
-        'request body over the server’s limit',
-        [{ loc: ['body'], msg: 'too large', type: 'too_large' }],
-        { cause },
-      );
-    case 422: {
-      const body = ValidationErrorBody.safeParse(data);
-      const issues = body.success ? body.data.detail : [];
-      return new ValidationError(`rejected by the server: ${issues[0]?.msg ?? detail}`, issues, { cause });
-    }
-    case 429: {
-      const body = RateLimitBody.safeParse(data);
-      const header = Number(err.response.headers.get('retry-after'));
-      const seconds = Number.isFinite(header) ? header : body.success ? body.data.error.retry_after : 60;
-      return new RateLimitedError(
-        body.success ? body.data.error.message : 'rate limited',
-        seconds * 1000,
-        body.success ? body.data.error.details : undefined,
-        { cause },
-      );
-    }
-    default:
-      return new MailboxError(`server answered ${status}: ${detail}`, status, { cause });
   }
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AuthError, renderThreadHtml } from '@mailroom/core';
 import { type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core/post-office';
 import Fastify, {
@@ -17,6 +18,7 @@ import { clientGone, holdFor } from './hold.js';
 import { sendError } from './http-errors.js';
 import { registerLeaseRoutes } from './lease-routes.js';
 import { openApiDocument } from './openapi.js';
+import { registerBatchSendRoute, registerPushRoutes } from './push-routes.js';
 import { registerDashboard } from './ui/routes.js';
 
 /** Options of {@link buildServer}. */
@@ -26,8 +28,12 @@ export type ServerOptions = {
   adminKey?: string;
   /** Where requests are logged (API keys are redacted). @default a silent logger */
   logger?: Logger;
-  /** Turn extensions off, to stand in for a server without them (the platform). @default both on */
-  extensions?: { longPoll?: boolean; batchRead?: boolean };
+  /** Turn extensions off, to stand in for a server without them (the platform). @default all on */
+  extensions?: { longPoll?: boolean; batchRead?: boolean; push?: boolean; batchSend?: boolean };
+  /** The inbox stream (push) sends a keep-alive comment, and re-reads the inbox, after this long without mail. @default 15000 */
+  streamHeartbeatMs?: number;
+  /** An inbox stream whose client takes no data for this long (while a page waits) is closed. @default 60000 */
+  streamStalledMs?: number;
   /** Log every request and response (pino, keys redacted). @default true */
   logRequests?: boolean;
   /** Largest request body in bytes (larger: 413). `body_text` is capped at 256 KiB on its own. @default 1 MiB */
@@ -47,6 +53,8 @@ const Options = z.object({
   requestTimeoutMs: z.number().int().min(10).max(3_600_000).default(30_000),
   maxConnections: z.number().int().min(1).default(1000),
   publicUrl: z.url().optional(),
+  streamHeartbeatMs: z.number().int().min(10).max(3_600_000).default(15_000),
+  streamStalledMs: z.number().int().min(10).max(3_600_000).default(60_000),
 });
 
 /** What a post office may offer `/health`: whether its store can write now. */
@@ -111,7 +119,18 @@ export function buildServer(
   // Every held long poll listens here: a thousand at once is the intended use, not a leak.
   setMaxListeners(0, closing.signal);
   // preClose runs before the server waits for requests in flight: held long polls answer at once.
-  app.addHook('preClose', async () => closing.abort());
+  // Connections that never carried a request (a client's spare one, opened for a request it then
+  // gave up) are not idle to Node and would hold close() open: they are let go on close.
+  const unused = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  app.server.on('request', (req: IncomingMessage) => unused.delete(req.socket));
+  app.addHook('preClose', async () => {
+    closing.abort();
+    for (const socket of unused) socket.destroy();
+  });
   app.decorateRequest('address', '');
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(reply, err, req.log));
@@ -209,6 +228,10 @@ export function buildServer(
     email.get<{ Params: { id: string } }>('/email/thread/:id', async (req) => po.thread(req.address, req.params.id));
     email.get('/email/account', async (req) => po.account(req.address));
     registerLeaseRoutes(email, po, closing.signal);
+    if (options.extensions?.push !== false) {
+      registerPushRoutes(email, po, closing.signal, { heartbeatMs: o.streamHeartbeatMs, stalledMs: o.streamStalledMs });
+    }
+    if (options.extensions?.batchSend !== false) registerBatchSendRoute(email, po);
     // The audit trail of a thread as a page, for its participants (X-API-Key as everywhere).
     email.get<{ Params: { id: string } }>('/ui/thread/:id', async (req, reply) =>
       reply

@@ -13,37 +13,45 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 /** Fields whose values are too large for the server: answered 413, not 422. */
 const SIZE_CAPPED = new Set(['body_text', 'body_html']);
 
+/** An error as the Agent Email API answers it: status, headers and body. */
+export type ErrorAnswer = { status: number; headers: Record<string, string>; body: unknown };
+
 /** Answers an error in the shapes of the Agent Email API. */
 export function sendError(reply: FastifyReply, err: unknown, log: FastifyBaseLogger): FastifyReply {
+  const answer = errorAnswer(err, log);
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+/** The status, headers and body that answer `err` (a fault of the server is logged). */
+export function errorAnswer(err: unknown, log: FastifyBaseLogger): ErrorAnswer {
+  const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => ({ status, headers, body });
   if (err instanceof RateLimitedError) {
     const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
-    return reply
-      .code(429)
-      .header('retry-after', String(seconds))
-      .send({
-        error: { code: 'rate_limit_exceeded', message: err.message, retry_after: seconds, details: err.details },
-      });
+    return answer(
+      429,
+      { error: { code: 'rate_limit_exceeded', message: err.message, retry_after: seconds, details: err.details } },
+      { 'retry-after': String(seconds) },
+    );
   }
   if (err instanceof ValidationError) {
     const tooLarge = err.issues.some((i) => SIZE_CAPPED.has(String(i.loc[0])) && i.type === 'custom');
-    if (tooLarge) return reply.code(413).send({ detail: err.issues });
-    return reply.code(422).send({ detail: err.issues });
+    return answer(tooLarge ? 413 : 422, { detail: err.issues });
   }
-  if (err instanceof NotFoundError) return reply.code(404).send({ detail: err.message });
-  if (err instanceof AuthError) return reply.code(401).send({ detail: err.message });
-  if (err instanceof ForbiddenError) return reply.code(403).send({ detail: err.message });
-  if (err instanceof ConflictError) return reply.code(409).send({ detail: err.message });
+  if (err instanceof NotFoundError) return answer(404, { detail: err.message });
+  if (err instanceof AuthError) return answer(401, { detail: err.message });
+  if (err instanceof ForbiddenError) return answer(403, { detail: err.message });
+  if (err instanceof ConflictError) return answer(409, { detail: err.message });
   if (err instanceof MailboxError && err.status === 503) {
     // The store cannot write now (locked past the busy timeout, disk full, I/O error): try again.
     log.warn({ err }, 'store unavailable');
-    return reply.code(503).header('retry-after', '1').send({ detail: err.message });
+    return answer(503, { detail: err.message }, { 'retry-after': '1' });
   }
-  if (err instanceof MailroomError) return reply.code(400).send({ detail: err.message });
+  if (err instanceof MailroomError) return answer(400, { detail: err.message });
   const status = (err as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own: bad JSON (400), body too large (413), unsupported media type (→ 400: "not JSON").
-    return reply.code(status === 415 ? 400 : status).send({ detail: (err as Error).message });
+    return answer(status === 415 ? 400 : status, { detail: (err as Error).message });
   }
   log.error({ err }, 'request failed');
-  return reply.code(500).send({ detail: 'internal server error' });
+  return answer(500, { detail: 'internal server error' });
 }

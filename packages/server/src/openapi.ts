@@ -8,6 +8,7 @@ import {
   Registration,
   RenewRequest,
   RenewResult,
+  SendBatchResult,
   SendRequest,
   SendResult,
   SentPage,
@@ -31,6 +32,8 @@ const schemas = {
   LeasedPage,
   RenewRequest,
   RenewResult,
+  SendBatchRequest: z.object({ sends: z.array(SendRequest).min(1).max(100) }),
+  SendBatchResult,
 };
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => {
@@ -121,7 +124,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       title: 'Agent Email API (Mailroom server)',
       version: '1.0.0',
       description: [
-        'Extensions: long-poll `wait`, batch read, `idempotency_key`.',
+        'Extensions: long-poll `wait`, push (`/email/inbox/stream`), batch read, batch send, `idempotency_key`.',
         'Every JSON body: nested at most 16 levels, no NUL character (\\u0000) in any string (else 422).',
         'A method a path does not have: 405 with `Allow`. A request not received whole within the request timeout: 408, connection closed.',
         'Every response carries `X-Content-Type-Options: nosniff`.',
@@ -170,6 +173,32 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           responses: { '200': ok('InboxPage'), ...errors('401', '422', '503') },
         },
       },
+      '/email/inbox/stream': {
+        get: {
+          description:
+            '[ext] push: Server-Sent Events, one `inbox` event per page (`data`: an InboxPage, `id`: its cursor) as mail lands; resumes after the page named by `Last-Event-ID` (or `cursor`); a `: keep-alive` comment every 15 s without mail.',
+          parameters: [
+            q('limit', Limit, 'most messages in one event'),
+            q('unread_only', { ...Flag, default: 'false' }, 'unread mail only'),
+            q('from_address', { type: 'string', maxLength: 320 }, 'only mail from this address'),
+            q('cursor', Cursor, 'start after this page (a `Last-Event-ID` header wins)'),
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              schema: Cursor,
+              description: 'the id of the last event received',
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'the event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            ...errors('401', '422', '503'),
+          },
+        },
+      },
       '/email/sent': {
         get: {
           parameters: [q('limit', Limit, 'page size'), q('cursor', Cursor, 'from a previous page')],
@@ -195,6 +224,14 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           parameters: [idParam('message_id')],
           description: 'Toggles the star (not safe to repeat).',
           responses: { '200': ok(undefined), ...byId('400') },
+        },
+      },
+      '/email/send/batch': {
+        post: {
+          description:
+            '[ext] batch send: up to 100 sends, each checked, counted and keyed on its own, answered one by one (`status` and `body` as `POST /email/send` would answer it alone).',
+          requestBody: body('SendBatchRequest'),
+          responses: { '200': ok('SendBatchResult'), ...errors('400', '401', '413', '422', '503') },
         },
       },
       '/email/read': {

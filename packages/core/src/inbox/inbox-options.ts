@@ -51,6 +51,8 @@ export type InboxStreamOptions = {
   random?: () => number;
   /** Where poll failures are logged. */
   logger?: Logger;
+  /** Take mail from the mailbox's push stream when it offers one (`mailbox.push`). @default true */
+  push?: boolean;
   /** Claim mail (lease extension, worker pools) when the mailbox offers it. @default true */
   leases?: boolean;
   /** Lease of claimed mail, in seconds; renewed every third of it while the mail is in flight. @default 30 */

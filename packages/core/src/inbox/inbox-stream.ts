@@ -5,6 +5,7 @@ import { InFlight } from './in-flight.js';
 import type { InboxStreamOptions } from './inbox-options.js';
 import { leasedInboxStream, usesLeases } from './leased-inbox-stream.js';
 import { PollLoop, streamSettings } from './poll-loop.js';
+import { pushedInboxStream, usesPush } from './pushed-inbox-stream.js';
 
 type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
 
@@ -12,10 +13,13 @@ type Phase = 'polling' | 'waiting' | 'paused' | 'closed';
  * A cold stream of a mailbox's unread mail, in pages (oldest first). It polls
  * `inbox({ unread_only: true })`, re-polls at once after a full page, backs off while the inbox is
  * empty, polls at once on a wake-up, retries failures with backoff and jitter (never erroring),
- * never re-emits a message still in flight, and stops cleanly on unsubscribe.
+ * never re-emits a message still in flight, and stops cleanly on unsubscribe. Where the mailbox
+ * offers push (`mailbox.push`), it takes its mail from the push stream instead, and falls back to
+ * this polling when push turns out not to be offered.
  */
 export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}): Observable<Message[]> {
   if (usesLeases(mailbox, options)) return leasedInboxStream(mailbox, options);
+  if (usesPush(mailbox, options)) return pushedInboxStream(mailbox, options, (o) => inboxStream(mailbox, o));
   const settings = streamSettings(options, 50);
   const { limit, minBackoff, maxBackoff, heartbeat, maxInFlight, longPollSeconds, minPollInterval } = settings;
   const { scheduler, wakeScheduler } = settings;

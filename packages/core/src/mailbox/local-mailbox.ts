@@ -1,4 +1,4 @@
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { NotFoundError } from '../errors.js';
 import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from '../wire/lease.js';
 import type {
@@ -12,6 +12,8 @@ import type {
   SentQuery,
   Thread,
 } from '../wire/model.js';
+import type { PushQuery } from '../wire/push.js';
+import { runInboxFeed } from './inbox-feed.js';
 import type { Mailbox } from './mailbox.js';
 import type { PostOffice } from './post-office-contract.js';
 
@@ -82,5 +84,28 @@ export class LocalMailbox implements Mailbox {
 
   wakeups(): Observable<void> {
     return this.postOffice.wakeups(this.address);
+  }
+
+  /**
+   * The inbox as mail lands (the push extension's semantics, over the post office's wake-ups).
+   * The inbox stream does not use it in process: wake-ups cost nothing there.
+   */
+  inboxPush(query: PushQuery = {}): Observable<InboxPage> {
+    return new Observable<InboxPage>((subscriber) => {
+      const stop = new AbortController();
+      const { cursor, ...filters } = query;
+      runInboxFeed({
+        read: (at) => this.postOffice.inbox(this.address, { ...filters, ...(at !== undefined ? { cursor: at } : {}) }),
+        wakeups: this.postOffice.wakeups(this.address),
+        cursor,
+        deliver: (page) => subscriber.next(page),
+        signal: stop.signal,
+        rereadMs: 30_000,
+      }).then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err),
+      );
+      return () => stop.abort();
+    });
   }
 }

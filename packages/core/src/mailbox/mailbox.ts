@@ -11,6 +11,7 @@ import type {
   SentQuery,
   Thread,
 } from '../wire/model.js';
+import type { PushQuery } from '../wire/push.js';
 
 /**
  * One agent's view of its account: exactly the calls of the Agent Email API. `LocalMailbox`
@@ -47,6 +48,19 @@ export interface Mailbox {
    * without it is polled with back-off only.
    */
   wakeups?(): Observable<void>;
+  /**
+   * Optional: true when the inbox stream should take its mail from {@link Mailbox.inboxPush} (a
+   * network mailbox whose server offers push: one held connection instead of a request per page).
+   */
+  readonly push?: boolean;
+  /**
+   * Optional (push): the pages of the inbox from `query.cursor` on (from the start without one),
+   * as mail lands — the backlog first, then each new message once, in order. Each page's `cursor`
+   * resumes after it. A network mailbox reconnects by itself from the last page it delivered (no
+   * loss, no duplicates); it errors only when push cannot be had (`NotFoundError`: not offered,
+   * `AuthError`), and the caller falls back to polling.
+   */
+  inboxPush?(query?: PushQuery): Observable<InboxPage>;
   /**
    * Optional: true when the lease extension is offered (worker pools on one address); the inbox
    * stream then claims mail instead of listing it, and renews the leases of what is in flight.

@@ -6,6 +6,7 @@
 // builds on): the contract, the whole wire model, quota windows, send planning, cursors, keys and
 // wake-ups. Users write agents with `@mailroom/core`.
 
+export { type InboxFeedOptions, runInboxFeed } from '../mailbox/inbox-feed.js';
 export type { Mailbox } from '../mailbox/mailbox.js';
 export type { PostOffice } from '../mailbox/post-office-contract.js';
 export { type Clock, systemClock } from '../time/clock.js';
@@ -31,6 +32,15 @@ export {
   ValidationErrorBody,
 } from '../wire/model.js';
 export { checkOptions, parseOrThrow } from '../wire/parse.js';
+export {
+  BATCH_SEND_HEADER,
+  MAX_BATCH_SENDS,
+  PUSH_HEADER,
+  PushQuery,
+  SendBatchItem,
+  SendBatchRequest,
+  SendBatchResult,
+} from '../wire/push.js';
 export { decodeCursor, encodeCursor, inboxCursorMode } from './kit/cursor.js';
 export { hashKey, newApiKey } from './kit/keys.js';
 export { LeaseTable } from './kit/lease-table.js';

@@ -1,5 +1,7 @@
+import { filter, firstValueFrom, map, type Observable, scan } from 'rxjs';
 import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
+import type { InboxPage, Message } from '../wire/model.js';
 import { vitest } from './vitest.js';
 
 /** What a Mailbox conformance fixture provides: fresh agents (on one post office), and cleanup. */
@@ -8,6 +10,20 @@ export type MailboxFixture = {
   agent(agentId: string, options?: { hourly?: number }): Promise<Mailbox>;
   close(): Promise<void>;
 };
+
+/** The first `n` messages a push stream delivers (it is unsubscribed then), in order. */
+function firstMessages(pages: Observable<InboxPage>, n: number, seen: InboxPage[] = []): Promise<Message[]> {
+  return firstValueFrom(
+    pages.pipe(
+      map((page) => {
+        seen.push(page);
+        return page.messages;
+      }),
+      scan((all: Message[], some) => all.concat(some), []),
+      filter((all) => all.length >= n),
+    ),
+  );
+}
 
 /**
  * The Mailbox conformance suite: one contract for `LocalMailbox` and for `HttpMailbox` against a
@@ -96,6 +112,57 @@ export function mailboxConformance(name: string, makeFixture: () => Promise<Mail
       expect((await b.inbox({ limit: 10 })).messages.map((m) => m.subject)).toEqual(['two', 'three']);
       expect((await a.sent({ limit: 10 })).messages).toHaveLength(3); // the sender keeps its copy
       await expect(b.delete(id)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('pushes the inbox as mail lands: the backlog, then each message once, in order; a cursor resumes after its page', async () => {
+      const [a, b] = await pair();
+      const push = b.inboxPush?.bind(b);
+      expect(push).toBeDefined();
+      if (!push) return;
+      for (const subject of ['q0', 'q1']) await a.send({ to: [b.address], subject });
+      const pages: InboxPage[] = [];
+      const firstTwo = firstMessages(push({ limit: 2 }), 2);
+      const seven = firstMessages(push({ limit: 2 }), 7, pages);
+      expect((await firstTwo).map((m) => m.subject)).toEqual(['q0', 'q1']);
+      for (let i = 2; i < 7; i++) await a.send({ to: [b.address], subject: `q${i}` });
+      expect((await seven).map((m) => m.subject)).toEqual(['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q6']);
+      // A cursor resumes after its page: nothing of that page again, nothing after it missed.
+      const after = pages[0]?.cursor ?? undefined;
+      expect(pages[0]?.messages.map((m) => m.subject)).toEqual(['q0', 'q1']);
+      await a.send({ to: [b.address], subject: 'q7' });
+      const resumed = await firstMessages(push({ cursor: after as string }), 6);
+      expect(resumed.map((m) => m.subject)).toEqual(['q2', 'q3', 'q4', 'q5', 'q6', 'q7']);
+      // The filters hold: only unread mail from the sender asked for.
+      await b.markRead([(await seven)[0]?.message_id as string]);
+      const unread = await firstMessages(push({ unread_only: true, from_address: a.address }), 7);
+      expect(unread.map((m) => m.subject)).toEqual(['q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7']);
+    });
+
+    it('answers sends made at once one by one: a repeated idempotency key, one over quota', async () => {
+      const [, b] = await pair();
+      const limited = await fx.agent(`batch-${n}`, { hourly: 3 });
+      const to = [b.address];
+      const outcomes = await Promise.allSettled([
+        limited.send({ to, subject: 'b1', idempotency_key: `k-${n}` }),
+        limited.send({ to, subject: 'b1 again', idempotency_key: `k-${n}` }),
+        limited.send({ to, subject: 'b2' }),
+        limited.send({ to, subject: 'b3' }),
+        limited.send({ to, subject: 'b4' }),
+      ]);
+      const sent = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.message_id] : []));
+      const failed = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+      expect(sent).toHaveLength(4);
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toBeInstanceOf(RateLimitedError);
+      const [first, again] = outcomes;
+      expect(first?.status === 'fulfilled' && again?.status === 'fulfilled').toBe(true);
+      if (first?.status === 'fulfilled' && again?.status === 'fulfilled') {
+        expect(again.value.message_id).toBe(first.value.message_id);
+      }
+      expect(new Set(sent).size).toBe(3);
+      const inbox = await b.inbox({ from_address: limited.address });
+      expect(inbox.messages).toHaveLength(3);
+      expect((await limited.account()).rate_limits.hourly.used).toBe(3);
     });
 
     it('reports its account and quotas', async () => {

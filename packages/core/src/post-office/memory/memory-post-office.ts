@@ -219,7 +219,9 @@ export class MemoryPostOffice implements PostOffice {
       total: messages.length,
       unread_count: box.unread,
       has_more: page.hasMore,
-      cursor: page.hasMore ? encodeCursor(mode, page.next) : null,
+      // Every non-empty page has a cursor: with has_more false it is the tail, where a long poll
+      // (or a push stream) waits for newer mail.
+      cursor: page.hasMore || messages.length > 0 ? encodeCursor(mode, page.next) : (q.cursor ?? null),
     };
   }
 

@@ -1,0 +1,170 @@
+import type { ServerResponse } from 'node:http';
+import type { PostOffice } from '@mailroom/core';
+import {
+  BATCH_SEND_HEADER,
+  type InboxPage,
+  PUSH_HEADER,
+  PushQuery,
+  parseOrThrow,
+  runInboxFeed,
+  SendBatchRequest,
+  type SendBatchResult,
+} from '@mailroom/core/post-office';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorAnswer } from './http-errors.js';
+
+/** Settings of the push extension's stream. */
+export type PushSettings = {
+  /** A keep-alive comment (and a re-read of the inbox) after this long without mail. */
+  heartbeatMs: number;
+  /** A client that takes no bytes for this long while a page waits to be written is cut off. */
+  stalledMs: number;
+};
+
+/**
+ * The push extension: `GET /email/inbox/stream` (Server-Sent Events), and the
+ * `X-Mailroom-Push: 1` header on every authenticated answer so a client learns of it from its
+ * first call.
+ */
+export function registerPushRoutes(
+  email: FastifyInstance,
+  po: PostOffice,
+  closing: AbortSignal,
+  settings: PushSettings,
+): void {
+  email.addHook('onSend', async (_req, reply) => {
+    reply.header(PUSH_HEADER, '1');
+  });
+  email.get('/email/inbox/stream', async (req, reply) => {
+    const { cursor: fromQuery, ...filters } = parseOrThrow(PushQuery, req.query, 'inbox stream query');
+    const lastEventId = req.headers['last-event-id'];
+    const cursor = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : fromQuery;
+    // The first page is read before the stream starts: a bad cursor or filter is a plain 422.
+    const read = (at: string | undefined) =>
+      po.inbox(req.address, { ...filters, ...(at !== undefined ? { cursor: at } : {}) });
+    const first = await read(cursor);
+    if (closing.aborted) return reply.code(503).header('retry-after', '1').send({ detail: 'the server is closing' });
+    streamInbox(po, req, reply, { read, first, cursor, closing, settings });
+  });
+}
+
+/** The batch-send extension: `POST /email/send/batch`, announced by `X-Mailroom-Batch-Send: 1`. */
+export function registerBatchSendRoute(email: FastifyInstance, po: PostOffice): void {
+  email.addHook('onSend', async (_req, reply) => {
+    reply.header(BATCH_SEND_HEADER, '1');
+  });
+  email.post('/email/send/batch', async (req): Promise<SendBatchResult> => {
+    const { sends } = parseOrThrow(SendBatchRequest, req.body, 'batch send');
+    // Each send is checked (quota, idempotency key, recipients) and kept exactly as if it came
+    // alone; they are started together, as concurrent sends would be, so that a store that commits
+    // sends in groups (SQLite) keeps the whole batch with one sync, in order.
+    const results: SendBatchResult['results'] = await Promise.all(
+      sends.map((item) =>
+        po.send(req.address, item as never).then(
+          (body) => ({ status: 200 as const, body }),
+          (err: unknown) => {
+            const answer = errorAnswer(err, req.log);
+            const retryAfter = Number(answer.headers['retry-after']);
+            return {
+              status: answer.status,
+              body: answer.body,
+              ...(Number.isFinite(retryAfter) ? { retry_after: retryAfter } : {}),
+            };
+          },
+        ),
+      ),
+    );
+    return { results };
+  });
+}
+
+/** Writes the inbox as Server-Sent Events until the client goes, the server closes, or a read fails. */
+function streamInbox(
+  po: PostOffice,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  s: {
+    read: (cursor: string | undefined) => Promise<InboxPage>;
+    first: InboxPage;
+    cursor: string | undefined;
+    closing: AbortSignal;
+    settings: PushSettings;
+  },
+): void {
+  reply.hijack();
+  const res = reply.raw;
+  const stop = new AbortController();
+  const end = () => stop.abort();
+  s.closing.addEventListener('abort', end);
+  res.once('close', end);
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'x-accel-buffering': 'no',
+    [PUSH_HEADER]: '1',
+  });
+  const startedAt = Date.now();
+  let pages = 0;
+  const write = (chunk: string) => writeWithBackPressure(res, chunk, stop, s.settings.stalledMs, req);
+  let first: InboxPage | undefined = s.first;
+  const deliver = async (page: InboxPage) => {
+    pages += 1;
+    // One event per page: a client applies a page whole or not at all (an event cut by a dropped
+    // connection is never dispatched), and resumes after the last whole page (`Last-Event-ID`).
+    await write(`id: ${page.cursor ?? ''}\nevent: inbox\ndata: ${JSON.stringify(page)}\n\n`);
+  };
+  (async () => {
+    await write('retry: 1000\n: inbox stream\n\n');
+    await runInboxFeed({
+      read: async (at) => {
+        const page = first ?? (await s.read(at));
+        first = undefined;
+        return page;
+      },
+      wakeups: po.wakeups(req.address),
+      cursor: s.cursor,
+      deliver,
+      signal: stop.signal,
+      rereadMs: s.settings.heartbeatMs,
+      onTick: () => write(': keep-alive\n\n'),
+    });
+  })()
+    .catch((err: unknown) => req.log.warn({ err }, 'inbox stream ended by a failure; the client resumes'))
+    .finally(() => {
+      s.closing.removeEventListener('abort', end);
+      req.log.debug({ streamedMs: Date.now() - startedAt, pages }, 'inbox stream closed');
+      if (!res.destroyed) res.end();
+    });
+}
+
+/**
+ * Writes a chunk; resolves once the socket took it (its buffer drained), so a slow client never
+ * makes the server hold more than one page for it. A client that takes nothing for `stalledMs` is
+ * cut off (it resumes from its last whole page).
+ */
+function writeWithBackPressure(
+  res: ServerResponse,
+  chunk: string,
+  stop: AbortController,
+  stalledMs: number,
+  req: FastifyRequest,
+): Promise<void> {
+  if (stop.signal.aborted || res.destroyed) return Promise.resolve();
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('drain', done);
+      stop.signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      req.log.warn({ stalledMs }, 'inbox stream client takes no data; closing its stream');
+      res.destroy();
+      done();
+    }, stalledMs);
+    res.once('drain', done);
+    stop.signal.addEventListener('abort', done);
+  });
+}
