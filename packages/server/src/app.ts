@@ -15,8 +15,8 @@ import { z } from 'zod';
 import { bodyProblem, methodsOfPaths } from './guards.js';
 import { sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
-import { registerRoutes } from './routes-api.js';
 import { RouteBook } from './routes.js';
+import { registerRoutes } from './routes-api.js';
 
 /** Options of {@link buildServer}. */
 export type ServerOptions = {
@@ -102,6 +102,8 @@ export function buildServer(
     ),
   );
   const methodsOf = methodsOfPaths((hook) => app.addHook('onRoute', hook));
+  const book = new RouteBook();
+  book.watch(app as unknown as FastifyInstance);
   const closing = new AbortController();
   // Every held long poll listens here: a thousand at once is the intended use, not a leak.
   setMaxListeners(0, closing.signal);
@@ -159,11 +161,13 @@ export function buildServer(
   const adminApi = async (req: FastifyRequest, reply: FastifyReply) => {
     if (o.adminKey === undefined) {
       reply.header('connection', 'close');
-      throw new ForbiddenError('the admin API is off: start the server with an admin key (--admin-key or MAILROOM_ADMIN_KEY)');
+      throw new ForbiddenError(
+        'the admin API is off: start the server with an admin key (--admin-key or MAILROOM_ADMIN_KEY)',
+      );
     }
-    if (!sameKey(req.headers['x-admin-key'], o.adminKey)) throw refuse(reply, 'the admin API needs a valid X-Admin-Key');
+    if (!sameKey(req.headers['x-admin-key'], o.adminKey))
+      throw refuse(reply, 'the admin API needs a valid X-Admin-Key');
   };
-  const book = new RouteBook();
   // One view of the app for the route declarations (its logger type is pino's, not Fastify's base).
   const scope = app as unknown as FastifyInstance;
   registerRoutes(scope, book, po, {

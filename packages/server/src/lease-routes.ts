@@ -1,11 +1,5 @@
 import type { PostOffice } from '@mailroom/core';
-import {
-  ClaimQuery,
-  LEASES_HEADER,
-  LeasedPage,
-  RenewRequest,
-  RenewResult,
-} from '@mailroom/core/post-office';
+import { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from '@mailroom/core/post-office';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientGone, holdFor } from './hold.js';
 import { type App, debugOn, type RouteBook } from './routes.js';

@@ -132,9 +132,7 @@ export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: 
     responses[String(ok.status ?? 200)] = {
       description: ok.description ?? 'OK',
       content:
-        ok.body === 'html'
-          ? { 'text/html': { schema: { type: 'string' } } }
-          : content(ok.body as z.ZodType, 'output'),
+        ok.body === 'html' ? { 'text/html': { schema: { type: 'string' } } } : content(ok.body as z.ZodType, 'output'),
     };
     for (const status of impliedErrors(route)) {
       const error = route.errorBodies?.[status] ?? ERRORS[status];

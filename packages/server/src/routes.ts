@@ -75,6 +75,24 @@ export type DocumentedRoute = RouteSpec<z.ZodType | undefined, z.ZodType | undef
  */
 export class RouteBook {
   readonly routes: DocumentedRoute[] = [];
+  /** Every route Fastify was given (through the book or not), as `METHOD url`. */
+  private readonly all = new Set<string>();
+
+  /** Watches every route added to `app` (call before any is), for {@link undeclared}. */
+  watch(app: App): void {
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) if (method !== 'HEAD') this.all.add(`${method} ${route.url}`);
+    });
+  }
+
+  /**
+   * Routes added to Fastify directly (`app.get(…)`) rather than with {@link route}: they are
+   * missing from `/openapi.json`. A test keeps this empty.
+   */
+  undeclared(): string[] {
+    const declared = new Set(this.routes.map((r) => `${r.method} ${r.url}`));
+    return [...this.all].filter((r) => !declared.has(r));
+  }
 
   route<
     P extends z.ZodType | undefined = undefined,

@@ -42,7 +42,16 @@ import {
   revokedKeyHash,
   toSummary,
 } from './accounts.js';
-import { type AccountRow, type MessageRow, pageOf, sentPage, threadView, toAccount, toMessage, withView } from './rows.js';
+import {
+  type AccountRow,
+  type MessageRow,
+  pageOf,
+  sentPage,
+  threadView,
+  toAccount,
+  toMessage,
+  withView,
+} from './rows.js';
 import { accountRow, canSee, type OwnEntry, ownEntry, participation } from './sqlite-access.js';
 import { SendGroups } from './sqlite-send.js';
 import { type Durability, SqliteStore } from './sqlite-store.js';

@@ -177,7 +177,10 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
       return { ok: true };
     } catch (err) {
       this.options.logger?.warn({ err }, 'postgres post office: readiness query failed');
-      return { ok: false, reason: `the database does not answer (${(err as { code?: string }).code ?? (err as Error).message})` };
+      return {
+        ok: false,
+        reason: `the database does not answer (${(err as { code?: string }).code ?? (err as Error).message})`,
+      };
     }
   }
 
