@@ -121,6 +121,7 @@ export function buildServer(
         .header('allow', allowed.join(', '))
         .send({ detail: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
     }
+    req.log.debug({ status: 404 }, `answered 404: no route ${req.method} ${path}`);
     return reply.code(404).send({ detail: `no route ${req.method} ${path}` });
   });
   app.addHook('onSend', async (_req, reply) => {

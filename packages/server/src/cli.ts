@@ -146,6 +146,7 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  if (!adminKey) warnOpen(logger, host);
   try {
     await app.listen({ host, port: Number(v.port) });
   } catch (err) {
@@ -164,7 +165,6 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
     },
     `listening on ${url}`,
   );
-  if (!adminKey) warnOpen(logger, host);
 }
 
 function warnOpen(log: Logger, host: string): void {

@@ -13,8 +13,29 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 /** Fields whose values are too large for the server: answered 413, not 422. */
 const SIZE_CAPPED = new Set(['body_text', 'body_html']);
 
-/** Answers an error in the shapes of the Agent Email API. */
+/**
+ * Answers an error in the shapes of the Agent Email API. A 4xx is logged at debug with why (the
+ * message, or the fields a validation failed on; never a key, a body or a value).
+ */
 export function sendError(reply: FastifyReply, err: unknown, log: FastifyBaseLogger): FastifyReply {
+  const answered = answer(reply, err, log);
+  const status = answered.statusCode;
+  if (status >= 400 && status < 500 && (log as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.('debug')) {
+    const reason =
+      err instanceof ValidationError
+        ? err.issues
+            .slice(0, 5)
+            .map((i) => `${i.loc.join('.') || '(body)'}: ${i.msg}`)
+            .join('; ')
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    log.debug({ status, reason }, `answered ${status}: ${reason}`);
+  }
+  return answered;
+}
+
+function answer(reply: FastifyReply, err: unknown, log: FastifyBaseLogger): FastifyReply {
   if (err instanceof RateLimitedError) {
     const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
     return reply
