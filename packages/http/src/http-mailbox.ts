@@ -117,6 +117,7 @@ export class HttpMailbox implements Mailbox {
   }
 
   constructor(options: HttpMailboxOptions & { address: string }) {
+    checkApiKey(options?.apiKey);
     checkOptions('HttpMailbox options', Options, options);
     this.options = options;
     this.address = options.address;
@@ -302,6 +303,27 @@ export class HttpMailbox implements Mailbox {
       );
     }
     return parsed.data;
+  }
+}
+
+/**
+ * A missing, empty or padded key is refused at construction, naming where a key comes from:
+ * otherwise the first call would fail with a 401 that says nothing about why.
+ */
+function checkApiKey(apiKey: unknown): void {
+  const where =
+    "the agent's API key: `mailroom-server register <id>` prints one (POST /agents/register answers it once), and `mailroom-server rotate-key <id>` replaces a lost one";
+  if (typeof apiKey !== 'string' || apiKey === '') {
+    const got = apiKey === '' ? 'an empty string' : String(apiKey);
+    throw new ValidationError(`HttpMailbox needs an apiKey (got ${got}): ${where}`, [
+      { loc: ['apiKey'], msg: 'required: a non-empty string', type: 'missing' },
+    ]);
+  }
+  if (apiKey.trim() !== apiKey || /\s/.test(apiKey)) {
+    throw new ValidationError(
+      'HttpMailbox apiKey has white space in it (a newline read from a key file?): trim it; API keys have none',
+      [{ loc: ['apiKey'], msg: 'white space in the key', type: 'value_error' }],
+    );
   }
 }
 
