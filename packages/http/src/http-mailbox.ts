@@ -61,7 +61,10 @@ export type HttpMailboxOptions = {
    * server offers it, so that each consumer of the pool gets different messages. @default false
    */
   leases?: boolean;
-  /** Where retries are logged (method, path, attempt, status and body size: never a body or a key). */
+  /**
+   * Where retries are logged (method, path, attempt, status and body size: never a body or a key);
+   * at debug also every inbox poll, send and 4xx answer, with why.
+   */
   logger?: Logger;
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
@@ -171,7 +174,15 @@ export class HttpMailbox implements Mailbox {
 
   async send(request: SendRequest): Promise<SendResult> {
     const body = { ...request, idempotency_key: request.idempotency_key ?? randomUUID() };
-    return this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
+    const sent = await this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
+    const log = this.options.logger;
+    if (log?.isLevelEnabled('debug')) {
+      log.debug(
+        { from: this.address, to: request.to, subject: request.subject, message_id: sent.message_id },
+        'mail sent',
+      );
+    }
+    return sent;
   }
 
   async inbox(query: InboxQuery = {}, options: { signal?: AbortSignal } = {}): Promise<InboxPage> {
@@ -180,7 +191,7 @@ export class HttpMailbox implements Mailbox {
     for (const [k, v] of Object.entries({ ...query, wait })) if (v !== undefined) searchParams[k] = String(v);
     const waitMs = wait ? Number(wait) * 1000 : 0;
     const timeout = (this.options.timeoutMs ?? 10_000) + waitMs;
-    return this.call(InboxPage, async () => {
+    const page = await this.call(InboxPage, async () => {
       const response = await this.http.get('email/inbox', {
         searchParams,
         timeout,
@@ -190,6 +201,20 @@ export class HttpMailbox implements Mailbox {
       if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;
       return response;
     });
+    const log = this.options.logger;
+    if (log?.isLevelEnabled('debug')) {
+      log.debug(
+        {
+          address: this.address,
+          messages: page.messages.length,
+          unread_count: page.unread_count,
+          unread_only: query.unread_only,
+          wait,
+        },
+        page.messages.length > 0 ? 'inbox polled' : 'inbox polled: nothing new',
+      );
+    }
+    return page;
   }
 
   /** Claims unread mail no other consumer holds (lease extension); `wait` holds the request on the server. */
@@ -290,7 +315,20 @@ export class HttpMailbox implements Mailbox {
       if (this.options.leases === true && response.headers.get(LEASES_HEADER) === '1') this.leases = true;
       data = await response.json();
     } catch (err) {
-      throw await toMailroomError(err);
+      const mapped = await toMailroomError(err);
+      const log = this.options.logger;
+      if (err instanceof HTTPError && log?.isLevelEnabled('debug')) {
+        log.debug(
+          {
+            method: err.request.method,
+            path: new URL(err.request.url).pathname,
+            status: err.response.status,
+            error: mapped.name,
+          },
+          `server answered ${err.response.status}: ${mapped.message}`,
+        );
+      }
+      throw mapped;
     }
     const parsed = schema.safeParse(data);
     if (!parsed.success) {

@@ -176,6 +176,14 @@ export class AgentHost {
   /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
   private receive(messages: Message[]): void {
     const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message, this.answered) }));
+    if (this.log.isLevelEnabled('debug')) {
+      for (const { message: m, decoded } of items) {
+        this.log.debug(
+          { message_id: m.message_id, from: m.from_address, subject: m.subject, kind: decoded.kind },
+          'message received',
+        );
+      }
+    }
     for (const { message, decoded: d } of items) {
       this.actions.heard(message);
       if (isDecodeFailure(d)) continue;
@@ -355,6 +363,8 @@ export class AgentHost {
     }
     this.outboxMap?.delete(id);
     this.replyFailuresMap?.delete(id);
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ message_id: id, to: answer.to, subject: answer.subject }, 'replied');
     return this.handledNow(id, deadLettered);
   }
 }
