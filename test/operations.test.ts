@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTIONS } from '../packages/server/src/cli-config.js';
 import { CLI, cleanEnv, runCli, serveCli } from './support/ops.js';
 import { freshDatabase, PG_ADMIN_URL, postgresReachable } from './support/postgres.js';
 
@@ -143,6 +144,17 @@ describe.skipIf(!pg)(`on PostgreSQL (${PG_ADMIN_URL})`, () => {
 });
 
 describe('configuration from MAILROOM_* variables', () => {
+  it('every option is in --help and in the README table, with its variable', async () => {
+    const help = (await runCli(['--help'])).stdout;
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('### Configuration: flags and `MAILROOM_*` variables'));
+    for (const o of OPTIONS) {
+      expect(help).toContain(`--${o.flag}`);
+      expect(help).toContain(o.env);
+      expect(table).toMatch(new RegExp(`\\| \`--${o.flag}( [^\`]*)?\`\\s*\\|\\s+\`${o.env}\``));
+    }
+  });
+
   it('serves with its settings from variables alone; a flag wins over its variable', async () => {
     const db = tempDb();
     const env = {
