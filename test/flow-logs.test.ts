@@ -64,6 +64,6 @@ describe('debug logs of the message flow on the client side', () => {
       expect.objectContaining({ msg: expect.stringMatching(/^server answered 404: /), path: '/email/send' }),
     );
     const all = raw.join('');
-    for (const secret of [keys.echo, keys.asker, 'the secret body']) expect(all).not.toContain(secret);
+    for (const secret of [keys.echo, keys.asker, 'the secret body', 'to nobody']) expect(all).not.toContain(secret);
   });
 });

@@ -63,7 +63,7 @@ export type HttpMailboxOptions = {
   leases?: boolean;
   /**
    * Where retries are logged (method, path, attempt, status and body size: never a body or a key);
-   * at debug also every inbox poll, send and 4xx answer, with why.
+   * at debug also every inbox poll, send (addresses and ids, never a subject) and 4xx answer, with why.
    */
   logger?: Logger;
   /** The fetch to use. @default globalThis.fetch */
@@ -178,7 +178,7 @@ export class HttpMailbox implements Mailbox {
     const log = this.options.logger;
     if (log?.isLevelEnabled('debug')) {
       log.debug(
-        { from: this.address, to: request.to, subject: request.subject, message_id: sent.message_id },
+        { from: this.address, to: request.to, message_id: sent.message_id, thread_id: sent.thread_id },
         'mail sent',
       );
     }

@@ -179,7 +179,12 @@ export class AgentHost {
     if (this.log.isLevelEnabled('debug')) {
       for (const { message: m, decoded } of items) {
         this.log.debug(
-          { message_id: m.message_id, from: m.from_address, subject: m.subject, kind: decoded.kind },
+          {
+            message_id: m.message_id,
+            from: m.from_address,
+            kind: decoded.kind,
+            task_id: 'taskId' in decoded ? decoded.taskId : undefined,
+          },
           'message received',
         );
       }
@@ -363,8 +368,7 @@ export class AgentHost {
     }
     this.outboxMap?.delete(id);
     this.replyFailuresMap?.delete(id);
-    if (this.log.isLevelEnabled('debug'))
-      this.log.debug({ message_id: id, to: answer.to, subject: answer.subject }, 'replied');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ message_id: id, to: answer.to }, 'replied');
     return this.handledNow(id, deadLettered);
   }
 }
