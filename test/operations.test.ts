@@ -197,7 +197,7 @@ describe('configuration from MAILROOM_* variables', () => {
         [],
         /^mailroom-server: MAILROOM_PORT must be a whole number from 0 to 65535 \(got "eighty"\)/,
       ],
-      [{ MAILROOM_DURABILITY: 'sometimes' }, [], /MAILROOM_DURABILITY must be one of full, fast \(got "sometimes"\)/],
+      [{ MAILROOM_DURABILITY: 'sometimes' }, [], /MAILROOM_DURABILITY must be full or fast \(got "sometimes"\)/],
       [{ MAILROOM_NO_REQUEST_LOG: 'maybe' }, [], /MAILROOM_NO_REQUEST_LOG must be true or false/],
       [{ MAILROOM_PUBLIC_URL: 'example.com' }, [], /MAILROOM_PUBLIC_URL must be an http:\/\/ or https:\/\/ URL/],
       [{ MAILROOM_BUSY_TIMEOUT: '-1' }, ['register', 'x-1'], /MAILROOM_BUSY_TIMEOUT must be a whole number/],

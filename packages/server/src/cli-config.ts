@@ -232,8 +232,10 @@ function check(o: OptionSpec, raw: string | boolean, source: string): string | n
       return n;
     }
     case 'enum':
-      if (!o.values.includes(String(raw)))
-        throw new UsageError(`${source} must be one of ${o.values.join(', ')}${got}`);
+      if (!o.values.includes(String(raw))) {
+        const allowed = o.values.length === 2 ? o.values.join(' or ') : `one of ${o.values.join(', ')}`;
+        throw new UsageError(`${source} must be ${allowed}${got}`);
+      }
       return String(raw);
     case 'url':
       if (!URL.canParse(String(raw)) || !/^https?:$/.test(new URL(String(raw)).protocol)) {
