@@ -21,7 +21,11 @@ import { registerRoutes } from './routes-api.js';
 /** Options of {@link buildServer}. */
 export type ServerOptions = {
   postOffice: PostOffice;
-  /** When set, `POST /agents/register` needs it in `X-Admin-Key`. */
+  /**
+   * When set, `POST /agents/register` needs it in `X-Admin-Key`, and the admin API (`/admin/…`:
+   * list accounts, rotate and revoke keys) is on, behind it. Without it registration is open and
+   * the admin API answers 403.
+   */
   adminKey?: string;
   /** Where requests are logged (API keys are redacted). @default a silent logger */
   logger?: Logger;
@@ -172,7 +176,6 @@ export function buildServer(
   // One view of the app for the route declarations (its logger type is pino's, not Fastify's base).
   const scope = app as unknown as FastifyInstance;
   registerRoutes(scope, book, po, {
-    adminKey: o.adminKey,
     authenticate,
     registration: adminOnly,
     admin: adminApi,

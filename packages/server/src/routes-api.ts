@@ -57,7 +57,6 @@ export function registerRoutes(
   book: RouteBook,
   po: PostOffice,
   o: {
-    adminKey: string | undefined;
     authenticate: Hook;
     registration: Hook;
     admin: Hook;
