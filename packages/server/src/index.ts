@@ -1,4 +1,4 @@
-export { type AccountAdmin, AccountList, AccountSummary, hasAccountAdmin } from './accounts.js';
+export { type AccountAdmin, AccountList, AccountListQuery, AccountSummary, hasAccountAdmin } from './accounts.js';
 export { buildServer, LONG_POLL_HEADER, REDACT, type ServerOptions } from './app.js';
 export { openApiDocument } from './openapi.js';
 export {
@@ -11,5 +11,13 @@ export {
 } from './postgres/database.js';
 export { PostgresPostOfficeOptions } from './postgres/options.js';
 export { PostgresPostOffice } from './postgres/postgres-post-office.js';
-export { type DocumentedRoute, type RouteAuth, RouteBook, type RouteInput, type RouteSpec } from './routes.js';
+export {
+  type App,
+  type DocumentedRoute,
+  type ExtraStatus,
+  type RouteAuth,
+  RouteBook,
+  type RouteInput,
+  type RouteSpec,
+} from './routes.js';
 export { SqlitePostOffice, type SqlitePostOfficeOptions } from './sqlite-post-office.js';
