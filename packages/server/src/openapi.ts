@@ -96,7 +96,7 @@ export const openApiPath = (url: string): string => url.replace(/:(\w+)/g, '{$1}
  * The OpenAPI 3.1 document of the routes given (those not hidden): every path, method, parameter,
  * body and status, from the routes' zod schemas.
  */
-export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: string): Json {
+export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: string): Record<string, unknown> {
   const names = new Map<z.ZodType, string>(NAMED.map(([name, schema]) => [schema, name]));
   const used = new Map<string, Json>();
   /** A `$ref` to a named schema (generated once), or the schema inline. */
