@@ -1,7 +1,9 @@
+import { openApiDocument } from '@mailroom/server';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import Database from 'libsql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startServer } from './support/server.js';
 
 type Operation = { responses: Record<string, { content?: Record<string, unknown> }> };
@@ -276,5 +278,27 @@ describe('/openapi.json describes what the server does', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+describe('a route declared with its schemas is in the document', () => {
+  it('a stream with a header parameter: its media type, its header, the statuses its shape implies', () => {
+    const doc = openApiDocument([
+      {
+        method: 'GET',
+        url: '/email/things/:thing_id/stream',
+        summary: 'a stream of things',
+        auth: 'apiKey',
+        params: z.object({ thing_id: z.string().max(128) }),
+        headers: z.object({ 'last-event-id': z.string().optional() }),
+        response: { body: { mediaType: 'text/event-stream' } },
+      },
+      { method: 'GET', url: '/ui/secret', summary: 'a page', auth: 'none', response: { body: 'html' }, hide: true },
+    ]) as Doc & { paths: Record<string, Record<string, { parameters: { name: string; in: string }[] }>> };
+    const op = doc.paths['/email/things/{thing_id}/stream']?.get;
+    expect(Object.keys(op?.responses ?? {})).toEqual(['200', '401', '404', '414', '422', '503']);
+    expect(op?.responses['200']?.content).toHaveProperty(['text/event-stream']);
+    expect(op?.parameters.map((p) => `${p.in} ${p.name}`)).toEqual(['path thing_id', 'header last-event-id']);
+    expect(doc.paths['/ui/secret']).toBeUndefined();
   });
 });

@@ -109,7 +109,7 @@ export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: 
   const content = (schema: z.ZodType, io: 'input' | 'output') => ({
     'application/json': { schema: schemaOf(schema, io) },
   });
-  const parameters = (where: 'path' | 'query', schema: z.ZodType | undefined): Json[] => {
+  const parameters = (where: 'path' | 'query' | 'header', schema: z.ZodType | undefined): Json[] => {
     if (!schema) return [];
     const object = jsonSchema(schema, 'input') as { properties?: Record<string, Json>; required?: string[] };
     return Object.entries(object.properties ?? {}).map(([name, property]) => {
@@ -132,7 +132,11 @@ export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: 
     responses[String(ok.status ?? 200)] = {
       description: ok.description ?? 'OK',
       content:
-        ok.body === 'html' ? { 'text/html': { schema: { type: 'string' } } } : content(ok.body as z.ZodType, 'output'),
+        ok.body === 'html'
+          ? { 'text/html': { schema: { type: 'string' } } }
+          : 'mediaType' in ok.body
+            ? { [ok.body.mediaType]: { schema: { type: 'string' } } }
+            : content(ok.body, 'output'),
     };
     for (const status of impliedErrors(route)) {
       const error = route.errorBodies?.[status] ?? ERRORS[status];
@@ -152,7 +156,11 @@ export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: 
       ...(route.description ? { description: route.description } : {}),
       ...(security ? { security } : {}),
     };
-    const params = [...parameters('path', route.params), ...parameters('query', route.query)];
+    const params = [
+      ...parameters('path', route.params),
+      ...parameters('query', route.query),
+      ...parameters('header', route.headers),
+    ];
     if (params.length > 0) operation.parameters = params;
     if (route.body) operation.requestBody = { required: true, content: content(route.body, 'input') };
     operation.responses = responses;

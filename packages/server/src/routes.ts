@@ -47,8 +47,13 @@ export type RouteSpec<
   query?: Q;
   /** The JSON body; a missing body is checked as `{}`. */
   body?: B;
-  /** The success answer: its status (default 200) and body (a zod schema, or `html` for a page). */
-  response: { status?: number; description?: string; body: z.ZodType | 'html' };
+  /** Request headers the route reads (an object schema, lower-case names): `Last-Event-ID`. */
+  headers?: z.ZodType;
+  /**
+   * The success answer: its status (default 200) and body — a zod schema (JSON), `html` for a
+   * page, or `{ mediaType }` for anything else (`text/event-stream`).
+   */
+  response: { status?: number; description?: string; body: z.ZodType | 'html' | { mediaType: string } };
   /** Statuses this route answers beyond the implied ones (`404` for an unknown recipient, `409`, `429`). */
   errors?: readonly ExtraStatus[];
   /** Bodies of error statuses that differ from the API's usual ones (`/ready`'s 503). */
@@ -64,6 +69,8 @@ export type RouteInput<P, Q, B> = {
   params: P extends z.ZodType ? z.output<P> : undefined;
   query: Q extends z.ZodType ? z.output<Q> : undefined;
   body: B extends z.ZodType ? z.output<B> : undefined;
+  /** The headers the route's `headers` schema names, parsed (else `undefined`). */
+  headers: Record<string, unknown> | undefined;
 };
 
 /** A route as the document generator reads it. */
@@ -110,6 +117,7 @@ export class RouteBook {
         params: spec.params ? parseOrThrow(spec.params, req.params, `path of ${what}`) : undefined,
         query: spec.query ? parseOrThrow(spec.query, req.query, `query of ${what}`) : undefined,
         body: spec.body ? parseOrThrow(spec.body, req.body ?? {}, `body of ${what}`) : undefined,
+        headers: spec.headers ? parseOrThrow(spec.headers, req.headers, `headers of ${what}`) : undefined,
       } as RouteInput<P, Q, B>;
       const result = await handler(input, req, reply);
       if (reply.sent) return reply;
@@ -144,7 +152,7 @@ export function impliedErrors(route: DocumentedRoute): number[] {
     statuses.add(413);
     statuses.add(422);
   }
-  if (route.query) statuses.add(422);
+  if (route.query || route.headers) statuses.add(422);
   statuses.add(503);
   return [...statuses].sort((a, b) => a - b);
 }
