@@ -1,4 +1,4 @@
-import { openApiDocument } from '@mailroom/server';
+import { buildServer, openApiDocument, SqlitePostOffice } from '@mailroom/server';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import Database from 'libsql';
@@ -300,5 +300,18 @@ describe('a route declared with its schemas is in the document', () => {
     expect(op?.responses['200']?.content).toHaveProperty(['text/event-stream']);
     expect(op?.parameters.map((p) => `${p.in} ${p.name}`)).toEqual(['path thing_id', 'header last-event-id']);
     expect(doc.paths['/ui/secret']).toBeUndefined();
+  });
+
+  it('a route added to Fastify directly is found undeclared, unless it says schema: { hide: true }', async () => {
+    const postOffice = new SqlitePostOffice({ path: ':memory:' });
+    const app = buildServer({ postOffice });
+    app.get('/ui/page', { schema: { hide: true } as object }, async () => 'a page for people');
+    app.get('/raw', async () => ({}));
+    await app.ready();
+    expect(app.routeBook.undeclared()).toEqual(['GET /raw']);
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as Doc;
+    expect(doc.paths['/ui/page']).toBeUndefined();
+    await app.close();
+    postOffice.close();
   });
 });

@@ -85,16 +85,21 @@ export class RouteBook {
   /** Every route Fastify was given (through the book or not), as `METHOD url`. */
   private readonly all = new Set<string>();
 
-  /** Watches every route added to `app` (call before any is), for {@link undeclared}. */
+  /**
+   * Watches every route added to `app` (call before any is), for {@link undeclared}. A route
+   * added to Fastify directly with `schema: { hide: true }` (the convention of @fastify/swagger)
+   * is kept out of the document on purpose, as `hide: true` does here.
+   */
   watch(app: App): void {
     app.addHook('onRoute', (route) => {
+      if ((route.schema as { hide?: unknown } | undefined)?.hide === true) return;
       for (const method of [route.method].flat()) if (method !== 'HEAD') this.all.add(`${method} ${route.url}`);
     });
   }
 
   /**
-   * Routes added to Fastify directly (`app.get(…)`) rather than with {@link route}: they are
-   * missing from `/openapi.json`. A test keeps this empty.
+   * Routes added to Fastify directly (`app.get(…)`) rather than with {@link route}, and not
+   * hidden: they are missing from `/openapi.json`. A test keeps this empty.
    */
   undeclared(): string[] {
     const declared = new Set(this.routes.map((r) => `${r.method} ${r.url}`));
