@@ -25,7 +25,7 @@ describe('mailroom server: a store that cannot write', () => {
   });
   afterAll(() => s.close());
 
-  it('answers 503 and reports an unhealthy store while another connection holds the write lock; every send after it succeeds', async () => {
+  it('answers 503 and reports the store not ready while another connection holds the write lock; every send after it succeeds', async () => {
     const other = new Database(s.path);
     try {
       other.exec('BEGIN IMMEDIATE');
@@ -38,9 +38,11 @@ describe('mailroom server: a store that cannot write', () => {
       const locked = await send(s, alice, bob);
       expect(locked.status).toBe(503);
       expect(locked.headers.get('retry-after')).toBe('1');
-      const health = await fetch(`${s.url}/health`);
-      expect(health.status).toBe(503);
-      expect(await health.json()).toMatchObject({ status: 'unhealthy' });
+      const ready = await fetch(`${s.url}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'unready' });
+      // Alive all the same: /health says the process answers, /ready that the store does.
+      expect((await fetch(`${s.url}/health`)).status).toBe(200);
       other.exec('COMMIT');
     } finally {
       other.close();
@@ -52,7 +54,7 @@ describe('mailroom server: a store that cannot write', () => {
       ids.add(((await res.json()) as { message_id: string }).message_id);
     }
     expect(ids.size).toBe(5);
-    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    expect((await fetch(`${s.url}/ready`)).status).toBe(200);
     expect((await s.register('carol')).agent_id).toBe('carol');
   });
 

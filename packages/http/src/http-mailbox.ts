@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MailboxError, NotFoundError } from '@mailroom/core';
+import { MailboxError, NotFoundError, ValidationError } from '@mailroom/core';
 import {
   Account,
   BATCH_SEND_HEADER,
@@ -72,7 +72,10 @@ export type HttpMailboxOptions = {
    * and go out together. `0` sends every message alone. @default 8
    */
   sendBatching?: number;
-  /** Where retries are logged (method, path, attempt, status and body size: never a body or a key). */
+  /**
+   * Where retries are logged (method, path, attempt, status and body size: never a body or a key);
+   * at debug also every inbox poll, send (addresses and ids, never a subject) and 4xx answer, with why.
+   */
   logger?: Logger;
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
@@ -138,6 +141,7 @@ export class HttpMailbox implements Mailbox {
   }
 
   constructor(options: HttpMailboxOptions & { address: string }) {
+    checkApiKey(options?.apiKey);
     checkOptions('HttpMailbox options', Options, options);
     this.options = options;
     this.address = options.address;
@@ -221,8 +225,16 @@ export class HttpMailbox implements Mailbox {
   }
 
   /** One send, one request. */
-  private sendAlone(body: SendRequest): Promise<SendResult> {
-    return this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
+  private async sendAlone(body: SendRequest): Promise<SendResult> {
+    const sent = await this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
+    const log = this.options.logger;
+    if (log?.isLevelEnabled('debug')) {
+      log.debug(
+        { from: this.address, to: body.to, message_id: sent.message_id, thread_id: sent.thread_id },
+        'mail sent',
+      );
+    }
+    return sent;
   }
 
   /** Several sends in one request (batch-send extension); `undefined` when the server lacks it. */
@@ -276,7 +288,7 @@ export class HttpMailbox implements Mailbox {
     for (const [k, v] of Object.entries({ ...query, wait })) if (v !== undefined) searchParams[k] = String(v);
     const waitMs = wait ? Number(wait) * 1000 : 0;
     const timeout = (this.options.timeoutMs ?? 10_000) + waitMs;
-    return this.call(InboxPage, async () => {
+    const page = await this.call(InboxPage, async () => {
       const response = await this.http.get('email/inbox', {
         searchParams,
         timeout,
@@ -286,6 +298,20 @@ export class HttpMailbox implements Mailbox {
       if (this.options.longPoll !== false && response.headers.get(LONG_POLL_HEADER) === '1') this.longPoll = true;
       return response;
     });
+    const log = this.options.logger;
+    if (log?.isLevelEnabled('debug')) {
+      log.debug(
+        {
+          address: this.address,
+          messages: page.messages.length,
+          unread_count: page.unread_count,
+          unread_only: query.unread_only,
+          wait,
+        },
+        page.messages.length > 0 ? 'inbox polled' : 'inbox polled: nothing new',
+      );
+    }
+    return page;
   }
 
   /** Claims unread mail no other consumer holds (lease extension); `wait` holds the request on the server. */
@@ -386,7 +412,20 @@ export class HttpMailbox implements Mailbox {
       this.learn(response.headers);
       data = await response.json();
     } catch (err) {
-      throw await toMailroomError(err);
+      const mapped = await toMailroomError(err);
+      const log = this.options.logger;
+      if (err instanceof HTTPError && log?.isLevelEnabled('debug')) {
+        log.debug(
+          {
+            method: err.request.method,
+            path: new URL(err.request.url).pathname,
+            status: err.response.status,
+            error: mapped.name,
+          },
+          `server answered ${err.response.status}: ${mapped.message}`,
+        );
+      }
+      throw mapped;
     }
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
@@ -399,5 +438,26 @@ export class HttpMailbox implements Mailbox {
       );
     }
     return parsed.data;
+  }
+}
+
+/**
+ * A missing, empty or padded key is refused at construction, naming where a key comes from:
+ * otherwise the first call would fail with a 401 that says nothing about why.
+ */
+function checkApiKey(apiKey: unknown): void {
+  const where =
+    "the agent's API key: `mailroom-server register <id>` prints one (POST /agents/register answers it once), and `mailroom-server rotate-key <id>` replaces a lost one";
+  if (typeof apiKey !== 'string' || apiKey === '') {
+    const got = apiKey === '' ? 'an empty string' : String(apiKey);
+    throw new ValidationError(`HttpMailbox needs an apiKey (got ${got}): ${where}`, [
+      { loc: ['apiKey'], msg: 'required: a non-empty string', type: 'missing' },
+    ]);
+  }
+  if (apiKey.trim() !== apiKey || /\s/.test(apiKey)) {
+    throw new ValidationError(
+      'HttpMailbox apiKey has white space in it (a newline read from a key file?): trim it; API keys have none',
+      [{ loc: ['apiKey'], msg: 'white space in the key', type: 'value_error' }],
+    );
   }
 }

@@ -47,6 +47,12 @@ export function pushStream(c: PushConnection, query: PushQuery): Observable<Inbo
           await connectOnce(c, filters, lastId, stop.signal, (page) => {
             lastId = page.cursor ?? lastId;
             delivered = true;
+            if (c.logger?.isLevelEnabled('debug')) {
+              c.logger.debug(
+                { path: '/email/inbox/stream', messages: page.messages.length, unread_count: page.unread_count },
+                'inbox pushed',
+              );
+            }
             subscriber.next(page);
           });
           if (stop.signal.aborted) return;

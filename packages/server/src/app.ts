@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { AuthError, renderThreadHtml } from '@mailroom/core';
-import { type InboxPage, InboxQuery, type PostOffice, parseOrThrow } from '@mailroom/core/post-office';
+import { AuthError, ForbiddenError } from '@mailroom/core';
+import { type PostOffice, parseOrThrow } from '@mailroom/core/post-office';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -13,18 +13,22 @@ import Fastify, {
 } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { z } from 'zod';
-import { bodyProblem, methodsOfPaths, PAGE_CSP, rejectLongIds } from './guards.js';
-import { clientGone, holdFor } from './hold.js';
+import { bodyProblem, methodsOfPaths } from './guards.js';
 import { sendError } from './http-errors.js';
-import { registerLeaseRoutes } from './lease-routes.js';
 import { openApiDocument } from './openapi.js';
 import { registerBatchSendRoute, registerPushRoutes } from './push-routes.js';
+import { RouteBook } from './routes.js';
+import { registerRoutes } from './routes-api.js';
 import { registerDashboard } from './ui/routes.js';
 
 /** Options of {@link buildServer}. */
 export type ServerOptions = {
   postOffice: PostOffice;
-  /** When set, `POST /agents/register` needs it in `X-Admin-Key`. */
+  /**
+   * When set, `POST /agents/register` needs it in `X-Admin-Key`, and the admin API (`/admin/…`:
+   * list accounts, rotate and revoke keys) is on, behind it. Without it registration is open and
+   * the admin API answers 403.
+   */
   adminKey?: string;
   /** Where requests are logged (API keys are redacted). @default a silent logger */
   logger?: Logger;
@@ -57,19 +61,15 @@ const Options = z.object({
   streamStalledMs: z.number().int().min(10).max(3_600_000).default(60_000),
 });
 
-/** What a post office may offer `/health`: whether its store can write now. */
-type StoreHealth = { health(): { ok: true } | { ok: false; reason: string } };
-
-/** Header of every inbox response: this server holds requests that carry `wait` (long poll). */
-export const LONG_POLL_HEADER = 'x-mailroom-long-poll';
+export { LONG_POLL_HEADER } from './routes-api.js';
 
 /** Log paths that never reach the log in the clear. */
 export const REDACT = [
   'req.headers["x-api-key"]',
   'req.headers["x-admin-key"]',
-  'req.headers.cookie',
   'headers["x-api-key"]',
   'headers["x-admin-key"]',
+  'req.headers.cookie',
   'api_key',
   '*.api_key',
 ];
@@ -78,10 +78,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     address: string;
   }
+  interface FastifyInstance {
+    /** Every route declared with its schemas (what `/openapi.json` is written from); add yours with `app.routeBook.route(…)`. */
+    routeBook: RouteBook;
+  }
 }
-
-const ReadBatch = z.object({ message_ids: z.array(z.string().min(1).max(128)).min(1).max(100) });
-const ReadQuery = z.object({ unread: z.enum(['true', 'false', '1', '0']).optional() });
 
 /** The Agent Email API over Fastify, on any PostOffice. Call `listen` on the result. */
 export function buildServer(
@@ -115,6 +116,8 @@ export function buildServer(
     ),
   );
   const methodsOf = methodsOfPaths((hook) => app.addHook('onRoute', hook));
+  const book = new RouteBook();
+  book.watch(app as unknown as FastifyInstance);
   const closing = new AbortController();
   // Every held long poll listens here: a thousand at once is the intended use, not a leak.
   setMaxListeners(0, closing.signal);
@@ -143,6 +146,7 @@ export function buildServer(
         .header('allow', allowed.join(', '))
         .send({ detail: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
     }
+    req.log.debug({ status: 404 }, `answered 404: no route ${req.method} ${path}`);
     return reply.code(404).send({ detail: `no route ${req.method} ${path}` });
   });
   app.addHook('onSend', async (_req, reply) => {
@@ -180,67 +184,36 @@ export function buildServer(
       throw refuse(reply, 'registration needs a valid X-Admin-Key');
     }
   };
-  const store = 'health' in po ? (po as PostOffice & StoreHealth) : undefined;
-
-  app.get('/health', async (_req, reply) => {
-    const health = store?.health() ?? { ok: true };
-    if (health.ok) return { status: 'ok' };
-    return reply.code(503).send({ status: 'unhealthy', detail: health.reason });
-  });
-  const doc = openApiDocument(o.publicUrl);
-  app.get('/openapi.json', async () => doc);
-
-  app.post('/agents/register', { onRequest: adminOnly }, async (req, reply) =>
-    reply.code(201).send(await po.register(req.body as never)),
-  );
-
-  app.register(async (email) => {
-    email.addHook('onRequest', authenticate);
-    email.addHook('preHandler', rejectLongIds);
-    email.post('/email/send', async (req) => po.send(req.address, (req.body ?? {}) as never));
-    const longPoll = options.extensions?.longPoll !== false;
-    email.get('/email/inbox', async (req, reply) => {
-      const query = parseOrThrow(InboxQuery, req.query, 'inbox query');
-      if (!longPoll) return po.inbox(req.address, { ...query, wait: undefined });
-      reply.header(LONG_POLL_HEADER, '1');
-      return inboxWithWait(po, req, reply, query, closing.signal);
-    });
-    email.get('/email/sent', async (req) => po.sent(req.address, req.query as never));
-    email.get<{ Params: { id: string } }>('/email/message/:id', async (req) => po.message(req.address, req.params.id));
-    email.delete<{ Params: { id: string } }>('/email/message/:id', async (req) => {
-      await po.delete(req.address, req.params.id);
-      return {};
-    });
-    email.post<{ Params: { id: string } }>('/email/message/:id/read', async (req) => {
-      const { unread } = parseOrThrow(ReadQuery, req.query, 'read query');
-      await po.markRead(req.address, [req.params.id], { unread: unread === 'true' || unread === '1' });
-      return {};
-    });
-    email.post<{ Params: { id: string } }>('/email/message/:id/star', async (req) =>
-      po.star(req.address, req.params.id),
-    );
-    if (options.extensions?.batchRead !== false) {
-      email.post('/email/read', async (req) => {
-        const { message_ids } = parseOrThrow(ReadBatch, req.body, 'read request');
-        return { marked: await po.markRead(req.address, message_ids) };
-      });
+  const adminApi = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (o.adminKey === undefined) {
+      reply.header('connection', 'close');
+      throw new ForbiddenError(
+        'the admin API is off: start the server with an admin key (--admin-key or MAILROOM_ADMIN_KEY)',
+      );
     }
-    email.get<{ Params: { id: string } }>('/email/thread/:id', async (req) => po.thread(req.address, req.params.id));
-    email.get('/email/account', async (req) => po.account(req.address));
-    registerLeaseRoutes(email, po, closing.signal);
-    if (options.extensions?.push !== false) {
-      registerPushRoutes(email, po, closing.signal, { heartbeatMs: o.streamHeartbeatMs, stalledMs: o.streamStalledMs });
-    }
-    if (options.extensions?.batchSend !== false) registerBatchSendRoute(email, po);
-    // The audit trail of a thread as a page, for its participants (X-API-Key as everywhere).
-    email.get<{ Params: { id: string } }>('/ui/thread/:id', async (req, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .header('content-security-policy', PAGE_CSP)
-        .send(renderThreadHtml(await po.thread(req.address, req.params.id))),
-    );
+    if (!sameKey(req.headers['x-admin-key'], o.adminKey))
+      throw refuse(reply, 'the admin API needs a valid X-Admin-Key');
+  };
+  // One view of the app for the route declarations (its logger type is pino's, not Fastify's base).
+  const scope = app as unknown as FastifyInstance;
+  registerRoutes(scope, book, po, {
+    authenticate,
+    registration: adminOnly,
+    admin: adminApi,
+    closing: closing.signal,
+    longPoll: options.extensions?.longPoll !== false,
+    batchRead: options.extensions?.batchRead !== false,
+    extend: (email) => {
+      if (options.extensions?.push !== false) {
+        registerPushRoutes(email, book, po, closing.signal, {
+          heartbeatMs: o.streamHeartbeatMs,
+          stalledMs: o.streamStalledMs,
+        });
+      }
+      if (options.extensions?.batchSend !== false) registerBatchSendRoute(email, book, po);
+    },
   });
-  // The dashboard (browser sign-in, sessions, its own CSP): src/ui.
+  // The dashboard (browser sign-in, sessions, its own CSP; its routes hidden from the document): src/ui.
   app.register(async (ui) =>
     registerDashboard(ui, {
       postOffice: po,
@@ -249,36 +222,25 @@ export function buildServer(
       methodsOf,
     }),
   );
+  // Written once every route is declared (routes of plugins are declared when the app is ready).
+  let doc: Record<string, unknown> | undefined;
+  book.route(
+    scope,
+    {
+      method: 'GET',
+      url: '/openapi.json',
+      summary: 'This document',
+      auth: 'none',
+      response: { description: 'this document', body: z.record(z.string(), z.unknown()) },
+    },
+    async () => {
+      doc ??= openApiDocument(book.routes, o.publicUrl);
+      return doc;
+    },
+  );
+  app.decorate('routeBook', book);
 
   return app;
-}
-
-/** `GET /email/inbox` with the long-poll extension: holds the request until a match or `wait` ends. */
-async function inboxWithWait(
-  po: PostOffice,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  query: z.output<typeof InboxQuery>,
-  closing: AbortSignal,
-): Promise<InboxPage> {
-  // The response closes early when the client gives up (its socket closed): stop holding then.
-  const gone = () => clientGone(reply);
-  const { wait, ...rest } = query;
-  const page = await po.inbox(req.address, rest);
-  if (!wait || page.messages.length > 0 || closing.aborted) return page;
-  const deadline = Date.now() + wait * 1000;
-  let latest = page;
-  while (latest.messages.length === 0) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0 || closing.aborted) break;
-    if (gone()) {
-      req.log.debug({ heldMs: wait * 1000 - remaining }, 'long poll given up by the client');
-      break;
-    }
-    await holdFor(po, req.address, reply, remaining, closing);
-    latest = await po.inbox(req.address, rest);
-  }
-  return latest;
 }
 
 function sameKey(given: unknown, expected: string): boolean {

@@ -1,161 +1,178 @@
 #!/usr/bin/env node
 /**
  * The `mailroom-server` command: the Agent Email API on a SQLite or PostgreSQL post office
- * (`mailroom-server --help`). Importing it starts the server.
+ * (`mailroom-server --help`), and the commands an operator manages its accounts with. Importing it runs it.
  * @module @mailroom/server/cli
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ValidationError } from '@mailroom/core';
-import { pino } from 'pino';
-import { buildServer, REDACT } from './app.js';
+import { ConflictError, MailroomError, NotFoundError, ValidationError } from '@mailroom/core';
+import type { PostOffice } from '@mailroom/core/post-office';
+import type { Logger } from 'pino';
+import { type AccountAdmin, hasAccountAdmin } from './accounts.js';
+import { buildServer } from './app.js';
+import { type Command, helpText, readInvocation, UsageError, type Values } from './cli-config.js';
+import { cliLogger, type LogFormat } from './cli-logger.js';
 import { describeDb, isPostgresUrl, openPostOffice } from './open-post-office.js';
 
-const HELP = `mailroom-server — the Agent Email API, stored in SQLite
-
-Usage: mailroom-server [options]
-
-  --host HOST          address to listen on            (default 127.0.0.1)
-  --port PORT          port; 0 picks a free one         (default 8025)
-  --db PATH|URL        SQLite file, or :memory:         (default ./mailroom.db)
-                       or postgres://user@host:port/db: any number of replicas
-                       share it (long polls woken across them by LISTEN/NOTIFY)
-  --domain DOMAIN      domain of agent addresses        (default agents.localhost)
-  --admin-key KEY      require X-Admin-Key to register agents
-                       (or set MAILROOM_ADMIN_KEY; the flag shows in ps, the variable does not)
-  --hourly-limit N     sends per hour of a new account  (default 10000)
-  --daily-limit N      sends per day of a new account   (default 100000)
-  --durability MODE    full: an answered send survives a power loss (WAL synced
-                       at each commit; concurrent sends share one commit)
-                       fast: the last commits before a power loss may be lost
-                       (never on a crash of the process)   (default full)
-  --busy-timeout MS    how long a write waits for another process's lock
-                       on the same file before answering 503  (default 5000)
-  --request-timeout MS longest time to receive a whole request (default 30000)
-  --max-connections N  connections open at once; more are closed (default 1000;
-                       keep it under the open-file limit, ulimit -n)
-  --public-url URL     the URL that /openapi.json names in servers (default none)
-  --log-level LEVEL    pino level                       (default info)
-  --no-request-log     do not log every request (faster under load)
-  -h, --help           this text
-
-On start it logs the URL it listens on. SIGTERM or SIGINT closes it gracefully: requests in
-flight finish, long polls are answered, then the database is closed.`;
-
-/** A bad flag is answered in one line (no stack, no help text): exit code 2. */
+/** A bad flag or variable is answered in one line (no stack, no help text): exit code 2. */
 function fail(message: string): never {
   process.stderr.write(`mailroom-server: ${message.split('\n')[0]} (see --help)\n`);
   process.exit(2);
 }
 
-let values: Record<string, string | boolean | undefined>;
+let invocation: ReturnType<typeof readInvocation>;
 try {
-  ({ values } = parseArgs({
-    options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8025' },
-      db: { type: 'string', default: './mailroom.db' },
-      domain: { type: 'string', default: 'agents.localhost' },
-      'admin-key': { type: 'string' },
-      'hourly-limit': { type: 'string', default: '10000' },
-      'daily-limit': { type: 'string', default: '100000' },
-      durability: { type: 'string', default: 'full' },
-      'busy-timeout': { type: 'string', default: '5000' },
-      'request-timeout': { type: 'string', default: '30000' },
-      'max-connections': { type: 'string', default: '1000' },
-      'public-url': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      'no-request-log': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }));
+  invocation = readInvocation(process.argv.slice(2), process.env);
 } catch (err) {
-  fail((err as Error).message);
+  if (err instanceof UsageError) fail(err.message);
+  throw err;
 }
-if (values.help) {
-  process.stdout.write(`${HELP}\n`);
+if (invocation.help) {
+  process.stdout.write(`${helpText()}\n`);
   process.exit(0);
 }
-const int = (name: string, min: number, max: number) => {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be a whole number from ${min} to ${max}`);
-  return n;
-};
-const port = int('port', 0, 65535);
-const hourly = int('hourly-limit', 0, 1e9);
-const daily = int('daily-limit', 0, 1e9);
-const busyTimeoutMs = int('busy-timeout', 0, 600_000);
-const requestTimeoutMs = int('request-timeout', 10, 3_600_000);
-const maxConnections = int('max-connections', 1, 1e6);
-const durability = values.durability;
-if (durability !== 'full' && durability !== 'fast') fail('--durability must be full or fast');
-const publicUrl = values['public-url'] as string | undefined;
-const adminKey = (values['admin-key'] as string | undefined) ?? process.env.MAILROOM_ADMIN_KEY;
+const { command, agentId, values, sources } = invocation;
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const level = String(values['log-level']);
-if (!LEVELS.includes(level)) fail(`--log-level must be one of ${LEVELS.join(', ')} (got ${JSON.stringify(level)})`);
 const db = String(values.db);
-if (db !== ':memory:' && !isPostgresUrl(db) && !existsSync(dirname(resolve(db))))
-  fail(`--db ${db}: the folder ${dirname(resolve(db))} does not exist`);
-const logger = pino({ level, redact: { paths: REDACT, censor: '[redacted]' } });
+if (db !== ':memory:' && !isPostgresUrl(db) && !existsSync(dirname(resolve(db)))) {
+  fail(`${sources.db} ${db}: the folder ${dirname(resolve(db))} does not exist`);
+}
+// The server logs to stdout; a command prints its answer there, so its log goes to stderr.
+const logger = cliLogger({
+  level: String(values['log-level']),
+  format: values['log-format'] as LogFormat,
+  fd: command === 'serve' ? 1 : 2,
+});
+
 let office: Awaited<ReturnType<typeof openPostOffice>>;
 try {
   office = await openPostOffice({
     db,
     domain: String(values.domain).toLowerCase(),
-    limits: { hourly, daily },
+    limits: { hourly: Number(values['hourly-limit']), daily: Number(values['daily-limit']) },
     logger,
-    durability,
-    busyTimeoutMs,
+    durability: values.durability as 'full' | 'fast',
+    busyTimeoutMs: Number(values['busy-timeout']),
   });
 } catch (err) {
   // A bad option (a domain that is not one) is the operator's: one line. Anything else is logged whole.
-  if (err instanceof ValidationError) fail(err.message);
+  if (err instanceof ValidationError) fail(`${sources.domain}: ${err.message}`);
   logger.error({ err, db: describeDb(db) }, 'could not open the database');
   process.exit(1);
 }
-const { postOffice } = office;
-const app = buildServer({
-  postOffice,
-  logger,
-  logRequests: !values['no-request-log'],
-  requestTimeoutMs,
-  maxConnections,
-  ...(publicUrl ? { publicUrl } : {}),
-  ...(adminKey ? { adminKey } : {}),
-});
 
-let closing = false;
-const shutdown = async (signal: string) => {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, 'closing');
-  await app.close();
-  await office.close();
-  logger.info('closed');
-  process.exit(0);
-};
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+if (command === 'serve') await serve(office, values);
+else await manage(command, agentId as string, office);
 
-try {
-  await app.listen({ host: String(values.host), port });
-} catch (err) {
-  logger.error({ err }, 'could not listen');
-  process.exit(1);
+/** `register`, `rotate-key`, `revoke-key`, `accounts`: one change to the store, then exit. */
+async function manage(
+  cmd: Exclude<Command, 'serve'>,
+  id: string,
+  opened: Awaited<ReturnType<typeof openPostOffice>>,
+): Promise<never> {
+  const po: PostOffice = opened.postOffice;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  let code = 0;
+  try {
+    if (!hasAccountAdmin(po)) throw new Error('this store cannot manage accounts');
+    const admin: AccountAdmin = po;
+    if (cmd === 'register') {
+      const r = await po.register({ agent_id: id });
+      out(r.api_key);
+      say(`registered ${r.email_address}; its API key (above) is shown once: the store keeps only its hash`);
+    } else if (cmd === 'rotate-key') {
+      const r = await admin.rotateKey(id);
+      out(r.api_key);
+      say(`new API key (above) for ${r.email_address}; the old key no longer works`);
+    } else if (cmd === 'revoke-key') {
+      const s = await admin.revokeKey(id);
+      say(`revoked the API key of ${s.email_address}: no key opens it until \`mailroom-server rotate-key ${id}\``);
+    } else {
+      out(['agent_id', 'address', 'key', 'created_at', 'sent', 'received'].join('\t'));
+      let cursor: string | undefined;
+      do {
+        const page = await admin.listAccounts({ limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const a of page.accounts) {
+          out([a.agent_id, a.email_address, a.key_status, a.created_at, a.total_sent, a.total_received].join('\t'));
+        }
+        cursor = page.cursor ?? undefined;
+      } while (cursor);
+    }
+  } catch (err) {
+    code = 1;
+    if (err instanceof ConflictError) {
+      say(
+        `mailroom-server: agent id ${id} is taken; to give it a new key (its old one stops working): mailroom-server rotate-key ${id}`,
+      );
+    } else if (err instanceof NotFoundError) {
+      say(`mailroom-server: no account ${id} in ${describeDb(db)}; create it with: mailroom-server register ${id}`);
+    } else if (err instanceof ValidationError) {
+      say(`mailroom-server: ${err.message}`);
+      code = 2;
+    } else if (err instanceof MailroomError) {
+      say(`mailroom-server: ${err.message}`);
+    } else {
+      logger.error({ err, db: describeDb(db) }, `${cmd} failed`);
+    }
+  }
+  await opened.close();
+  process.exit(code);
 }
-const address = app.server.address();
-const url = typeof address === 'object' && address ? `http://${String(values.host)}:${address.port}` : String(address);
-logger.info(
-  {
-    url,
-    db: describeDb(String(values.db)),
-    domain: postOffice.domain,
-    admin: adminKey ? 'required' : 'open',
-    durability,
-  },
-  `listening on ${url}`,
-);
+
+async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Values): Promise<void> {
+  const { postOffice } = opened;
+  const adminKey = v['admin-key'] as string | undefined;
+  const publicUrl = v['public-url'] as string | undefined;
+  const host = String(v.host);
+  const app = buildServer({
+    postOffice,
+    logger,
+    logRequests: v['no-request-log'] !== true,
+    requestTimeoutMs: Number(v['request-timeout']),
+    maxConnections: Number(v['max-connections']),
+    ...(publicUrl ? { publicUrl } : {}),
+    ...(adminKey ? { adminKey } : {}),
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'closing');
+    await app.close();
+    await opened.close();
+    logger.info('closed');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  if (!adminKey) warnOpen(logger, host);
+  try {
+    await app.listen({ host, port: Number(v.port) });
+  } catch (err) {
+    logger.error({ err }, 'could not listen');
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const url = typeof address === 'object' && address ? `http://${host}:${address.port}` : String(address);
+  logger.info(
+    {
+      url,
+      db: describeDb(db),
+      domain: postOffice.domain,
+      admin: adminKey ? 'required' : 'open',
+      durability: v.durability,
+    },
+    `listening on ${url}`,
+  );
+}
+
+function warnOpen(log: Logger, host: string): void {
+  log.warn(
+    { host },
+    'registration is open: anyone who can reach this server can register agents, and the admin API is off; set --admin-key or MAILROOM_ADMIN_KEY',
+  );
+}

@@ -16,10 +16,26 @@ const SIZE_CAPPED = new Set(['body_text', 'body_html']);
 /** An error as the Agent Email API answers it: status, headers and body. */
 export type ErrorAnswer = { status: number; headers: Record<string, string>; body: unknown };
 
-/** Answers an error in the shapes of the Agent Email API. */
+/**
+ * Answers an error in the shapes of the Agent Email API. A 4xx is logged at debug with why (the
+ * message, or the fields a validation failed on; never a key, a body or a value).
+ */
 export function sendError(reply: FastifyReply, err: unknown, log: FastifyBaseLogger): FastifyReply {
   const answer = errorAnswer(err, log);
-  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+  const status = answer.status;
+  if (status >= 400 && status < 500 && (log as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.('debug')) {
+    const reason =
+      err instanceof ValidationError
+        ? err.issues
+            .slice(0, 5)
+            .map((i) => `${i.loc.join('.') || '(body)'}: ${i.msg}`)
+            .join('; ')
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    log.debug({ status, reason }, `answered ${status}: ${reason}`);
+  }
+  return reply.code(status).headers(answer.headers).send(answer.body);
 }
 
 /** The status, headers and body that answer `err` (a fault of the server is logged). */

@@ -1,7 +1,8 @@
 import type { PostOffice } from '@mailroom/core';
-import { ClaimQuery, LEASES_HEADER, type LeasedPage, parseOrThrow } from '@mailroom/core/post-office';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from '@mailroom/core/post-office';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientGone, holdFor } from './hold.js';
+import { type App, debugOn, type RouteBook } from './routes.js';
 
 /**
  * A claim long poll with nothing to claim re-checks at least this often: a lease that runs out
@@ -14,17 +15,46 @@ export const CLAIM_RECHECK_MS = 1_000;
  * `GET /email/claim` and `POST /email/lease`, and the `X-Mailroom-Leases: 1` header on every
  * authenticated response so that a client learns of it from its first call.
  */
-export function registerLeaseRoutes(email: FastifyInstance, po: PostOffice, closing: AbortSignal): void {
+export function registerLeaseRoutes(email: App, book: RouteBook, po: PostOffice, closing: AbortSignal): void {
   const { claim, renewLease } = po;
   if (!claim || !renewLease) return;
   email.addHook('onSend', async (_req, reply) => {
     reply.header(LEASES_HEADER, '1');
   });
-  email.get('/email/claim', async (req, reply) => {
-    const query = parseOrThrow(ClaimQuery, req.query, 'claim query');
-    return claimWithWait(po, req, reply, query, closing);
-  });
-  email.post('/email/lease', async (req) => renewLease.call(po, req.address, (req.body ?? {}) as never));
+  book.route(
+    email,
+    {
+      method: 'GET',
+      url: '/email/claim',
+      summary: '[ext] leases: claim unread mail no other consumer holds (a worker pool on one address)',
+      description: 'Only on a server whose responses carry `X-Mailroom-Leases: 1`.',
+      auth: 'apiKey',
+      query: ClaimQuery,
+      response: { body: LeasedPage },
+    },
+    async ({ query }, req, reply) => {
+      const page = await claimWithWait(po, req, reply, query, closing);
+      if (debugOn(req.log)) {
+        req.log.debug(
+          { address: req.address, messages: page.messages.length, lease_id: page.lease_id ?? undefined },
+          page.messages.length > 0 ? 'mail claimed' : 'claim answered: nothing to claim',
+        );
+      }
+      return page;
+    },
+  );
+  book.route(
+    email,
+    {
+      method: 'POST',
+      url: '/email/lease',
+      summary: '[ext] leases: renew (or, with `lease_seconds: 0`, release) what a lease still holds',
+      auth: 'apiKey',
+      body: RenewRequest,
+      response: { body: RenewResult },
+    },
+    async ({ body }, req) => renewLease.call(po, req.address, body),
+  );
 }
 
 async function claimWithWait(

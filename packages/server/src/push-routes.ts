@@ -5,13 +5,14 @@ import {
   type InboxPage,
   PUSH_HEADER,
   PushQuery,
-  parseOrThrow,
   runInboxFeed,
   SendBatchRequest,
-  type SendBatchResult,
+  SendBatchResult,
 } from '@mailroom/core/post-office';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { errorAnswer } from './http-errors.js';
+import type { App, RouteBook } from './routes.js';
 
 /** Settings of the push extension's stream. */
 export type PushSettings = {
@@ -27,7 +28,8 @@ export type PushSettings = {
  * first call.
  */
 export function registerPushRoutes(
-  email: FastifyInstance,
+  email: App,
+  book: RouteBook,
   po: PostOffice,
   closing: AbortSignal,
   settings: PushSettings,
@@ -35,47 +37,77 @@ export function registerPushRoutes(
   email.addHook('onSend', async (_req, reply) => {
     reply.header(PUSH_HEADER, '1');
   });
-  email.get('/email/inbox/stream', async (req, reply) => {
-    const { cursor: fromQuery, ...filters } = parseOrThrow(PushQuery, req.query, 'inbox stream query');
-    const lastEventId = req.headers['last-event-id'];
-    const cursor = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : fromQuery;
-    // The first page is read before the stream starts: a bad cursor or filter is a plain 422.
-    const read = (at: string | undefined) =>
-      po.inbox(req.address, { ...filters, ...(at !== undefined ? { cursor: at } : {}) });
-    const first = await read(cursor);
-    if (closing.aborted) return reply.code(503).header('retry-after', '1').send({ detail: 'the server is closing' });
-    streamInbox(po, req, reply, { read, first, cursor, closing, settings });
-  });
+  book.route(
+    email,
+    {
+      method: 'GET',
+      url: '/email/inbox/stream',
+      summary: 'The inbox as mail lands (Server-Sent Events) [ext: push]',
+      description:
+        'One `inbox` event per page (`id:` the page cursor, `data:` the page as JSON); resumes after the page of `Last-Event-ID` (or `cursor`); a `: keep-alive` comment each heartbeat.',
+      auth: 'apiKey',
+      query: PushQuery,
+      headers: StreamHeaders,
+      response: { description: 'the stream', body: { mediaType: 'text/event-stream' } },
+    },
+    async ({ query, headers }, req, reply) => {
+      const { cursor: fromQuery, ...filters } = query;
+      const lastEventId = headers?.['last-event-id'];
+      const cursor = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : fromQuery;
+      // The first page is read before the stream starts: a bad cursor or filter is a plain 422.
+      const read = (at: string | undefined) =>
+        po.inbox(req.address, { ...filters, ...(at !== undefined ? { cursor: at } : {}) });
+      const first = await read(cursor);
+      if (closing.aborted) return reply.code(503).header('retry-after', '1').send({ detail: 'the server is closing' });
+      streamInbox(po, req, reply, { read, first, cursor, closing, settings });
+    },
+  );
 }
 
+/** The header a reconnecting client resumes by. */
+const StreamHeaders = z.object({ 'last-event-id': z.string().max(128).optional() });
+
 /** The batch-send extension: `POST /email/send/batch`, announced by `X-Mailroom-Batch-Send: 1`. */
-export function registerBatchSendRoute(email: FastifyInstance, po: PostOffice): void {
+export function registerBatchSendRoute(email: App, book: RouteBook, po: PostOffice): void {
   email.addHook('onSend', async (_req, reply) => {
     reply.header(BATCH_SEND_HEADER, '1');
   });
-  email.post('/email/send/batch', async (req): Promise<SendBatchResult> => {
-    const { sends } = parseOrThrow(SendBatchRequest, req.body, 'batch send');
-    // Each send is checked (quota, idempotency key, recipients) and kept exactly as if it came
-    // alone; they are started together, as concurrent sends would be, so that a store that commits
-    // sends in groups (SQLite) keeps the whole batch with one sync, in order.
-    const results: SendBatchResult['results'] = await Promise.all(
-      sends.map((item) =>
-        po.send(req.address, item as never).then(
-          (body) => ({ status: 200 as const, body }),
-          (err: unknown) => {
-            const answer = errorAnswer(err, req.log);
-            const retryAfter = Number(answer.headers['retry-after']);
-            return {
-              status: answer.status,
-              body: answer.body,
-              ...(Number.isFinite(retryAfter) ? { retry_after: retryAfter } : {}),
-            };
-          },
+  book.route(
+    email,
+    {
+      method: 'POST',
+      url: '/email/send/batch',
+      summary: 'Several sends in one request, each answered on its own [ext: batch send]',
+      description:
+        'Each item is checked (quota, idempotency key, recipients) and kept as if it came alone; `results[i]` answers `sends[i]` with its own status and body.',
+      auth: 'apiKey',
+      body: SendBatchRequest,
+      response: { body: SendBatchResult },
+    },
+    async ({ body }, req): Promise<SendBatchResult> => {
+      const { sends } = body;
+      // Each send is checked (quota, idempotency key, recipients) and kept exactly as if it came
+      // alone; they are started together, as concurrent sends would be, so that a store that commits
+      // sends in groups (SQLite) keeps the whole batch with one sync, in order.
+      const results: SendBatchResult['results'] = await Promise.all(
+        sends.map((item) =>
+          po.send(req.address, item as never).then(
+            (body) => ({ status: 200 as const, body }),
+            (err: unknown) => {
+              const answer = errorAnswer(err, req.log);
+              const retryAfter = Number(answer.headers['retry-after']);
+              return {
+                status: answer.status,
+                body: answer.body,
+                ...(Number.isFinite(retryAfter) ? { retry_after: retryAfter } : {}),
+              };
+            },
+          ),
         ),
-      ),
-    );
-    return { results };
-  });
+      );
+      return { results };
+    },
+  );
 }
 
 /** Writes the inbox as Server-Sent Events until the client goes, the server closes, or a read fails. */

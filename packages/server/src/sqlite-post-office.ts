@@ -33,7 +33,25 @@ import {
 import type { Logger } from 'pino';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import { type MessageRow, pageOf, sentPage, threadView, toAccount, toMessage, withView } from './rows.js';
+import {
+  type AccountAdmin,
+  type AccountList,
+  AccountListQuery,
+  type AccountSummary,
+  AgentIdParams,
+  revokedKeyHash,
+  toSummary,
+} from './accounts.js';
+import {
+  type AccountRow,
+  type MessageRow,
+  pageOf,
+  sentPage,
+  threadView,
+  toAccount,
+  toMessage,
+  withView,
+} from './rows.js';
 import { accountRow, canSee, type OwnEntry, ownEntry, participation } from './sqlite-access.js';
 import { SendGroups } from './sqlite-send.js';
 import { type Durability, SqliteStore } from './sqlite-store.js';
@@ -80,7 +98,7 @@ const MAX_PROFILE_BYTES = 4096;
  * scans, O(page). Several processes may share one file: every write takes the lock first and
  * checks what it depends on (quota, idempotency key) inside its transaction.
  */
-export class SqlitePostOffice implements PostOffice {
+export class SqlitePostOffice implements PostOffice, AccountAdmin {
   readonly domain: string;
   private readonly store: SqliteStore;
   private readonly clock: Clock;
@@ -113,7 +131,7 @@ export class SqlitePostOffice implements PostOffice {
     this.store.close();
   }
 
-  /** Whether the store can write now (a probe write): `/health` answers with it. */
+  /** Whether the store can write now (a probe write). */
   health(): { ok: true } | { ok: false; reason: string } {
     return this.store.health();
   }
@@ -142,6 +160,50 @@ export class SqlitePostOffice implements PostOffice {
   /** Every account's address, oldest first (the dashboard's admin view lists them). */
   async addresses(): Promise<string[]> {
     return (this.q.addresses.all() as { address: string }[]).map((r) => r.address);
+  }
+
+  async listAccounts(query: AccountListQuery = {}): Promise<AccountList> {
+    const q = parseOrThrow(AccountListQuery, query, 'account list query');
+    const rows = this.q.accountsAfter.all(q.cursor ?? '', q.limit + 1) as (AccountRow & { key_hash: string })[];
+    const { page, hasMore, last } = pageOf(rows, q.limit);
+    const now = this.clock.now();
+    return {
+      accounts: page.map((r) => toSummary(r, now)),
+      has_more: hasMore,
+      cursor: hasMore && last ? last.agent_id : null,
+    };
+  }
+
+  async rotateKey(agentId: string): Promise<Registration> {
+    const row = this.byAgentId(agentId);
+    const apiKey = newApiKey();
+    this.store.write(() => this.q.setKey.run(hashKey(apiKey), row.agent_id));
+    return {
+      agent_id: row.agent_id,
+      api_key: apiKey,
+      status: 'active',
+      created_at: row.created_at,
+      email_address: row.address,
+    };
+  }
+
+  async revokeKey(agentId: string): Promise<AccountSummary> {
+    const row = this.byAgentId(agentId);
+    const key_hash = revokedKeyHash();
+    this.store.write(() => this.q.setKey.run(key_hash, row.agent_id));
+    return toSummary({ ...row, key_hash }, this.clock.now());
+  }
+
+  /** Whether the store answers a query and can write now (a probe write): `/ready` answers with it. */
+  ready(): { ok: true } | { ok: false; reason: string } {
+    return this.store.health();
+  }
+
+  private byAgentId(agentId: string): AccountRow & { key_hash: string } {
+    const { agent_id } = parseOrThrow(AgentIdParams, { agent_id: agentId }, 'agent id');
+    const row = this.q.byAgentId.get(agent_id) as (AccountRow & { key_hash: string }) | undefined;
+    if (!row) throw new NotFoundError(`no account ${agent_id}`);
+    return row;
   }
 
   async authenticate(apiKey: string): Promise<string | undefined> {

@@ -16,6 +16,9 @@ const SQL = {
   exists: 'SELECT 1 AS ok FROM accounts WHERE address = ?',
   addresses: 'SELECT address FROM accounts ORDER BY created_at, address',
   byKey: 'SELECT address FROM accounts WHERE key_hash = ?',
+  byAgentId: 'SELECT * FROM accounts WHERE agent_id = ?',
+  accountsAfter: 'SELECT * FROM accounts WHERE agent_id > ? ORDER BY agent_id LIMIT ?',
+  setKey: 'UPDATE accounts SET key_hash = ? WHERE agent_id = ?',
   insertAccount:
     'INSERT INTO accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
   setUsage:

@@ -187,6 +187,19 @@ export class AgentHost {
   /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
   private receive(messages: Message[]): void {
     const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message, this.answered) }));
+    if (this.log.isLevelEnabled('debug')) {
+      for (const { message: m, decoded } of items) {
+        this.log.debug(
+          {
+            message_id: m.message_id,
+            from: m.from_address,
+            kind: decoded.kind,
+            task_id: 'taskId' in decoded ? decoded.taskId : undefined,
+          },
+          'message received',
+        );
+      }
+    }
     for (const { message, decoded: d } of items) {
       this.actions.heard(message);
       if (isDecodeFailure(d)) continue;
@@ -406,6 +419,7 @@ export class AgentHost {
     }
     this.outboxMap?.delete(id);
     this.replyFailuresMap?.delete(id);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ message_id: id, to: answer.to }, 'replied');
     return this.handledNow(id, deadLettered);
   }
 }

@@ -36,6 +36,15 @@ import {
 import type { Observable } from 'rxjs';
 import type { z } from 'zod';
 import {
+  type AccountAdmin,
+  type AccountList,
+  AccountListQuery,
+  type AccountSummary,
+  AgentIdParams,
+  revokedKeyHash,
+  toSummary,
+} from '../accounts.js';
+import {
   type AccountRow,
   type MessageRow,
   pageOf,
@@ -51,9 +60,6 @@ import { migrate } from './schema.js';
 import { type SendOutcome, sendError, sendResult } from './send-function.js';
 import { type PgStatements, pgStatements } from './statements.js';
 
-/** How many API keys an office remembers. */
-const KNOWN_KEYS = 10_000;
-
 type EntryRow = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number; deleted: number };
 
 /**
@@ -62,14 +68,12 @@ type EntryRow = { direction: 'inbound' | 'outbound'; read_at: string | null; sta
  * transaction), idempotency keys are unique per account, and a send wakes long polls held by
  * every process (NOTIFY on commit). Open it with {@link PostgresPostOffice.open}.
  */
-export class PostgresPostOffice implements PostOffice {
+export class PostgresPostOffice implements PostOffice, AccountAdmin {
   readonly domain: string;
   private readonly db: SqlDatabase;
   private readonly clock: Clock;
   private readonly limits: QuotaLimits;
   private readonly wake = new WakeUps();
-  /** API key hash → address, for the keys seen (bounded, oldest first out). */
-  private readonly keys = new Map<string, string>();
   private readonly q: PgStatements;
   private readonly channel: string;
   /** Tags this office's own notifications: it wakes its listeners at once and skips their echo. */
@@ -130,16 +134,66 @@ export class PostgresPostOffice implements PostOffice {
   }
 
   async authenticate(apiKey: string): Promise<string | undefined> {
-    const hash = hashKey(apiKey);
-    const known = this.keys.get(hash);
-    if (known !== undefined) return known;
-    const [row] = await this.db.query<{ address: string }>(this.q.byKey, [hash]);
-    // A key never changes owner (no rotation, no deletion): known keys skip the query.
-    if (row) {
-      if (this.keys.size >= KNOWN_KEYS) this.keys.delete(this.keys.keys().next().value as string);
-      this.keys.set(hash, row.address);
-    }
+    // Asked every time (an indexed lookup): a key rotated or revoked through any process stops
+    // working at once on every replica.
+    const [row] = await this.db.query<{ address: string }>(this.q.byKey, [hashKey(apiKey)]);
     return row?.address;
+  }
+
+  async listAccounts(query: AccountListQuery = {}): Promise<AccountList> {
+    const q = parseOrThrow(AccountListQuery, query, 'account list query');
+    const rows = await this.db.query<AccountRow & { key_hash: string }>(this.q.accountsAfter, [
+      q.cursor ?? '',
+      q.limit + 1,
+    ]);
+    const { page, hasMore, last } = pageOf(rows, q.limit);
+    const now = this.clock.now();
+    return {
+      accounts: page.map((r) => toSummary(r, now)),
+      has_more: hasMore,
+      cursor: hasMore && last ? last.agent_id : null,
+    };
+  }
+
+  async rotateKey(agentId: string): Promise<Registration> {
+    const row = await this.byAgentId(agentId);
+    const apiKey = newApiKey();
+    await this.db.query(this.q.setKey, [hashKey(apiKey), row.agent_id]);
+    return {
+      agent_id: row.agent_id,
+      api_key: apiKey,
+      status: 'active',
+      created_at: row.created_at,
+      email_address: row.address,
+    };
+  }
+
+  async revokeKey(agentId: string): Promise<AccountSummary> {
+    const row = await this.byAgentId(agentId);
+    const key_hash = revokedKeyHash();
+    await this.db.query(this.q.setKey, [key_hash, row.agent_id]);
+    return toSummary({ ...row, key_hash }, this.clock.now());
+  }
+
+  /** Whether the database answers a query now: `/ready` answers with it. */
+  async ready(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    try {
+      await this.db.query(this.q.ready);
+      return { ok: true };
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'postgres post office: readiness query failed');
+      return {
+        ok: false,
+        reason: `the database does not answer (${(err as { code?: string }).code ?? (err as Error).message})`,
+      };
+    }
+  }
+
+  private async byAgentId(agentId: string): Promise<AccountRow & { key_hash: string }> {
+    const { agent_id } = parseOrThrow(AgentIdParams, { agent_id: agentId }, 'agent id');
+    const [row] = await this.db.query<AccountRow & { key_hash: string }>(this.q.byAgentId, [agent_id]);
+    if (!row) throw new NotFoundError(`no account ${agent_id}`);
+    return row;
   }
 
   /** Sets an account's send quotas. */
