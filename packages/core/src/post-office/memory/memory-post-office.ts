@@ -49,6 +49,7 @@ import {
   viewFor,
   viewOf,
 } from './memory-store.js';
+import { MessageTable } from './message-table.js';
 import { Retention, type RetentionOptions } from './retention.js';
 
 /** Options of {@link MemoryPostOffice}. */
@@ -78,14 +79,12 @@ export class MemoryPostOffice implements PostOffice {
   private readonly defaultLimits: QuotaLimits;
   private readonly boxes = new Map<string, Box>();
   private readonly keys = new Map<string, string>();
-  private readonly messages = new Map<string, Stored>();
+  private readonly messages = new MessageTable<Stored>(`msg_${randomBytes(4).toString('hex')}`);
   private readonly wake = new WakeUps();
-  private readonly idPrefix = randomBytes(4).toString('hex');
   private readonly retention: Retention | undefined;
   private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
   private kept = 0;
   private forgotten = 0;
-  private seq = 0;
   private lastIsoMs = Number.NaN;
   private lastIso = '';
 
@@ -117,6 +116,7 @@ export class MemoryPostOffice implements PostOffice {
     this.boxes.set(address, {
       address,
       agentId: agent_id,
+      self: [address],
       createdAt,
       limits: { ...this.defaultLimits },
       usage: emptyUsage(),
@@ -160,13 +160,14 @@ export class MemoryPostOffice implements PostOffice {
     admitSend(sender.usage, sender.limits, now);
     // Every check passed: from here on nothing throws, so nothing is stored half-way.
     const createdAt = this.iso(now);
-    const id = this.nextId();
+    const id = this.messages.nextId();
     const stored: Stored = {
       id,
       root: parent ? rootOf(parent) : undefined,
       from,
       fromAgentId: sender.agentId,
-      to,
+      // One recipient: its account's one-address list, shared (the views copy it).
+      to: to.length === 1 && recipients.length === 1 ? (recipients[0] as Box).self : to,
       cc,
       bcc,
       subject: req.subject,
@@ -181,7 +182,7 @@ export class MemoryPostOffice implements PostOffice {
       gone: false,
       idemKey: req.idempotency_key,
     };
-    this.messages.set(id, stored);
+    this.messages.add(stored);
     this.kept += 1;
     if (parent) joinThread(rootOf(parent), stored);
     const out = newEntry(stored, sender, 'outbound');
@@ -381,10 +382,6 @@ export class MemoryPostOffice implements PostOffice {
     const thread = threadOf(rootOf(stored));
     if (thread.participants.includes(address)) return stored;
     return thread.hidden.includes(address) && addressedTo(stored, address) ? stored : undefined;
-  }
-
-  private nextId(): string {
-    return `msg_${this.idPrefix}${(++this.seq).toString(36).padStart(6, '0')}`;
   }
 
   /** ISO time of `ms`; mail sent in the same millisecond shares one string. */

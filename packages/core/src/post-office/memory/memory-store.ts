@@ -12,9 +12,9 @@ export type Stored = {
   root: Stored | undefined;
   from: string;
   fromAgentId: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
+  to: readonly string[];
+  cc: readonly string[];
+  bcc: readonly string[];
   subject: string;
   bodyText: string | null;
   bodyHtml: string | null;
@@ -50,6 +50,8 @@ export type SenderLists = { all: HideableList<Entry>; unread: HideableList<Entry
 export type Box = {
   address: string;
   agentId: string;
+  /** `[address]`: the `to` of mail sent to this account alone (shared, never changed). */
+  self: readonly string[];
   createdAt: string;
   limits: QuotaLimits;
   usage: QuotaUsage;
@@ -107,7 +109,12 @@ export function joinThread(root: Stored, reply: Stored): void {
 
 export function threadOf(root: Stored): ThreadState {
   return (
-    root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc, gone: 0 }
+    root.thread ?? {
+      messages: [root],
+      participants: [root.from, ...root.to, ...root.cc],
+      hidden: root.bcc as string[],
+      gone: 0,
+    }
   );
 }
 
@@ -214,7 +221,7 @@ function dropEntry(e: Entry): void {
  * Forgets a message: out of every list, view and thread, and its idempotency key with it. A
  * thread's first message stays findable (not visible) while the thread has other messages.
  */
-export function forget(stored: Stored, messages: Map<string, Stored>): void {
+export function forget(stored: Stored, messages: { delete(id: string): void }): void {
   stored.gone = true;
   dropEntry(stored.out);
   if (stored.in0) dropEntry(stored.in0);

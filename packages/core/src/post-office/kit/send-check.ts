@@ -1,0 +1,76 @@
+import { MAX_BODY_BYTES, type SendRequest } from '../../wire/model.js';
+
+/** The address rule of `wire/model.ts`'s `Address`. */
+const ADDRESS = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$/;
+const KEYS: ReadonlySet<string> = new Set([
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'body_text',
+  'body_html',
+  'in_reply_to',
+  'attachments',
+  'idempotency_key',
+]);
+
+const isAddress = (a: unknown): a is string => typeof a === 'string' && a.length <= 320 && ADDRESS.test(a);
+
+function addresses(list: unknown, min: number): list is string[] {
+  if (!Array.isArray(list) || list.length < min || list.length > 10) return false;
+  for (const a of list) if (!isAddress(a)) return false;
+  return true;
+}
+
+/** A UTF-8 capped body; a string of at most a third of the cap cannot be over it (3 bytes a unit at most). */
+function body(s: unknown): boolean {
+  if (s === undefined || s === null) return true;
+  if (typeof s !== 'string') return false;
+  return (
+    s.length * 3 <= MAX_BODY_BYTES || (s.length <= MAX_BODY_BYTES && Buffer.byteLength(s, 'utf8') <= MAX_BODY_BYTES)
+  );
+}
+
+const text = (s: unknown, max: number) => typeof s === 'string' && s.length >= 1 && s.length <= max;
+
+export type CheckedSend = {
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject: string;
+  body_text?: string | null;
+  body_html?: string | null;
+  in_reply_to?: string | null;
+  attachments?: string[];
+  idempotency_key?: string;
+};
+
+/**
+ * The send request as `SendRequest.parse` would give it, for a request that plainly passes every
+ * rule (a plain object with only known fields, each valid); `undefined` for anything else, which
+ * then goes through the schema (and its error messages). The embedded post office sends at memory
+ * speed, where a schema walk per send was a tenth of the time. Arrays are copied: the caller's
+ * request is never kept.
+ */
+export function checkSendFast(request: unknown): CheckedSend | undefined {
+  if (typeof request !== 'object' || request === null || Object.getPrototypeOf(request) !== Object.prototype) {
+    return undefined;
+  }
+  const r = request as Record<string, unknown> & SendRequest;
+  for (const key in r) if (!KEYS.has(key)) return undefined;
+  if (!addresses(r.to, 1) || !text(r.subject, 256) || !body(r.body_text) || !body(r.body_html)) return undefined;
+  if (r.cc !== undefined && !addresses(r.cc, 0)) return undefined;
+  if (r.bcc !== undefined && !addresses(r.bcc, 0)) return undefined;
+  if (r.in_reply_to !== undefined && r.in_reply_to !== null && !text(r.in_reply_to, 128)) return undefined;
+  if (r.attachments !== undefined && !(Array.isArray(r.attachments) && r.attachments.length === 0)) return undefined;
+  if (r.idempotency_key !== undefined && !text(r.idempotency_key, 128)) return undefined;
+  const out: CheckedSend = { to: r.to.slice(), subject: r.subject };
+  if (r.cc !== undefined) out.cc = r.cc.slice();
+  if (r.bcc !== undefined) out.bcc = r.bcc.slice();
+  if (r.body_text !== undefined) out.body_text = r.body_text;
+  if (r.body_html !== undefined) out.body_html = r.body_html;
+  if (r.in_reply_to !== undefined) out.in_reply_to = r.in_reply_to;
+  if (r.attachments !== undefined) out.attachments = [];
+  if (r.idempotency_key !== undefined) out.idempotency_key = r.idempotency_key;
+  return out;
+}

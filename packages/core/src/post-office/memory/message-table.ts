@@ -1,0 +1,71 @@
+/**
+ * The stored messages by id. Ids are `<head><sequence in base 36>`, so a message's slot is its
+ * sequence number: a lookup parses the id and reads an array (no hash table of every id). Slots of
+ * forgotten messages are let go: a long run of them is cut off the front, and the few messages
+ * still kept in a cut part (the first message of a live thread) move to a small map.
+ */
+export class MessageTable<T extends { id: string }> {
+  /** Messages from sequence number `base` on; `undefined`: forgotten. */
+  private slots: (T | undefined)[] = [];
+  private base = 1;
+  private seq = 0;
+  private holes = 0;
+  /** Messages kept from a part of `slots` that was cut off. */
+  private readonly early = new Map<string, T>();
+
+  constructor(private readonly head: string) {}
+
+  /** The id of the next message. */
+  nextId(): string {
+    return `${this.head}${(this.seq + 1).toString(36).padStart(6, '0')}`;
+  }
+
+  /** Stores the message of the id `nextId()` gave. */
+  add(item: T): void {
+    this.seq += 1;
+    this.slots.push(item);
+  }
+
+  get(id: string): T | undefined {
+    const n = this.indexOf(id);
+    if (n === undefined) return undefined;
+    if (n < this.base) return this.early.get(id);
+    const item = this.slots[n - this.base];
+    return item !== undefined && item.id === id ? item : undefined;
+  }
+
+  delete(id: string): void {
+    const n = this.indexOf(id);
+    if (n === undefined) return;
+    if (n < this.base) {
+      this.early.delete(id);
+      return;
+    }
+    const i = n - this.base;
+    const item = this.slots[i];
+    if (item === undefined || item.id !== id) return;
+    this.slots[i] = undefined;
+    this.holes += 1;
+    if (this.holes >= 1024 && this.holes * 2 >= this.slots.length) this.compact();
+  }
+
+  private indexOf(id: string): number | undefined {
+    if (typeof id !== 'string' || !id.startsWith(this.head)) return undefined;
+    const n = Number.parseInt(id.slice(this.head.length), 36);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+
+  /** Cuts off the front: up to the first kept message, or half the slots (their kept messages go to `early`). */
+  private compact(): void {
+    let cut = 0;
+    while (cut < this.slots.length && this.slots[cut] === undefined) cut += 1;
+    if (cut < this.slots.length >> 1) cut = this.slots.length >> 1;
+    for (let i = 0; i < cut; i++) {
+      const item = this.slots[i];
+      if (item === undefined) this.holes -= 1;
+      else this.early.set(item.id, item);
+    }
+    this.slots = this.slots.slice(cut);
+    this.base += cut;
+  }
+}
