@@ -17,8 +17,10 @@ export class RecentIds {
   }
 
   add(id: string): void {
-    if (this.ids.has(id)) return;
     if (this.ids === EMPTY) this.ids = new Set();
+    const size = this.ids.size;
+    this.ids.add(id);
+    if (this.ids.size === size) return; // already there
     if (this.ring.length < this.capacity) {
       this.ring.push(id);
     } else {
@@ -26,6 +28,5 @@ export class RecentIds {
       this.ring[this.head] = id;
       this.head = (this.head + 1) % this.capacity;
     }
-    this.ids.add(id);
   }
 }

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../errors.js';
 import { SendRequest } from '../../wire/model.js';
 import { parseOrThrow } from '../../wire/parse.js';
-import { checkSendFast } from './send-check.js';
+import { checkSendFast } from './fast-checks.js';
 
 const EMPTY: string[] = [];
 
@@ -24,7 +24,7 @@ export function planSend(request: unknown, domain: string): SendPlan {
   const recipients = cc.length === 0 && bcc.length === 0 ? to : [...to, ...cc, ...bcc];
   const suffix = `@${domain}`;
   for (const address of recipients) {
-    if (!address.toLowerCase().endsWith(suffix)) {
+    if (!address.endsWith(suffix) && !address.toLowerCase().endsWith(suffix)) {
       throw ValidationError.single(['to'], `${address} is outside ${domain}: external delivery is not supported here`);
     }
   }

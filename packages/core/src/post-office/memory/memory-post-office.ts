@@ -19,6 +19,7 @@ import {
 } from '../../wire/model.js';
 import { parseOrThrow } from '../../wire/parse.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from '../kit/cursor.js';
+import { checkInboxFast } from '../kit/fast-checks.js';
 import { hashKey, newApiKey } from '../kit/keys.js';
 import { LeaseTable } from '../kit/lease-table.js';
 import { checkOfficeOptions } from '../kit/office-options.js';
@@ -164,6 +165,7 @@ export class MemoryPostOffice implements PostOffice {
     const stored: Stored = {
       id,
       root: parent ? rootOf(parent) : undefined,
+      threadId: undefined,
       from,
       fromAgentId: sender.agentId,
       // One recipient: its account's one-address list, shared (the views copy it).
@@ -204,7 +206,7 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
-    const q = parseOrThrow(InboxQuery, query, 'inbox query');
+    const q = checkInboxFast(query) ?? parseOrThrow(InboxQuery, query, 'inbox query');
     const box = this.box(address);
     let list: HideableList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
     const mode = inboxCursorMode(q.unread_only, q.from_address);
@@ -351,6 +353,9 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   private recipient(address: string): Box {
+    // A registered address is on this domain (its account was made as `<id>@<domain>`).
+    const registered = this.boxes.get(address);
+    if (registered) return registered;
     const at = address.lastIndexOf('@');
     if (address.slice(at + 1).toLowerCase() !== this.domain) {
       throw ValidationError.single(

@@ -10,6 +10,8 @@ export type Stored = {
   id: string;
   /** The thread's first message (itself for a root): the thread id is derived from its id. */
   root: Stored | undefined;
+  /** On a thread's first message, its thread id once made. */
+  threadId: string | undefined;
   from: string;
   fromAgentId: string;
   to: readonly string[];
@@ -84,7 +86,15 @@ export const shown = (e: Entry) => !e.deleted;
 export const unreadShown = (e: Entry) => !e.deleted && e.readAt === null;
 
 export const rootOf = (m: Stored): Stored => m.root ?? m;
-export const threadIdOf = (m: Stored): string => `thr_${rootOf(m).id.slice(4)}`;
+/**
+ * The thread id, made once per thread: views and lanes share one string, made flat (`join`, not a
+ * template: a concatenation keeps its parts alive beside the copy a lookup makes).
+ */
+export const threadIdOf = (m: Stored): string => {
+  const root = rootOf(m);
+  root.threadId ??= ['thr_', root.id.slice(4)].join('');
+  return root.threadId;
+};
 export const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
 
 /** Whether `address` sent or received this message (bcc included). */

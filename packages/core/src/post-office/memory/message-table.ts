@@ -15,9 +15,9 @@ export class MessageTable<T extends { id: string }> {
 
   constructor(private readonly head: string) {}
 
-  /** The id of the next message. */
+  /** The id of the next message (a flat string: a concatenation would keep its parts alive). */
   nextId(): string {
-    return `${this.head}${(this.seq + 1).toString(36).padStart(6, '0')}`;
+    return [this.head, (this.seq + 1).toString(36).padStart(6, '0')].join('');
   }
 
   /** Stores the message of the id `nextId()` gave. */

@@ -1,4 +1,4 @@
-import { MAX_BODY_BYTES, type SendRequest } from '../../wire/model.js';
+import { type InboxQuery, type InboxQueryParsed, MAX_BODY_BYTES, type SendRequest } from '../../wire/model.js';
 
 /** The address rule of `wire/model.ts`'s `Address`. */
 const ADDRESS = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$/;
@@ -72,5 +72,31 @@ export function checkSendFast(request: unknown): CheckedSend | undefined {
   if (r.in_reply_to !== undefined) out.in_reply_to = r.in_reply_to;
   if (r.attachments !== undefined) out.attachments = [];
   if (r.idempotency_key !== undefined) out.idempotency_key = r.idempotency_key;
+  return out;
+}
+
+const INBOX_KEYS: ReadonlySet<string> = new Set(['limit', 'unread_only', 'cursor', 'wait']);
+
+/**
+ * An inbox query as `InboxQuery.parse` would give it, for a plain one (numbers as numbers, a
+ * boolean `unread_only`, no `from_address`); `undefined` for anything else, which then goes
+ * through the schema.
+ */
+export function checkInboxFast(query: unknown): InboxQueryParsed | undefined {
+  if (typeof query !== 'object' || query === null || Object.getPrototypeOf(query) !== Object.prototype) {
+    return undefined;
+  }
+  const q = query as Record<string, unknown> & InboxQuery;
+  for (const key in q) if (!INBOX_KEYS.has(key)) return undefined;
+  const { limit, unread_only, cursor, wait } = q;
+  if (limit !== undefined && !(Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= 100)) {
+    return undefined;
+  }
+  if (unread_only !== undefined && typeof unread_only !== 'boolean') return undefined;
+  if (cursor !== undefined && !text(cursor, 128)) return undefined;
+  if (wait !== undefined && !(typeof wait === 'number' && wait >= 0 && wait <= 30)) return undefined;
+  const out: InboxQueryParsed = { limit: (limit as number | undefined) ?? 50, unread_only: unread_only ?? false };
+  if (cursor !== undefined) out.cursor = cursor;
+  if (wait !== undefined) out.wait = wait;
   return out;
 }
