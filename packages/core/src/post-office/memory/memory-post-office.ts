@@ -38,7 +38,6 @@ import {
   hideCopy,
   insOf,
   joinThread,
-  newEntry,
   rootOf,
   type Stored,
   senderLists,
@@ -162,7 +161,16 @@ export class MemoryPostOffice implements PostOffice {
     // Every check passed: from here on nothing throws, so nothing is stored half-way.
     const createdAt = this.iso(now);
     const id = this.messages.nextId();
+    // The message is its sender's copy (an outbound entry) as well.
     const stored: Stored = {
+      stored: undefined as unknown as Stored,
+      owner: sender,
+      direction: 'outbound',
+      readAt: null,
+      starred: false,
+      deleted: false,
+      pos: 0,
+      senderPos: -1,
       id,
       root: parent ? rootOf(parent) : undefined,
       threadId: undefined,
@@ -177,7 +185,6 @@ export class MemoryPostOffice implements PostOffice {
       bodyHtml: req.body_html ?? null,
       inReplyTo: parent ? parent.id : null,
       createdAt,
-      out: undefined as unknown as Entry,
       in0: undefined,
       insMore: undefined,
       thread: undefined,
@@ -187,9 +194,8 @@ export class MemoryPostOffice implements PostOffice {
     this.messages.add(stored);
     this.kept += 1;
     if (parent) joinThread(rootOf(parent), stored);
-    const out = newEntry(stored, sender, 'outbound');
-    stored.out = out;
-    out.pos = sender.sent.push(out);
+    stored.stored = stored;
+    stored.pos = sender.sent.push(stored);
     sender.totalSent += 1;
     for (const box of recipients) deliver(box, stored);
     const result: SendResult = {
@@ -197,7 +203,7 @@ export class MemoryPostOffice implements PostOffice {
       thread_id: threadIdOf(stored),
       status: 'delivered',
       delivery_type: 'internal',
-      message: viewOf(out),
+      message: viewOf(stored),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);
@@ -279,7 +285,7 @@ export class MemoryPostOffice implements PostOffice {
   async delete(address: string, messageId: string): Promise<void> {
     const box = this.box(address);
     const stored = this.messages.get(messageId);
-    const entries = stored ? [...insOf(stored), stored.out].filter((e) => e.owner === box && !e.deleted) : [];
+    const entries = stored ? [...insOf(stored), stored].filter((e) => e.owner === box && !e.deleted) : [];
     if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
     for (const entry of entries) hideCopy(box, entry);
     this.leases.end(address, [messageId]);

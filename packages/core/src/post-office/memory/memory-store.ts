@@ -4,9 +4,10 @@ import { accountView, messageView } from '../kit/views.js';
 import { HideableList } from './hideable-list.js';
 
 // The records of the embedded post office: one stored message, one copy (entry) per account
-// that sent or received it, per-account lists, and threads kept on their first message.
+// that sent or received it, per-account lists, and threads kept on their first message. The
+// stored message is itself its sender's copy (one object less per message for the collector).
 
-export type Stored = {
+export type Stored = Entry & {
   id: string;
   /** The thread's first message (itself for a root): the thread id is derived from its id. */
   root: Stored | undefined;
@@ -22,8 +23,6 @@ export type Stored = {
   bodyHtml: string | null;
   inReplyTo: string | null;
   createdAt: string;
-  /** The sender's copy. */
-  out: Entry;
   /** The first recipient's copy, and the others' (most mail has one recipient). */
   in0: Entry | undefined;
   insMore: Entry[] | undefined;
@@ -233,10 +232,10 @@ function dropEntry(e: Entry): void {
  */
 export function forget(stored: Stored, messages: { delete(id: string): void }): void {
   stored.gone = true;
-  dropEntry(stored.out);
+  dropEntry(stored);
   if (stored.in0) dropEntry(stored.in0);
   if (stored.insMore) for (const e of stored.insMore) dropEntry(e);
-  const idempotency = stored.out.owner.idempotency;
+  const idempotency = stored.owner.idempotency;
   if (stored.idemKey !== undefined && idempotency.get(stored.idemKey)?.message_id === stored.id) {
     idempotency.delete(stored.idemKey);
   }
@@ -260,7 +259,7 @@ export function forget(stored: Stored, messages: { delete(id: string): void }): 
 export function copyOf(stored: Stored, box: Box): Entry | undefined {
   if (stored.in0?.owner === box) return stored.in0;
   if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
-  return stored.out.owner === box ? stored.out : undefined;
+  return stored.owner === box ? stored : undefined;
 }
 
 /** A message of a thread as `viewer` sees it: its own copy, or one made up for the view. */
