@@ -49,10 +49,18 @@ export class MessageTable<T extends { id: string }> {
     if (this.holes >= 1024 && this.holes * 2 >= this.slots.length) this.compact();
   }
 
+  /** The sequence number an id names (base 36 after the head), read in place; `undefined`: none. */
   private indexOf(id: string): number | undefined {
-    if (typeof id !== 'string' || !id.startsWith(this.head)) return undefined;
-    const n = Number.parseInt(id.slice(this.head.length), 36);
-    return Number.isSafeInteger(n) ? n : undefined;
+    if (typeof id !== 'string' || id.length <= this.head.length || !id.startsWith(this.head)) return undefined;
+    let n = 0;
+    for (let i = this.head.length; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+      if (digit < 0) return undefined;
+      n = n * 36 + digit;
+      if (n > Number.MAX_SAFE_INTEGER) return undefined;
+    }
+    return n;
   }
 
   /** Cuts off the front: up to the first kept message, or half the slots (their kept messages go to `early`). */
