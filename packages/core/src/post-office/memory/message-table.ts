@@ -1,3 +1,6 @@
+/** '00'..'zz': the last two base-36 digits of an id. */
+const LOW_DIGITS = Array.from({ length: 1296 }, (_, i) => i.toString(36).padStart(2, '0'));
+
 /**
  * The stored messages by id. Ids are `<head><sequence in base 36>`, so a message's slot is its
  * sequence number: a lookup parses the id and reads an array (no hash table of every id). Slots of
@@ -10,14 +13,26 @@ export class MessageTable<T extends { id: string }> {
   private base = 1;
   private seq = 0;
   private holes = 0;
+  private high = -1;
+  private highDigits = '';
   /** Messages kept from a part of `slots` that was cut off. */
   private readonly early = new Map<string, T>();
 
   constructor(private readonly head: string) {}
 
-  /** The id of the next message (a flat string: a concatenation would keep its parts alive). */
+  /**
+   * The id of the next message: its sequence number in base 36, at least 6 digits (a flat string:
+   * a concatenation would keep its parts alive). The last two digits come from a table, the
+   * others change once every 1 296 ids.
+   */
   nextId(): string {
-    return [this.head, (this.seq + 1).toString(36).padStart(6, '0')].join('');
+    const n = this.seq + 1;
+    const high = Math.floor(n / 1296);
+    if (high !== this.high) {
+      this.high = high;
+      this.highDigits = high.toString(36).padStart(4, '0');
+    }
+    return [this.head, this.highDigits, LOW_DIGITS[n % 1296] as string].join('');
   }
 
   /** Stores the message of the id `nextId()` gave. */
