@@ -66,20 +66,22 @@ export function checkSendFast(request: unknown): CheckedSend | undefined {
   }
   const r = request as Record<string, unknown> & SendRequest;
   for (const key in r) if (!KEYS.has(key)) return undefined;
-  if (!addresses(r.to, 1) || !text(r.subject, 256) || !body(r.body_text) || !body(r.body_html)) return undefined;
-  if (r.cc !== undefined && !addresses(r.cc, 0)) return undefined;
-  if (r.bcc !== undefined && !addresses(r.bcc, 0)) return undefined;
-  if (r.in_reply_to !== undefined && r.in_reply_to !== null && !text(r.in_reply_to, 128)) return undefined;
-  if (r.attachments !== undefined && !(Array.isArray(r.attachments) && r.attachments.length === 0)) return undefined;
-  if (r.idempotency_key !== undefined && !text(r.idempotency_key, 128)) return undefined;
-  const out: CheckedSend = { to: r.to.slice(), subject: r.subject };
-  if (r.cc !== undefined) out.cc = r.cc.slice();
-  if (r.bcc !== undefined) out.bcc = r.bcc.slice();
-  if (r.body_text !== undefined) out.body_text = r.body_text;
-  if (r.body_html !== undefined) out.body_html = r.body_html;
-  if (r.in_reply_to !== undefined) out.in_reply_to = r.in_reply_to;
-  if (r.attachments !== undefined) out.attachments = [];
-  if (r.idempotency_key !== undefined) out.idempotency_key = r.idempotency_key;
+  // Each field read once: what is checked is what is kept.
+  const { to, cc, bcc, subject, body_text, body_html, in_reply_to, attachments, idempotency_key } = r;
+  if (!addresses(to, 1) || !text(subject, 256) || !body(body_text) || !body(body_html)) return undefined;
+  if (cc !== undefined && !addresses(cc, 0)) return undefined;
+  if (bcc !== undefined && !addresses(bcc, 0)) return undefined;
+  if (in_reply_to !== undefined && in_reply_to !== null && !text(in_reply_to, 128)) return undefined;
+  if (attachments !== undefined && !(Array.isArray(attachments) && attachments.length === 0)) return undefined;
+  if (idempotency_key !== undefined && !text(idempotency_key, 128)) return undefined;
+  const out: CheckedSend = { to: to.slice(), subject };
+  if (cc !== undefined) out.cc = cc.slice();
+  if (bcc !== undefined) out.bcc = bcc.slice();
+  if (body_text !== undefined) out.body_text = body_text;
+  if (body_html !== undefined) out.body_html = body_html;
+  if (in_reply_to !== undefined) out.in_reply_to = in_reply_to;
+  if (attachments !== undefined) out.attachments = [];
+  if (idempotency_key !== undefined) out.idempotency_key = idempotency_key;
   return out;
 }
 
