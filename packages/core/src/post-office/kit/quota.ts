@@ -64,8 +64,13 @@ export const usageAt = (now: number, hourUsed: number, dayUsed: number): QuotaUs
 
 /** Counts `n` sends at `now` (a negative `n` gives tokens back), in place; past windows start at zero. */
 export function countSend(usage: QuotaUsage, now: number, n = 1): void {
-  const used = currentUsage(usage, now);
-  Object.assign(usage, usageAt(now, Math.max(0, used.hourly + n), Math.max(0, used.daily + n)));
+  // Field by field (no objects made): the embedded post office counts every send.
+  const hour = Math.floor(now / HOUR_MS);
+  const day = Math.floor(now / DAY_MS);
+  usage.hourUsed = Math.max(0, (usage.hourWindow === hour ? usage.hourUsed : 0) + n);
+  usage.hourWindow = hour;
+  usage.dayUsed = Math.max(0, (usage.dayWindow === day ? usage.dayUsed : 0) + n);
+  usage.dayWindow = day;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../errors.js';
 import { SendRequest } from '../../wire/model.js';
 import { parseOrThrow } from '../../wire/parse.js';
+import { checkSendFast } from './fast-checks.js';
 
 const EMPTY: string[] = [];
 
@@ -16,14 +17,14 @@ export type SendPlan = {
 
 /** Validates a send request for a post office of `domain`. Throws `ValidationError`. */
 export function planSend(request: unknown, domain: string): SendPlan {
-  const req = parseOrThrow(SendRequest, request, 'send request');
+  const req = checkSendFast(request) ?? parseOrThrow(SendRequest, request, 'send request');
   const to = req.to.length === 1 ? req.to : [...new Set(req.to)];
   const cc = req.cc?.length ? [...new Set(req.cc)].filter((a) => !to.includes(a)) : EMPTY;
   const bcc = req.bcc?.length ? [...new Set(req.bcc)].filter((a) => !to.includes(a) && !cc.includes(a)) : EMPTY;
   const recipients = cc.length === 0 && bcc.length === 0 ? to : [...to, ...cc, ...bcc];
   const suffix = `@${domain}`;
   for (const address of recipients) {
-    if (!address.toLowerCase().endsWith(suffix)) {
+    if (!address.endsWith(suffix) && !address.toLowerCase().endsWith(suffix)) {
       throw ValidationError.single(['to'], `${address} is outside ${domain}: external delivery is not supported here`);
     }
   }

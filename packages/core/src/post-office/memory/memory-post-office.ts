@@ -19,6 +19,7 @@ import {
 } from '../../wire/model.js';
 import { parseOrThrow } from '../../wire/parse.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from '../kit/cursor.js';
+import { checkInboxFast } from '../kit/fast-checks.js';
 import { hashKey, newApiKey } from '../kit/keys.js';
 import { LeaseTable } from '../kit/lease-table.js';
 import { checkOfficeOptions } from '../kit/office-options.js';
@@ -37,7 +38,6 @@ import {
   hideCopy,
   insOf,
   joinThread,
-  newEntry,
   rootOf,
   type Stored,
   senderLists,
@@ -49,6 +49,7 @@ import {
   viewFor,
   viewOf,
 } from './memory-store.js';
+import { MessageTable } from './message-table.js';
 import { Retention, type RetentionOptions } from './retention.js';
 
 /** Options of {@link MemoryPostOffice}. */
@@ -78,14 +79,12 @@ export class MemoryPostOffice implements PostOffice {
   private readonly defaultLimits: QuotaLimits;
   private readonly boxes = new Map<string, Box>();
   private readonly keys = new Map<string, string>();
-  private readonly messages = new Map<string, Stored>();
+  private readonly messages = new MessageTable<Stored>(`msg_${randomBytes(4).toString('hex')}`);
   private readonly wake = new WakeUps();
-  private readonly idPrefix = randomBytes(4).toString('hex');
   private readonly retention: Retention | undefined;
   private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
   private kept = 0;
   private forgotten = 0;
-  private seq = 0;
   private lastIsoMs = Number.NaN;
   private lastIso = '';
 
@@ -117,6 +116,7 @@ export class MemoryPostOffice implements PostOffice {
     this.boxes.set(address, {
       address,
       agentId: agent_id,
+      self: [address],
       createdAt,
       limits: { ...this.defaultLimits },
       usage: emptyUsage(),
@@ -160,13 +160,24 @@ export class MemoryPostOffice implements PostOffice {
     admitSend(sender.usage, sender.limits, now);
     // Every check passed: from here on nothing throws, so nothing is stored half-way.
     const createdAt = this.iso(now);
-    const id = this.nextId();
+    const id = this.messages.nextId();
+    // The message is its sender's copy (an outbound entry) as well.
     const stored: Stored = {
+      stored: undefined as unknown as Stored,
+      owner: sender,
+      direction: 'outbound',
+      readAt: null,
+      starred: false,
+      deleted: false,
+      pos: 0,
+      senderPos: -1,
       id,
       root: parent ? rootOf(parent) : undefined,
+      threadId: undefined,
       from,
       fromAgentId: sender.agentId,
-      to,
+      // One recipient: its account's one-address list, shared (the views copy it).
+      to: to.length === 1 && recipients.length === 1 ? (recipients[0] as Box).self : to,
       cc,
       bcc,
       subject: req.subject,
@@ -174,19 +185,17 @@ export class MemoryPostOffice implements PostOffice {
       bodyHtml: req.body_html ?? null,
       inReplyTo: parent ? parent.id : null,
       createdAt,
-      out: undefined as unknown as Entry,
       in0: undefined,
       insMore: undefined,
       thread: undefined,
       gone: false,
       idemKey: req.idempotency_key,
     };
-    this.messages.set(id, stored);
+    this.messages.add(stored);
     this.kept += 1;
     if (parent) joinThread(rootOf(parent), stored);
-    const out = newEntry(stored, sender, 'outbound');
-    stored.out = out;
-    out.pos = sender.sent.push(out);
+    stored.stored = stored;
+    stored.pos = sender.sent.push(stored);
     sender.totalSent += 1;
     for (const box of recipients) deliver(box, stored);
     const result: SendResult = {
@@ -194,7 +203,7 @@ export class MemoryPostOffice implements PostOffice {
       thread_id: threadIdOf(stored),
       status: 'delivered',
       delivery_type: 'internal',
-      message: viewOf(out),
+      message: viewOf(stored),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);
@@ -203,7 +212,7 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
-    const q = parseOrThrow(InboxQuery, query, 'inbox query');
+    const q = checkInboxFast(query) ?? parseOrThrow(InboxQuery, query, 'inbox query');
     const box = this.box(address);
     let list: HideableList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
     const mode = inboxCursorMode(q.unread_only, q.from_address);
@@ -278,7 +287,7 @@ export class MemoryPostOffice implements PostOffice {
   async delete(address: string, messageId: string): Promise<void> {
     const box = this.box(address);
     const stored = this.messages.get(messageId);
-    const entries = stored ? [...insOf(stored), stored.out].filter((e) => e.owner === box && !e.deleted) : [];
+    const entries = stored ? [...insOf(stored), stored].filter((e) => e.owner === box && !e.deleted) : [];
     if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
     for (const entry of entries) hideCopy(box, entry);
     this.leases.end(address, [messageId]);
@@ -352,6 +361,9 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   private recipient(address: string): Box {
+    // A registered address is on this domain (its account was made as `<id>@<domain>`).
+    const registered = this.boxes.get(address);
+    if (registered) return registered;
     const at = address.lastIndexOf('@');
     if (address.slice(at + 1).toLowerCase() !== this.domain) {
       throw ValidationError.single(
@@ -383,10 +395,6 @@ export class MemoryPostOffice implements PostOffice {
     const thread = threadOf(rootOf(stored));
     if (thread.participants.includes(address)) return stored;
     return thread.hidden.includes(address) && addressedTo(stored, address) ? stored : undefined;
-  }
-
-  private nextId(): string {
-    return `msg_${this.idPrefix}${(++this.seq).toString(36).padStart(6, '0')}`;
   }
 
   /** ISO time of `ms`; mail sent in the same millisecond shares one string. */

@@ -4,24 +4,25 @@ import { accountView, messageView } from '../kit/views.js';
 import { HideableList } from './hideable-list.js';
 
 // The records of the embedded post office: one stored message, one copy (entry) per account
-// that sent or received it, per-account lists, and threads kept on their first message.
+// that sent or received it, per-account lists, and threads kept on their first message. The
+// stored message is itself its sender's copy (one object less per message for the collector).
 
-export type Stored = {
+export type Stored = Entry & {
   id: string;
   /** The thread's first message (itself for a root): the thread id is derived from its id. */
   root: Stored | undefined;
+  /** On a thread's first message, its thread id once made. */
+  threadId: string | undefined;
   from: string;
   fromAgentId: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
+  to: readonly string[];
+  cc: readonly string[];
+  bcc: readonly string[];
   subject: string;
   bodyText: string | null;
   bodyHtml: string | null;
   inReplyTo: string | null;
   createdAt: string;
-  /** The sender's copy. */
-  out: Entry;
   /** The first recipient's copy, and the others' (most mail has one recipient). */
   in0: Entry | undefined;
   insMore: Entry[] | undefined;
@@ -50,6 +51,8 @@ export type SenderLists = { all: HideableList<Entry>; unread: HideableList<Entry
 export type Box = {
   address: string;
   agentId: string;
+  /** `[address]`: the `to` of mail sent to this account alone (shared, never changed). */
+  self: readonly string[];
   createdAt: string;
   limits: QuotaLimits;
   usage: QuotaUsage;
@@ -82,7 +85,15 @@ export const shown = (e: Entry) => !e.deleted;
 export const unreadShown = (e: Entry) => !e.deleted && e.readAt === null;
 
 export const rootOf = (m: Stored): Stored => m.root ?? m;
-export const threadIdOf = (m: Stored): string => `thr_${rootOf(m).id.slice(4)}`;
+/**
+ * The thread id, made once per thread: views and lanes share one string, made flat (`join`, not a
+ * template: a concatenation keeps its parts alive beside the copy a lookup makes).
+ */
+export const threadIdOf = (m: Stored): string => {
+  const root = rootOf(m);
+  root.threadId ??= ['thr_', root.id.slice(4)].join('');
+  return root.threadId;
+};
 export const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
 
 /** Whether `address` sent or received this message (bcc included). */
@@ -107,7 +118,12 @@ export function joinThread(root: Stored, reply: Stored): void {
 
 export function threadOf(root: Stored): ThreadState {
   return (
-    root.thread ?? { messages: [root], participants: [root.from, ...root.to, ...root.cc], hidden: root.bcc, gone: 0 }
+    root.thread ?? {
+      messages: [root],
+      participants: [root.from, ...root.to, ...root.cc],
+      hidden: root.bcc as string[],
+      gone: 0,
+    }
   );
 }
 
@@ -214,12 +230,12 @@ function dropEntry(e: Entry): void {
  * Forgets a message: out of every list, view and thread, and its idempotency key with it. A
  * thread's first message stays findable (not visible) while the thread has other messages.
  */
-export function forget(stored: Stored, messages: Map<string, Stored>): void {
+export function forget(stored: Stored, messages: { delete(id: string): void }): void {
   stored.gone = true;
-  dropEntry(stored.out);
+  dropEntry(stored);
   if (stored.in0) dropEntry(stored.in0);
   if (stored.insMore) for (const e of stored.insMore) dropEntry(e);
-  const idempotency = stored.out.owner.idempotency;
+  const idempotency = stored.owner.idempotency;
   if (stored.idemKey !== undefined && idempotency.get(stored.idemKey)?.message_id === stored.id) {
     idempotency.delete(stored.idemKey);
   }
@@ -243,7 +259,7 @@ export function forget(stored: Stored, messages: Map<string, Stored>): void {
 export function copyOf(stored: Stored, box: Box): Entry | undefined {
   if (stored.in0?.owner === box) return stored.in0;
   if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
-  return stored.out.owner === box ? stored.out : undefined;
+  return stored.owner === box ? stored : undefined;
 }
 
 /** A message of a thread as `viewer` sees it: its own copy, or one made up for the view. */

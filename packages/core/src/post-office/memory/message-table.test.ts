@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../../errors.js';
+import { MemoryPostOffice } from './memory-post-office.js';
+
+const LIMITS = { hourly: 1e9, daily: 1e9 };
+
+describe('MemoryPostOffice message ids', () => {
+  it('finds mail kept long after thousands of later messages were forgotten, and nothing under a made-up id', async () => {
+    const po = new MemoryPostOffice({ limits: LIMITS, retention: { maxMessages: 10 } });
+    const [a, b] = (await Promise.all(['alice', 'bob'].map((id) => po.register({ agent_id: id })))).map(
+      (r) => r.email_address,
+    ) as [string, string];
+    // Unread: never forgotten, while everything sent after it is read and forgotten.
+    const kept = (await po.send(a, { to: [b], subject: 'the first' })).message_id;
+    let last = '';
+    for (let i = 0; i < 5000; i++) {
+      last = (await po.send(a, { to: [b], subject: `m${i}` })).message_id;
+      await po.markRead(b, [last]);
+    }
+    expect(po.stats().forgotten).toBeGreaterThan(4900);
+    expect((await po.message(b, kept)).subject).toBe('the first');
+    const reply = await po.send(b, { to: [a], subject: 'Re: the first', in_reply_to: kept });
+    expect(reply.thread_id).toBe(`thr_${kept.slice(4)}`);
+    expect((await po.thread(a, reply.thread_id)).messages.map((m) => m.subject)).toEqual([
+      'the first',
+      'Re: the first',
+    ]);
+    expect((await po.message(b, last)).subject).toBe('m4999');
+    for (const id of [`${kept}x`, `${kept.slice(0, -1)}`, 'msg_', 'msg_zzzzzzzzzzzzzz', kept.replace('msg_', 'thr_')]) {
+      await expect(po.message(b, id)).rejects.toBeInstanceOf(NotFoundError);
+    }
+    await expect(po.markRead(b, [`${last}0`])).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
