@@ -110,7 +110,8 @@ if (role === 'mailroom-worker') {
   const [url, name, tasks, inFlight, samples] = args as [string, string, string, string, string];
   const connection = redisConnection(url);
   const queue = new Queue(name, { connection });
-  const events = new QueueEvents(name, { connection });
+  // The queue is new: its events are read from the first one, so none is missed before the first read.
+  const events = new QueueEvents(name, { connection, lastEventId: '0-0' });
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
   // One listener for every job (what `job.waitUntilFinished` does, less its extra check per job).
   const waiting = new Map<string, () => void>();
@@ -124,7 +125,13 @@ if (role === 'mailroom-worker') {
   let seq = 0;
   const roundTrip = async (i: number) => {
     const jobId = `j${seq++}`;
-    const done = new Promise<void>((resolve) => waiting.set(jobId, resolve));
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`job ${jobId}: no completed event in 60 s`)), 60_000);
+      waiting.set(jobId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     const job: Job = await queue.add('noop', { n: i }, { jobId });
     if (job.id !== jobId) throw new Error(`unexpected job id ${job.id}`);
     await done;
