@@ -60,3 +60,48 @@ export function visibleMessage(q: Statements, address: string, messageId: string
   const row = typeof messageId === 'string' ? (q.message.get(messageId) as MessageRow | undefined) : undefined;
   return row && canSee(q, row, address) ? row : undefined;
 }
+
+/**
+ * The accounts this office has seen exist, and the key hashes it has seen map to them, so that a
+ * request does not ask SQLite again (bounded; the oldest go first). Only what was seen to exist is
+ * kept: an account and its key are never deleted or changed, so a remembered one is never stale,
+ * even with another process on the same file. (An account or key deletion, if one is ever added,
+ * must forget it here.)
+ */
+export class KnownAccounts {
+  private readonly addresses = new Set<string>();
+  private readonly byKeyHash = new Map<string, string>();
+
+  constructor(
+    private readonly q: Statements,
+    private readonly max = 10_000,
+  ) {}
+
+  /** Whether an account `address` exists. */
+  has(address: string): boolean {
+    if (this.addresses.has(address)) return true;
+    if (typeof address !== 'string' || !this.q.exists.get(address)) return false;
+    this.remember(this.addresses, address, address);
+    return true;
+  }
+
+  /** The address of the account whose key hashes to `keyHash`. */
+  addressOf(keyHash: string): string | undefined {
+    const known = this.byKeyHash.get(keyHash);
+    if (known !== undefined) return known;
+    const row = this.q.byKey.get(keyHash) as { address: string } | undefined;
+    if (row) this.remember(this.byKeyHash, keyHash, row.address);
+    return row?.address;
+  }
+
+  /** Throws NotFoundError unless an account `address` exists. */
+  check(address: string): void {
+    if (!this.has(address)) throw new NotFoundError(`no account ${String(address)}`);
+  }
+
+  private remember(into: Set<string> | Map<string, string>, key: string, value: string): void {
+    if (into.size >= this.max) into.delete(into.keys().next().value as string);
+    if (into instanceof Set) into.add(key);
+    else into.set(key, value);
+  }
+}

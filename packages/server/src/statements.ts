@@ -27,6 +27,11 @@ const SQL = {
   insertMessage:
     'INSERT INTO messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   insertEntry: 'INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, ?, NULL, 0, 0)',
+  insertEntries2:
+    "INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, 'outbound', NULL, 0, 0), (?, ?, 'inbound', NULL, 0, 0)",
+  // The caller's own copy of a message by id, the received one first (as ownEntry): one statement for a read mark.
+  ownById: `SELECT e.seq, e.direction, e.read_at, e.starred, e.deleted FROM messages m JOIN entries e ON e.seq = m.seq AND e.owner = ?
+      WHERE m.id = ? ORDER BY e.direction LIMIT 1`,
   entries: 'SELECT direction, read_at, starred, deleted FROM entries WHERE owner = ? AND seq = ?',
   setRead: "UPDATE entries SET read_at = ? WHERE owner = ? AND seq = ? AND direction = 'inbound'",
   star: 'UPDATE entries SET starred = 1 - starred WHERE owner = ? AND seq = ? AND direction = ?',
