@@ -14,8 +14,14 @@ const IN_FLIGHT = 64;
 /** Round trips measured one at a time. */
 const ALONE = 200;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** `P3_CPU_PROF=<dir>`: the server writes a V8 CPU profile there (`node --cpu-prof`) when it stops. */
+/**
+ * `P3_CPU_PROF=<dir>`: the server writes a V8 CPU profile there (`node --cpu-prof`) when it stops,
+ * and only the Mailroom figure at durability full is measured (summarise it with
+ * `node bench/dist/cpuprofile-summary.js <file>`).
+ */
 const CPU_PROF = process.env.P3_CPU_PROF;
+/** `P3_SERVER_CLI=<path>`: another build of mailroom-server's cli.js (to measure a change against the one before). */
+const SERVER_CLI = process.env.P3_SERVER_CLI;
 
 type Durability = 'full' | 'fast';
 const PROC = fileURLToPath(new URL('./p3-proc.js', import.meta.url));
@@ -67,7 +73,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /** mailroom-server (its own process) on a SQLite file at `durability`, port 0. */
 async function startServer(adminKey: string, db: string, durability: Durability) {
-  const cli = fileURLToPath(import.meta.resolve('@mailroom/server/cli'));
+  const cli = SERVER_CLI ?? fileURLToPath(import.meta.resolve('@mailroom/server/cli'));
   const { child, match } = await startChild(
     [
       ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
@@ -156,6 +162,15 @@ async function bullmq(): Promise<RoundTrips> {
 
 export async function p3(): Promise<BenchResult> {
   const full = await mailroom('full');
+  if (CPU_PROF) {
+    return {
+      id: 'P3',
+      name: `P3 profiling run (${CPU_PROF}): Mailroom only`,
+      value: full.roundTripsPerSec,
+      unit: 'round trips/s',
+      ...full,
+    };
+  }
   const problem = await redisProblem(REDIS_URL);
   if (problem)
     process.stderr.write(`P3: no Redis answers at ${REDIS_URL} (${problem}): no BullMQ baseline, no ratio\n`);
