@@ -15,7 +15,7 @@ const IN_FLIGHT = 64;
 const ALONE = 200;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
- * `P3_CPU_PROF=<dir>`: the server writes a V8 CPU profile there (`node --cpu-prof`) when it stops,
+ * `P3_CPU_PROF=<dir>`: the server (and the requester and worker) write a V8 CPU profile there (`node --cpu-prof`) when it stops,
  * and only the Mailroom figure at durability full is measured (summarise it with
  * `node bench/dist/cpuprofile-summary.js <file>`).
  */
@@ -24,7 +24,11 @@ const CPU_PROF = process.env.P3_CPU_PROF;
 const SERVER_CLI = process.env.P3_SERVER_CLI;
 
 type Durability = 'full' | 'fast';
-const PROC = fileURLToPath(new URL('./p3-proc.js', import.meta.url));
+/** The child processes' script; with P3_CPU_PROF they are profiled too (the requester's and worker's own profiles). */
+const PROC_ARGS = [
+  ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+  fileURLToPath(new URL('./p3-proc.js', import.meta.url)),
+];
 
 /** Starts a child and resolves once it printed `ready` (or `listening on <url>`: the server). */
 function startChild(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
@@ -105,9 +109,9 @@ async function mailroom(durability: Durability): Promise<RoundTrips> {
   try {
     const requester = await register(server.url, adminKey, 'requester');
     const work = await register(server.url, adminKey, 'worker');
-    worker = (await startChild([PROC, 'mailroom-worker', server.url, work.api_key], /ready/)).child;
+    worker = (await startChild([...PROC_ARGS, 'mailroom-worker', server.url, work.api_key], /ready/)).child;
     return await runChild<RoundTrips>([
-      PROC,
+      ...PROC_ARGS,
       'mailroom-requester',
       server.url,
       requester.api_key,
@@ -144,10 +148,10 @@ export function redisProblem(url: string, timeoutMs = 1000): Promise<string | un
 /** The same round trip on BullMQ: requester process → Redis → worker process (concurrency 64) → QueueEvents. */
 async function bullmq(): Promise<RoundTrips> {
   const queue = `mailroom-p3-${randomBytes(4).toString('hex')}`;
-  const { child } = await startChild([PROC, 'bullmq-worker', REDIS_URL, queue], /ready/);
+  const { child } = await startChild([...PROC_ARGS, 'bullmq-worker', REDIS_URL, queue], /ready/);
   try {
     return await runChild<RoundTrips>([
-      PROC,
+      ...PROC_ARGS,
       'bullmq-requester',
       REDIS_URL,
       queue,
