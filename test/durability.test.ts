@@ -38,6 +38,47 @@ describe('durability of the SQLite office', () => {
     }
   });
 
+  it('commits read marks in groups too, with the sends of the same moment: fifty marks at once are not fifty commits', async () => {
+    const path = join(dir, 'marks.db');
+    const po = new SqlitePostOffice({ path });
+    const other = new Database(path);
+    try {
+      const a = (await po.register({ agent_id: 'alice' })).email_address;
+      const b = (await po.register({ agent_id: 'bob' })).email_address;
+      const ids: string[] = [];
+      for (let i = 0; i < 100; i++) ids.push((await po.send(a, { to: [b], subject: `mail ${i}` })).message_id);
+      const frames = async (work: () => Promise<unknown>) => {
+        other.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        await work();
+        const [row] = other.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().all() as number[][];
+        return row?.[1] ?? 0;
+      };
+      const together = await frames(() =>
+        Promise.all([
+          ...ids.slice(0, 50).map((id) => po.markRead(b, [id])),
+          po.send(b, { to: [a], subject: 'answer' }),
+        ]),
+      );
+      const oneByOne = await frames(async () => {
+        for (const id of ids.slice(50)) await po.markRead(b, [id]);
+      });
+      expect(together * 5).toBeLessThan(oneByOne);
+      // Every mark was kept, and a mark that fails (an unknown id) fails alone.
+      const unread = await po.inbox(b, { unread_only: true });
+      expect(unread.messages).toHaveLength(0);
+      const results = await Promise.allSettled([
+        po.markRead(b, ['msg_nope']),
+        po.markRead(b, [ids[0] as string], { unread: true }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+      expect((await po.inbox(b, { unread_only: true })).messages.map((m) => m.message_id)).toEqual([ids[0]]);
+      expect((await po.inbox(a, { unread_only: true })).messages.map((m) => m.subject)).toEqual(['answer']);
+    } finally {
+      other.close();
+      po.close();
+    }
+  });
+
   it('mailroom-server keeps every answered send by default (durability full); --durability fast is the documented opt-out', async () => {
     const db = join(dir, 'cli.db');
     const full = await startCli(['--db', db]);

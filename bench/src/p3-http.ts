@@ -1,176 +1,208 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Agent, createRuntime, type Message, type Runtime } from '@mailroom/core';
-import { HttpMailbox } from '@mailroom/http';
-import { type BenchResult, percentile, round } from './result.js';
+import type { RoundTrips } from './p3-proc.js';
+import type { BenchResult } from './result.js';
 
-const LATENCY_SAMPLES = 300;
-const POLLING_SAMPLES = 12;
-const THROUGHPUT = 5_000;
-const CONCURRENCY = 64;
-
+/** Round trips measured with IN_FLIGHT at once (after a warm-up of up to 500). */
+const TASKS = Number(process.env.P3_TASKS ?? 5_000);
+const IN_FLIGHT = 64;
+/** Round trips measured one at a time. */
+const ALONE = 200;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
- * How the server keeps mail: `P3_DURABILITY=full` (the default: a SQLite file, every answered send
- * synced), `fast` (the file at `--durability fast`), or `memory` (`:memory:`, nothing on disk).
+ * `P3_CPU_PROF=<dir>`: the server (and the requester and worker) write a V8 CPU profile there (`node --cpu-prof`) when it stops,
+ * and only the Mailroom figure at durability full is measured (summarise it with
+ * `node bench/dist/cpuprofile-summary.js <file>`).
  */
-const DURABILITY = process.env.P3_DURABILITY ?? 'full';
+const CPU_PROF = process.env.P3_CPU_PROF;
+/** `P3_SERVER_CLI=<path>`: another build of mailroom-server's cli.js (to measure a change against the one before). */
+const SERVER_CLI = process.env.P3_SERVER_CLI;
 
-/** Starts mailroom-server in its own process (its own core) on port 0. */
-async function startServer(adminKey: string, db: string): Promise<{ url: string; child: ChildProcess }> {
-  const cli = fileURLToPath(import.meta.resolve('@mailroom/server/cli'));
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      '--port',
-      '0',
-      '--db',
-      db,
-      ...(DURABILITY === 'fast' ? ['--durability', 'fast'] : []),
-      '--admin-key',
-      adminKey,
-      '--log-level',
-      'info',
-      '--no-request-log',
-      '--hourly-limit',
-      '1000000',
-      '--daily-limit',
-      '10000000',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+type Durability = 'full' | 'fast';
+/** The child processes' script; with P3_CPU_PROF they are profiled too (the requester's and worker's own profiles). */
+const PROC_ARGS = [
+  ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+  fileURLToPath(new URL('./p3-proc.js', import.meta.url)),
+];
+
+/** Starts a child and resolves once it printed `ready` (or `listening on <url>`: the server). */
+function startChild(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d;
-      const m = /listening on (http:\/\/[^"\s]+)/.exec(out);
-      if (m) {
-        // Found: from now on the server's request log is read and dropped.
+      const match = ready.exec(out);
+      if (match) {
+        // From now on its output is read and dropped.
         child.stdout?.off('data', onData);
         child.stdout?.resume();
-        resolve({ url: m[1] as string, child });
+        child.off('exit', onExit);
+        resolve({ child, match });
       }
     };
+    const onExit = (code: number | null) => reject(new Error(`${args.join(' ')} exited (${code}): ${out}`));
     child.stdout?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
+    child.on('exit', onExit);
   });
 }
 
-async function register(url: string, adminKey: string, id: string): Promise<string> {
+/** Runs a child to its end; resolves with the JSON of its last line. */
+function runChild<T>(args: string[]): Promise<T> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
+      else reject(new Error(`${args.join(' ')} failed (exit ${code}): ${out}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** mailroom-server (its own process) on a SQLite file at `durability`, port 0. */
+async function startServer(adminKey: string, db: string, durability: Durability) {
+  const cli = SERVER_CLI ?? fileURLToPath(import.meta.resolve('@mailroom/server/cli'));
+  const { child, match } = await startChild(
+    [
+      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+      cli,
+      ...['--port', '0', '--db', db, '--durability', durability, '--admin-key', adminKey],
+      ...['--log-level', 'info', '--no-request-log', '--hourly-limit', '1000000', '--daily-limit', '10000000'],
+    ],
+    /listening on (http:\/\/[^"\s]+)/,
+  );
+  return { child, url: match[1] as string };
+}
+
+async function register(url: string, adminKey: string, id: string) {
   const res = await fetch(`${url}/agents/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-admin-key': adminKey },
     body: JSON.stringify({ agent_id: id }),
   });
-  return ((await res.json()) as { api_key: string }).api_key;
+  if (res.status !== 201) throw new Error(`register ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { api_key: string; email_address: string };
 }
 
-type Receiver = { runtime: Runtime; next(): Promise<number> };
-
-/** A runtime with one agent on HttpMailbox that reports when each message reaches its handler. */
-async function receiver(url: string, key: string, longPoll: boolean, pollMs?: number): Promise<Receiver> {
-  const waiting: ((at: number) => void)[] = [];
-  const arrived: number[] = [];
-  class Sink extends Agent {
-    override onMessage(_m: Message) {
-      const at = performance.now();
-      const w = waiting.shift();
-      if (w) w(at);
-      else arrived.push(at);
-    }
+/** The round trip on Mailroom: requester process → server process → worker process → back. */
+async function mailroom(durability: Durability): Promise<RoundTrips> {
+  const adminKey = randomBytes(8).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-p3-'));
+  const server = await startServer(adminKey, join(dir, 'mail.db'), durability);
+  let worker: ChildProcess | undefined;
+  try {
+    const requester = await register(server.url, adminKey, 'requester');
+    const work = await register(server.url, adminKey, 'worker');
+    worker = (await startChild([...PROC_ARGS, 'mailroom-worker', server.url, work.api_key], /ready/)).child;
+    return await runChild<RoundTrips>([
+      ...PROC_ARGS,
+      'mailroom-requester',
+      server.url,
+      requester.api_key,
+      work.email_address,
+      String(TASKS),
+      String(IN_FLIGHT),
+      String(ALONE),
+    ]);
+  } finally {
+    if (worker) await stopChild(worker);
+    await stopChild(server.child);
+    rmSync(dir, { recursive: true, force: true });
   }
-  const runtime = createRuntime({ mailboxFactory: () => HttpMailbox.connect({ baseUrl: url, apiKey: key, longPoll }) });
-  await runtime.spawn(new Sink(), {
-    id: 'sink',
-    inbox: {
-      limit: 100,
-      ...(pollMs ? { minBackoffMs: pollMs, maxBackoffMs: pollMs } : {}),
-      longPollSeconds: longPoll ? 20 : 0,
-    },
+}
+
+/** Whether a Redis server answers PING at `url`: undefined when it does, else why not. */
+export function redisProblem(url: string, timeoutMs = 1000): Promise<string | undefined> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
+    const done = (problem: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(problem);
+    };
+    const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    // Any reply is Redis answering (+PONG, or -NOAUTH when it wants the password the URL gives).
+    socket.once('data', () => done(undefined));
+    socket.once('error', (err) => done(err.message));
   });
-  return {
-    runtime,
-    next: () => {
-      const at = arrived.shift();
-      return at !== undefined ? Promise.resolve(at) : new Promise((resolve) => waiting.push(resolve));
-    },
-  };
 }
 
-/** One message at a time: from just before the send to the receiving handler. */
-async function latencies(
-  sender: HttpMailbox,
-  to: string,
-  rx: Receiver,
-  samples: number,
-  spacingMs: number,
-): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    if (spacingMs) await new Promise((r) => setTimeout(r, Math.random() * spacingMs));
-    const t0 = performance.now();
-    await sender.send({ to: [to], subject: `ping ${i}` });
-    out.push((await rx.next()) - t0);
+/** The same round trip on BullMQ: requester process → Redis → worker process (concurrency 64) → QueueEvents. */
+async function bullmq(): Promise<RoundTrips> {
+  const queue = `mailroom-p3-${randomBytes(4).toString('hex')}`;
+  const { child } = await startChild([...PROC_ARGS, 'bullmq-worker', REDIS_URL, queue], /ready/);
+  try {
+    return await runChild<RoundTrips>([
+      ...PROC_ARGS,
+      'bullmq-requester',
+      REDIS_URL,
+      queue,
+      String(TASKS),
+      String(IN_FLIGHT),
+      String(ALONE),
+    ]);
+  } finally {
+    await stopChild(child);
   }
-  return out.sort((a, b) => a - b);
 }
 
 export async function p3(): Promise<BenchResult> {
-  const adminKey = randomBytes(8).toString('hex');
-  const dir = mkdtempSync(join(tmpdir(), 'mailroom-p3-'));
-  const { url, child } = await startServer(adminKey, DURABILITY === 'memory' ? ':memory:' : join(dir, 'mail.db'));
-  try {
-    const senderKey = await register(url, adminKey, 'sender');
-    const sinkKey = await register(url, adminKey, 'sink');
-    const sender = await HttpMailbox.connect({ baseUrl: url, apiKey: senderKey });
-    const to = (await HttpMailbox.connect({ baseUrl: url, apiKey: sinkKey })).address;
-
-    // Long poll.
-    const rx = await receiver(url, sinkKey, true);
-    await latencies(sender, to, rx, 20, 0); // warm-up
-    const lp = await latencies(sender, to, rx, LATENCY_SAMPLES, 2);
-
-    // Sustained throughput: CONCURRENCY senders in flight, until the last message is handled.
-    const t0 = performance.now();
-    let sent = 0;
-    const lanes = Array.from({ length: CONCURRENCY }, async () => {
-      while (sent < THROUGHPUT) {
-        sent += 1;
-        await sender.send({ to: [to], subject: 'bulk' });
-      }
-    });
-    const handled = (async () => {
-      for (let i = 0; i < THROUGHPUT; i++) await rx.next();
-    })();
-    await Promise.all([...lanes, handled]);
-    const msgsPerSec = THROUGHPUT / ((performance.now() - t0) / 1000);
-    await rx.runtime.stop();
-
-    // Plain polling every second (no long poll), the way a client without the extension works.
-    const plain = await receiver(url, sinkKey, false, 1000);
-    const polled = await latencies(sender, to, plain, POLLING_SAMPLES, 1000);
-    await plain.runtime.stop();
-
+  const full = await mailroom('full');
+  if (CPU_PROF) {
     return {
       id: 'P3',
-      name: `HttpMailbox ↔ mailroom-server on loopback: send → handler latency with long poll (durability ${DURABILITY})`,
-      value: round(percentile(lp, 50)),
-      unit: 'ms (p50)',
-      p99: round(percentile(lp, 99)),
-      pollingP50: round(percentile(polled, 50)),
-      msgsPerSec: Math.round(msgsPerSec),
-      samples: lp.length,
-      target: 'p50 ≤ 5 ms with long poll; ≥ 5000 messages/s',
+      name: `P3 profiling run (${CPU_PROF}): Mailroom only`,
+      value: full.roundTripsPerSec,
+      unit: 'round trips/s',
+      ...full,
     };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dir, { recursive: true, force: true });
   }
+  const problem = await redisProblem(REDIS_URL);
+  if (problem)
+    process.stderr.write(`P3: no Redis answers at ${REDIS_URL} (${problem}): no BullMQ baseline, no ratio\n`);
+  const bull = problem ? undefined : await bullmq();
+  const fast = await mailroom('fast');
+  return {
+    id: 'P3',
+    name: `round trips requester → mailroom-server (SQLite, durability full) → worker → RESULT seen by collect, 3 processes on loopback, ${IN_FLIGHT} in flight, ${TASKS} tasks`,
+    value: full.roundTripsPerSec,
+    unit: 'round trips/s',
+    ...(bull
+      ? {
+          baseline: {
+            name: `BullMQ on Redis (${REDIS_URL}): add → worker concurrency ${IN_FLIGHT} → completed via QueueEvents, ${IN_FLIGHT} in flight`,
+            value: bull.roundTripsPerSec,
+          },
+          ratio: Number((full.roundTripsPerSec / bull.roundTripsPerSec).toFixed(3)),
+        }
+      : { noBaseline: `no Redis answers at ${REDIS_URL}: ${problem}` }),
+    aloneP50: full.aloneP50,
+    aloneP99: full.aloneP99,
+    fast: {
+      value: fast.roundTripsPerSec,
+      aloneP50: fast.aloneP50,
+      aloneP99: fast.aloneP99,
+      ...(bull ? { ratio: Number((fast.roundTripsPerSec / bull.roundTripsPerSec).toFixed(3)) } : {}),
+    },
+    ...(bull ? { bullmq: { aloneP50: bull.aloneP50, aloneP99: bull.aloneP99 } } : {}),
+    target: 'ratio ≥ 1.0 at durability full; one message alone p50 ≤ 2 ms',
+  };
 }

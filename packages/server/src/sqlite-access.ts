@@ -13,7 +13,18 @@ export type OwnEntry = RowEntry & { deleted: number };
  * A fresh id suffix: 128 random bits, hex. Ids reveal nothing (not how much mail the server
  * holds, not the order of sends); order lives in the rowid, which cursors use.
  */
-export const newIdSuffix = (): string => randomBytes(16).toString('hex');
+export function newIdSuffix(): string {
+  // Drawn from a pool of random bytes refilled 4 KiB at a time: one system call per 256 ids, not one per send.
+  if (idPoolAt + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idPoolAt = 0;
+  }
+  const suffix = idPool.toString('hex', idPoolAt, idPoolAt + 16);
+  idPoolAt += 16;
+  return suffix;
+}
+let idPool = Buffer.alloc(0);
+let idPoolAt = 0;
 
 /** An account row's quota counters, as the post-office kit reads them. */
 export const usageOf = (a: AccountRow): QuotaUsage => ({
@@ -59,4 +70,40 @@ export function canSee(q: Statements, row: MessageRow, address: string): boolean
 export function visibleMessage(q: Statements, address: string, messageId: string): MessageRow | undefined {
   const row = typeof messageId === 'string' ? (q.message.get(messageId) as MessageRow | undefined) : undefined;
   return row && canSee(q, row, address) ? row : undefined;
+}
+
+/**
+ * The accounts this office has seen exist, so that a send does not ask SQLite again whether its
+ * recipients do (bounded; the oldest go first). Only what was seen to exist is kept, and an
+ * account is never deleted (a revoked key keeps its account), so a remembered one is never stale,
+ * even with another process on the same file. Keys are not remembered: `rotate-key` and
+ * `revoke-key` (of this process or of the CLI on the same file) change them, and an old key must
+ * stop at once.
+ */
+export class KnownAccounts {
+  private readonly addresses = new Set<string>();
+
+  constructor(
+    private readonly q: Statements,
+    private readonly max = 10_000,
+  ) {}
+
+  /** Whether an account `address` exists. */
+  has(address: string): boolean {
+    if (this.addresses.has(address)) return true;
+    if (typeof address !== 'string' || !this.q.exists.get(address)) return false;
+    if (this.addresses.size >= this.max) this.addresses.delete(this.addresses.values().next().value as string);
+    this.addresses.add(address);
+    return true;
+  }
+
+  /** The address of the account whose key hashes to `keyHash` (asked of the store every time). */
+  addressOf(keyHash: string): string | undefined {
+    return (this.q.byKey.get(keyHash) as { address: string } | undefined)?.address;
+  }
+
+  /** Throws NotFoundError unless an account `address` exists. */
+  check(address: string): void {
+    if (!this.has(address)) throw new NotFoundError(`no account ${String(address)}`);
+  }
 }

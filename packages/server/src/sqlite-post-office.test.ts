@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, postOfficeConformance } from '@mailroom/core/testing';
+import Database from 'libsql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlitePostOffice } from './sqlite-post-office.js';
+import { SQL } from './statements.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,6 +39,33 @@ describe('SqlitePostOffice', () => {
     const next = await second.send(a.email_address, { to: [b.email_address], subject: 'after restart' });
     expect(next.message_id).not.toBe(root.message_id);
     second.close();
+  });
+
+  it('walks only unread mail for an unread page and the unread count, however much mail was read before', async () => {
+    const path = join(dir, 'unread.db');
+    const po = new SqlitePostOffice({ path });
+    const a = (await po.register({ agent_id: 'alice' })).email_address;
+    const b = (await po.register({ agent_id: 'bob' })).email_address;
+    const sent = await Promise.all(Array.from({ length: 60 }, (_, i) => po.send(a, { to: [b], subject: `m${i}` })));
+    await po.markRead(
+      b,
+      sent.slice(0, 58).map((s) => s.message_id),
+    );
+    const page = await po.inbox(b, { unread_only: true, from_address: a });
+    expect(page.messages.map((m) => m.subject)).toEqual(['m58', 'm59']);
+    expect(page.unread_count).toBe(2);
+    // The plans SQLite makes for them use the partial index of unread mail (O(unread), not O(mailbox)).
+    const db = new Database(path);
+    try {
+      const plan = (sql: string, ...args: unknown[]) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      expect(plan(SQL.inboxUnread, b, 0, 101)).toMatch(/USING INDEX entries_unread/);
+      expect(plan(SQL.inboxUnreadFrom, b, 0, a, 101)).toMatch(/USING INDEX entries_unread/);
+      expect(plan(SQL.unreadCount, b)).toMatch(/USING INDEX entries_unread/);
+    } finally {
+      db.close();
+      po.close();
+    }
   });
 
   it('stores API keys hashed, never in the clear', async () => {

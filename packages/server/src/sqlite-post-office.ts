@@ -52,8 +52,8 @@ import {
   toMessage,
   withView,
 } from './rows.js';
-import { accountRow, canSee, type OwnEntry, ownEntry, participation } from './sqlite-access.js';
-import { SendGroups } from './sqlite-send.js';
+import { accountRow, canSee, KnownAccounts, type OwnEntry, ownEntry, participation } from './sqlite-access.js';
+import { WriteGroups } from './sqlite-send.js';
 import { type Durability, SqliteStore } from './sqlite-store.js';
 import type { Statements } from './statements.js';
 
@@ -105,7 +105,8 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   private readonly defaultLimits: QuotaLimits;
   private readonly wake = new WakeUps();
   private readonly leases = new LeaseTable({ now: () => this.clock.now() }, (a) => this.wake.notify(a));
-  private readonly sends: SendGroups;
+  private readonly writes: WriteGroups;
+  private readonly known: KnownAccounts;
   private readonly q: Statements;
 
   constructor(options: SqlitePostOfficeOptions) {
@@ -120,7 +121,8 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
       logger: options.logger,
     });
     this.q = this.store.q;
-    this.sends = new SendGroups(this.store, this.clock, (recipients) => {
+    this.known = new KnownAccounts(this.q);
+    this.writes = new WriteGroups(this.store, this.clock, this.known, (recipients) => {
       for (const a of recipients) this.wake.notify(a);
     });
   }
@@ -207,8 +209,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   async authenticate(apiKey: string): Promise<string | undefined> {
-    const row = this.q.byKey.get(hashKey(apiKey)) as { address: string } | undefined;
-    return row?.address;
+    return this.known.addressOf(hashKey(apiKey));
   }
 
   /** Sets an account's send quotas. */
@@ -220,12 +221,12 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   async send(from: string, request: SendRequest): Promise<SendResult> {
-    return this.sends.send(from, planSend(request, this.domain));
+    return this.writes.send(from, planSend(request, this.domain));
   }
 
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
     const q = parseOrThrow(InboxQuery, query, 'inbox query');
-    accountRow(this.q, address);
+    this.known.check(address);
     const mode = inboxCursorMode(q.unread_only, q.from_address);
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
     const from = q.from_address;
@@ -246,7 +247,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   async message(address: string, messageId: string): Promise<Message> {
-    accountRow(this.q, address);
+    this.known.check(address);
     const row = this.q.message.get(messageId) as MessageRow | undefined;
     if (!row) throw new NotFoundError(`message ${messageId} not found`);
     const own = ownEntry(this.q, address, row.seq);
@@ -254,7 +255,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
     if (!own && !canSee(this.q, row, address)) throw new NotFoundError(`message ${messageId} not found`);
     if (own?.direction === 'inbound' && own.read_at === null) {
       const at = this.isoNow();
-      this.store.write(() => this.q.setRead.run(at, address, row.seq));
+      await this.writes.write(() => this.q.setRead.run(at, address, row.seq));
       own.read_at = at;
     }
     this.leases.end(address, [messageId]);
@@ -262,30 +263,33 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
-    accountRow(this.q, address);
+    this.known.check(address);
     if (!Array.isArray(messageIds) || messageIds.length === 0 || messageIds.length > 100) {
       throw ValidationError.single(['message_ids'], 'must list 1..100 message ids');
     }
-    const targets: { seq: number; entry: OwnEntry }[] = [];
-    for (const id of messageIds) {
-      const row = typeof id === 'string' ? (this.q.message.get(id) as MessageRow | undefined) : undefined;
-      const entry = row && ownEntry(this.q, address, row.seq);
-      if (!row || !entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
-      targets.push({ seq: row.seq, entry });
-    }
     const read = options.unread !== true;
-    const at = read ? this.isoNow() : null;
-    this.leases.end(address, messageIds);
-    return this.store.write(() => {
-      let changed = 0;
-      for (const { seq, entry } of targets) {
-        if (entry.direction !== 'inbound' || (entry.read_at !== null) === read) continue;
-        this.q.setRead.run(at, address, seq);
-        entry.read_at = at;
-        changed += 1;
+    // Looked up and marked inside the group's transaction (one commit for every write of this turn).
+    const changed = await this.writes.write(() => {
+      const targets: { seq: number; entry: OwnEntry }[] = [];
+      for (const id of messageIds) {
+        const entry =
+          typeof id === 'string'
+            ? (this.q.ownById.get(address, id) as (OwnEntry & { seq: number }) | undefined)
+            : undefined;
+        if (!entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
+        targets.push({ seq: entry.seq, entry });
       }
-      return changed;
+      const at = read ? this.isoNow() : null;
+      const marked = new Set<number>();
+      for (const { seq, entry } of targets) {
+        if (entry.direction !== 'inbound' || (entry.read_at !== null) === read || marked.has(seq)) continue;
+        this.q.setRead.run(at, address, seq);
+        marked.add(seq);
+      }
+      return marked.size;
     });
+    this.leases.end(address, messageIds);
+    return changed;
   }
 
   async star(address: string, messageId: string): Promise<{ starred: boolean }> {
@@ -301,7 +305,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   async thread(address: string, threadId: string): Promise<Thread> {
-    accountRow(this.q, address);
+    this.known.check(address);
     const thread =
       typeof threadId === 'string' ? (this.q.thread.get(threadId) as { subject: string } | undefined) : undefined;
     const part = thread ? participation(this.q, threadId, address) : undefined;
@@ -320,7 +324,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
 
   async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
     const q = parseOrThrow(SentQuery, query, 'sent query');
-    accountRow(this.q, address);
+    this.known.check(address);
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
     return sentPage(this.q.sentPage.all(address, after, q.limit + 1) as MessageRow[], q.limit);
   }
@@ -339,7 +343,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
-    accountRow(this.q, address);
+    this.known.check(address);
     return this.leases.renew(address, request);
   }
 
@@ -348,7 +352,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   private own(address: string, messageId: string) {
-    accountRow(this.q, address);
+    this.known.check(address);
     const row = typeof messageId === 'string' ? (this.q.message.get(messageId) as MessageRow | undefined) : undefined;
     const entry = row && ownEntry(this.q, address, row.seq);
     if (!row || !entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);

@@ -1,37 +1,55 @@
 import { MailroomError, NotFoundError, type SendResult } from '@mailroom/core';
 import { admitSend, type Clock, type SendPlan } from '@mailroom/core/post-office';
 import { toMessage } from './rows.js';
-import { accountRow, limitsOf, newIdSuffix, usageOf, visibleMessage } from './sqlite-access.js';
+import { accountRow, type KnownAccounts, limitsOf, newIdSuffix, usageOf, visibleMessage } from './sqlite-access.js';
 import { type SqliteStore, storeError } from './sqlite-store.js';
 
 type Job = {
-  from: string;
-  plan: SendPlan;
-  resolve: (result: SendResult) => void;
+  run: () => unknown;
+  /** The addresses that receive mail when this job commits (a send's recipients). */
+  recipients: readonly string[];
+  resolve: (result: never) => void;
   reject: (err: unknown) => void;
 };
 
 /**
- * Sends of the SQLite post office, committed in groups: the sends that arrive while the event
- * loop is busy (one turn of it) share one transaction, so one WAL sync covers them all. Each
- * send checks its sender, idempotency key, recipients, parent and quota inside that transaction
- * (so another process on the same file can never make a quota count twice), and a send that fails
- * fails alone.
+ * The writes of the SQLite post office that answer requests (sends, read marks), committed in
+ * groups: the writes that arrive while the event loop is busy (one turn of it) share one
+ * transaction, so one WAL sync covers them all (at `durability: 'full'` a sync costs milliseconds,
+ * and the loop waits for it: one per write would cap the server at a few hundred writes a second).
+ * Each write checks what it depends on (sender, idempotency key, recipients, parent, quota, the
+ * caller's copy of a message) inside that transaction, so another process on the same file can
+ * never make a quota count twice, and a write that fails fails alone. A promise settles after
+ * its group committed.
  */
-export class SendGroups {
+export class WriteGroups {
   private queue: Job[] = [];
   private scheduled = false;
 
   constructor(
     private readonly store: SqliteStore,
     private readonly clock: Clock,
+    private readonly known: KnownAccounts,
     /** Called after a commit with the addresses that received mail. */
     private readonly delivered: (recipients: readonly string[]) => void,
   ) {}
 
   send(from: string, plan: SendPlan): Promise<SendResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ from, plan, resolve, reject });
+    return this.enqueue(() => this.runSend(from, plan), plan.recipients);
+  }
+
+  /**
+   * Runs `run` inside the next group's transaction. It throws a MailroomError before it writes
+   * anything (that write fails alone), or lets a store error through (the group is rolled back
+   * and its other writes run again).
+   */
+  write<T>(run: () => T): Promise<T> {
+    return this.enqueue(run, []);
+  }
+
+  private enqueue<T>(run: () => T, recipients: readonly string[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, recipients, resolve: resolve as (result: never) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -54,18 +72,18 @@ export class SendGroups {
       for (const job of jobs) job.reject(err);
       return [];
     }
-    const done: { job: Job; result: SendResult }[] = [];
+    const done: { job: Job; result: unknown }[] = [];
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as Job;
       try {
-        done.push({ job, result: this.run(job) });
+        done.push({ job, result: job.run() });
       } catch (err) {
-        // Checks throw Mailroom errors before anything is written: that send fails alone.
+        // Checks throw Mailroom errors before anything is written: that write fails alone.
         if (err instanceof MailroomError) {
           job.reject(err);
           continue;
         }
-        // A write failed half-way: undo the group, fail this send, run the others again.
+        // A write failed half-way: undo the group, fail this write, run the others again.
         this.store.rollback(err);
         job.reject(storeError(err));
         return [...done.map((d) => d.job), ...jobs.slice(i + 1)];
@@ -79,15 +97,15 @@ export class SendGroups {
     }
     const recipients = new Set<string>();
     for (const { job, result } of done) {
-      job.resolve(result);
-      for (const a of job.plan.recipients) recipients.add(a);
+      job.resolve(result as never);
+      for (const a of job.recipients) recipients.add(a);
     }
-    this.delivered([...recipients]);
+    if (recipients.size > 0) this.delivered([...recipients]);
     return [];
   }
 
   /** One send inside the group's transaction. Throws a MailroomError before writing, or a store error. */
-  private run({ from, plan }: Job): SendResult {
+  private runSend(from: string, plan: SendPlan): SendResult {
     const q = this.store.q;
     const req = plan.request;
     const sender = accountRow(q, from);
@@ -96,7 +114,7 @@ export class SendGroups {
       if (first) return JSON.parse(first.result_json) as SendResult;
     }
     for (const address of plan.recipients) {
-      if (!q.exists.get(address)) throw new NotFoundError(`recipient ${address} is not registered`);
+      if (!this.known.has(address)) throw new NotFoundError(`recipient ${address} is not registered`);
     }
     const parent = req.in_reply_to != null ? visibleMessage(q, from, req.in_reply_to) : undefined;
     if (req.in_reply_to != null && !parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
@@ -135,11 +153,14 @@ export class SendGroups {
       for (const a of seen) q.addParticipant.run(threadId, a, 0);
       for (const a of plan.bcc) q.addParticipant.run(threadId, a, 1);
     }
-    q.insertEntry.run(from, seq, 'outbound');
-    for (const a of plan.recipients) {
-      q.insertEntry.run(a, seq, 'inbound');
-      q.received.run(a);
+    // The usual mail again: the sender's copy and the recipient's in one statement.
+    const only = plan.recipients.length === 1 ? (plan.recipients[0] as string) : undefined;
+    if (only !== undefined && only !== from) q.insertEntries2.run(from, seq, only, seq);
+    else {
+      q.insertEntry.run(from, seq, 'outbound');
+      for (const a of plan.recipients) q.insertEntry.run(a, seq, 'inbound');
     }
+    for (const a of plan.recipients) q.received.run(a);
     const result: SendResult = {
       message_id: id,
       thread_id: threadId,

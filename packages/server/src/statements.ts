@@ -1,15 +1,20 @@
 import type Database from 'libsql';
 import { MESSAGE_COLUMNS } from './rows.js';
 
-/** The SQL of an inbox page (owner, after, [from_address], limit). */
-function inboxPage(unread: string, from: string): string {
-  return `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM entries e JOIN messages m ON m.seq = e.seq
-    WHERE e.owner = ? AND e.direction = 'inbound' AND e.deleted = 0 AND e.seq > ? ${unread} ${from}
+/**
+ * The SQL of an inbox page (owner, after, [from_address], limit). An unread page names the
+ * partial index of unread mail: left to itself SQLite takes `entries_box` and steps over every
+ * message the owner ever read (a page cost O(mailbox), milliseconds at a few thousand).
+ */
+function inboxPage(unread: boolean, from: string): string {
+  return `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred
+    FROM entries e ${unread ? 'INDEXED BY entries_unread' : ''} JOIN messages m ON m.seq = e.seq
+    WHERE e.owner = ? AND e.direction = 'inbound' AND e.deleted = 0 AND e.seq > ? ${unread ? 'AND e.read_at IS NULL' : ''} ${from}
     ORDER BY e.seq LIMIT ?`;
 }
 
 /** Every statement of the SQLite post office, by name. */
-const SQL = {
+export const SQL = {
   probe:
     'INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
   account: 'SELECT * FROM accounts WHERE address = ?',
@@ -31,6 +36,11 @@ const SQL = {
   insertMessage:
     'INSERT INTO messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   insertEntry: 'INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, ?, NULL, 0, 0)',
+  insertEntries2:
+    "INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, 'outbound', NULL, 0, 0), (?, ?, 'inbound', NULL, 0, 0)",
+  // The caller's own copy of a message by id, the received one first (as ownEntry): one statement for a read mark.
+  ownById: `SELECT e.seq, e.direction, e.read_at, e.starred, e.deleted FROM messages m JOIN entries e ON e.seq = m.seq AND e.owner = ?
+      WHERE m.id = ? ORDER BY e.direction LIMIT 1`,
   entries: 'SELECT direction, read_at, starred, deleted FROM entries WHERE owner = ? AND seq = ?',
   setRead: "UPDATE entries SET read_at = ? WHERE owner = ? AND seq = ? AND direction = 'inbound'",
   star: 'UPDATE entries SET starred = 1 - starred WHERE owner = ? AND seq = ? AND direction = ?',
@@ -47,13 +57,14 @@ const SQL = {
       LEFT JOIN entries e ON e.owner = ? AND e.seq = m.seq
         AND e.direction = (SELECT x.direction FROM entries x WHERE x.owner = e.owner AND x.seq = m.seq ORDER BY x.direction LIMIT 1)
       WHERE m.thread_id = ? ORDER BY m.seq`,
+  // O(unread) on the partial index, not O(mailbox) on the primary key.
   unreadCount:
-    "SELECT COUNT(*) AS n FROM entries WHERE owner = ? AND direction = 'inbound' AND deleted = 0 AND read_at IS NULL",
+    "SELECT COUNT(*) AS n FROM entries INDEXED BY entries_unread WHERE owner = ? AND direction = 'inbound' AND deleted = 0 AND read_at IS NULL",
   // An inbox page, one statement per filter: read or unread, from anyone or from one sender.
-  inboxAll: inboxPage('', ''),
-  inboxUnread: inboxPage('AND e.read_at IS NULL', ''),
-  inboxFrom: inboxPage('', 'AND m.from_address = ?'),
-  inboxUnreadFrom: inboxPage('AND e.read_at IS NULL', 'AND m.from_address = ?'),
+  inboxAll: inboxPage(false, ''),
+  inboxUnread: inboxPage(true, ''),
+  inboxFrom: inboxPage(false, 'AND m.from_address = ?'),
+  inboxUnreadFrom: inboxPage(true, 'AND m.from_address = ?'),
   sentPage: `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM entries e JOIN messages m ON m.seq = e.seq
       WHERE e.owner = ? AND e.direction = 'outbound' AND e.deleted = 0 AND e.seq > ? ORDER BY e.seq LIMIT ?`,
 } as const;
