@@ -44,7 +44,12 @@ export class Lanes<T> {
   push(item: T, urgent = false): void {
     const key = this.keyOf(item);
     // The common case, taken without queueing: a free slot, nothing waiting, the key idle.
-    if (this.runningCount < this.limit && this.ready.length === 0 && !this.busy.has(key) && !this.waiting.has(key)) {
+    if (
+      this.runningCount < this.limit &&
+      this.ready.length === 0 &&
+      !this.busy.has(key) &&
+      (this.waiting.size === 0 || !this.waiting.has(key))
+    ) {
       this.busy.add(key);
       this.runningCount += 1;
       this.run(item, key);
@@ -116,6 +121,7 @@ export class Lanes<T> {
 
   private open(key: string): void {
     this.busy.delete(key);
+    if (this.waiting.size === 0) return;
     const lane = this.waiting.get(key);
     if (!lane) return;
     if (lane.length === 0) this.waiting.delete(key);
