@@ -226,7 +226,19 @@ export class AgentHost {
     // Answers to this agent's own tasks (and CANCELs) pass the new work waiting: a handler that
     // waits on `collect` has its answers recorded on arrival, and their handling never queues
     // behind hundreds of TASKs (nor holds the prefetch bound full of them).
-    for (const item of items) this.lanes.push(item, !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind));
+    for (let i = 0; i < items.length; i++) {
+      // A handler that failed synchronously may have crashed the agent (supervised) in the push
+      // before: the rest of the page goes back to the post office, as the lanes' waiting mail did.
+      if (this.halted) {
+        this.inFlight.settle(
+          items.slice(i).map((item) => item.message.message_id),
+          !this.crashed,
+        );
+        return;
+      }
+      const item = items[i] as Incoming;
+      this.lanes.push(item, !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind));
+    }
   }
 
   /**
