@@ -26,7 +26,7 @@ import { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
 import { type AgentOptions, DEFAULT_CONCURRENCY, type ErrorInfo, errorInfo, type HostEnv } from './agent-options.js';
 import { DEAD_LETTERED, released, SETTLED, type Settlement } from './delivery.js';
-import { type DispatchEnv, type Incoming, runHandler } from './handler-dispatch.js';
+import { type DispatchEnv, type HandlerOutcome, type Incoming, isThenable, runHandler } from './handler-dispatch.js';
 import { hookList, type SendHook } from './hooks.js';
 import { Lanes } from './lanes.js';
 import { ReadMarks } from './read-marks.js';
@@ -108,7 +108,7 @@ export class AgentHost {
     this.lanes = new Lanes<Incoming>(
       options.concurrency ?? DEFAULT_CONCURRENCY,
       (item) => keyOf(item.message),
-      (item, key) => void this.run(item, key),
+      (item, key) => this.run(item, key),
       (ms, fn) => env.timer.after(ms, fn),
     );
     this.reads = new ReadMarks(mailbox, this.inFlight, this, () => this.checkIdle());
@@ -226,22 +226,51 @@ export class AgentHost {
     // Answers to this agent's own tasks (and CANCELs) pass the new work waiting: a handler that
     // waits on `collect` has its answers recorded on arrival, and their handling never queues
     // behind hundreds of TASKs (nor holds the prefetch bound full of them).
-    for (const item of items) this.lanes.push(item, !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind));
+    for (let i = 0; i < items.length; i++) {
+      // A handler that failed synchronously may have crashed the agent (supervised) in the push
+      // before: the rest of the page goes back to the post office, as the lanes' waiting mail did.
+      if (this.halted) {
+        this.inFlight.settle(
+          items.slice(i).map((item) => item.message.message_id),
+          !this.crashed,
+        );
+        return;
+      }
+      const item = items[i] as Incoming;
+      this.lanes.push(item, !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind));
+    }
   }
 
-  /** running, outside the actor: the lane's slot is held until the message settles or is released. */
-  private async run(item: Incoming, key: string): Promise<void> {
+  /**
+   * running, outside the actor: the lane's slot is held until the message settles or is released.
+   * A delivery that ends synchronously (a handler that returned at once, a duplicate) settles here
+   * and now: no promise and no microtask per message; anything else settles when its promise does.
+   */
+  private run(item: Incoming, key: string): void {
     // Tracing on: one `receive` span per delivery, continuing the trace the mail carries.
     const span = tracingOn() ? this.deliverySpan(item) : undefined;
-    let settlement: Settlement;
+    let outcome: Settlement | Promise<Settlement>;
     try {
-      settlement = await this.deliver(item, span);
+      outcome = this.deliver(item, span);
     } catch (err) {
-      // Not a handler failure (those are answered or retried in `failed`): a fault of the host.
-      const afterMs = retryDelay(1, err, this.options.retry);
-      this.log.error({ err, message_id: item.message.message_id, retryInMs: afterMs }, 'delivery failed; retrying');
-      settlement = released(afterMs);
+      outcome = this.hostFault(item, err);
     }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (settlement) => this.ended(item, key, settlement, span),
+        (err: unknown) => this.ended(item, key, this.hostFault(item, err), span),
+      );
+    } else this.ended(item, key, outcome, span);
+  }
+
+  /** Not a handler failure (those are answered or retried in `failed`): a fault of the host. */
+  private hostFault(item: Incoming, err: unknown): Settlement {
+    const afterMs = retryDelay(1, err, this.options.retry);
+    this.log.error({ err, message_id: item.message.message_id, retryInMs: afterMs }, 'delivery failed; retrying');
+    return released(afterMs);
+  }
+
+  private ended(item: Incoming, key: string, settlement: Settlement, span: MailSpan | undefined): void {
     if (span) endSpan(span, undefined, ['mailroom.delivery.state', settlement.state]);
     this.settle(item, key, settlement);
   }
@@ -297,42 +326,61 @@ export class AgentHost {
     if (this.idle && this.lanes.running === 0 && !this.reads.busy) this.idle();
   }
 
-  /** One delivery of one message: running, then replied, then where it ends up. */
-  private async deliver(item: Incoming, span: MailSpan | undefined): Promise<Settlement> {
+  /**
+   * One delivery of one message: running, then replied, then where it ends up. Synchronous as far
+   * as the handler is (see `runHandler`): a promise only where something is waited for.
+   */
+  private deliver(item: Incoming, span: MailSpan | undefined): Settlement | Promise<Settlement> {
     const id = item.message.message_id;
     if (this.handled.has(id)) return SETTLED;
     const pending = this.outboxMap?.get(id);
     if (pending) return this.reply(id, pending, false, span);
-    const verdicts = this.env.supervision?.verdicts;
-    const verdict = verdicts?.get(id);
-    if (verdict) {
-      // The escalation chain decided this message's fate (`skip`): a task is answered with the
-      // verdict, anything else is marked read; the handler never runs. The verdict holds until
-      // then, so a restart before the answer went out still skips.
-      this.attemptsMap?.delete(id);
-      const settled =
-        item.decoded.kind === 'task' ? await this.answerFailure(item, verdict, false, span) : this.handledNow(id);
-      if (settled.state !== 'released') verdicts?.delete(id);
-      return settled;
-    }
+    const verdict = this.env.supervision?.verdicts.get(id);
+    if (verdict) return this.skip(item, verdict, span);
     const attempt = (this.attemptsMap?.get(id) ?? 0) + 1;
-    let answer: OutgoingMail | undefined;
     // The handler's `process` span: its delegates and answers carry its trace context.
     const handling = span ? this.processSpan(item, span, attempt) : undefined;
+    let outcome: HandlerOutcome;
     try {
-      answer = await (handling
+      outcome = handling
         ? withSpan(handling, () => runHandler(this.dispatchEnv, item, attempt, handling))
-        : runHandler(this.dispatchEnv, item, attempt));
+        : runHandler(this.dispatchEnv, item, attempt);
     } catch (err) {
       endSpan(handling, err);
       return this.failed(item, err, attempt, handling);
     }
+    if (!isThenable(outcome)) return this.handlerReturned(id, outcome, handling);
+    return outcome.then(
+      (answer) => this.handlerReturned(id, answer, handling),
+      (err: unknown) => {
+        endSpan(handling, err);
+        return this.failed(item, err, attempt, handling);
+      },
+    );
+  }
+
+  /** The handler returned (`answer`: what to send back, if anything). */
+  private handlerReturned(id: string, answer: OutgoingMail | undefined, handling: MailSpan | undefined) {
     endSpan(handling);
     // Past the stop deadline the handler was aborted: whatever it returned, the mail stays unread.
     if (this.stopController.signal.aborted) return released();
     this.attemptsMap?.delete(id);
     if (answer) return this.reply(id, answer, false, handling);
     return this.handledNow(id);
+  }
+
+  /**
+   * The escalation chain decided this message's fate (`skip`): a task is answered with the
+   * verdict, anything else is marked read; the handler never runs. The verdict holds until then,
+   * so a restart before the answer went out still skips.
+   */
+  private async skip(item: Incoming, verdict: ErrorInfo, span: MailSpan | undefined): Promise<Settlement> {
+    const id = item.message.message_id;
+    this.attemptsMap?.delete(id);
+    const settled =
+      item.decoded.kind === 'task' ? await this.answerFailure(item, verdict, false, span) : this.handledNow(id);
+    if (settled.state !== 'released') this.env.supervision?.verdicts.delete(id);
+    return settled;
   }
 
   private handledNow(id: string, deadLettered = false): Settlement {

@@ -28,18 +28,30 @@ export type DispatchEnv = {
   controllers: Map<string, AbortController>;
 };
 
+/** What `runHandler` gives back: the answer at once when the handler returned synchronously. */
+export type HandlerOutcome = OutgoingMail | undefined | Promise<OutgoingMail | undefined>;
+
+/** Whether a handler's return value is a promise (or any thenable) to wait for. */
+export const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+/** Waits for a handler's promise, if it gave one; no answer either way. */
+const noAnswer = (ran: unknown): undefined | Promise<undefined> =>
+  isThenable(ran) ? Promise.resolve(ran).then(() => undefined) : undefined;
+
 /**
  * Runs the agent's handler for one message (the `attempt`-th time) and returns the answer to send,
  * if any: a task's RESULT, a decision, or an ERROR for mail that does not decode. It sends nothing
  * itself but a task's ACK; replying, marking read and retrying are the host's. `span` (tracing on)
  * is the handler's span: the answers carry its trace context, its context's delegates are its children.
+ *
+ * A handler that returns synchronously is answered synchronously (no promise, no microtask: most
+ * plain-mail handlers), and one that throws synchronously throws out of here; a handler that
+ * returns a promise makes the outcome a promise. The one place a handler is called.
  */
-export async function runHandler(
-  env: DispatchEnv,
-  item: Incoming,
-  attempt: number,
-  span?: MailSpan,
-): Promise<OutgoingMail | undefined> {
+export function runHandler(env: DispatchEnv, item: Incoming, attempt: number, span?: MailSpan): HandlerOutcome {
   const { message, decoded: d } = item;
   if (isDecodeFailure(d)) {
     env.logs.log.warn(
@@ -62,30 +74,30 @@ export async function runHandler(
   const { agent } = env;
   switch (d.kind) {
     case 'result':
-      await agent.onResult({ taskId: d.taskId, body: d.body, from, message }, ctx);
-      return undefined;
+      return noAnswer(agent.onResult({ taskId: d.taskId, body: d.body, from, message }, ctx));
     case 'error':
-      await agent.onError({ taskId: d.taskId, body: d.body, from, message }, ctx);
-      return undefined;
+      return noAnswer(agent.onError({ taskId: d.taskId, body: d.body, from, message }, ctx));
     case 'status':
-      await agent.onStatus({ taskId: d.taskId, body: d.body, from, message }, ctx);
-      return undefined;
+      return noAnswer(agent.onStatus({ taskId: d.taskId, body: d.body, from, message }, ctx));
     case 'ack':
-      await agent.onAck({ taskId: d.taskId, body: d.body, from, message }, ctx);
-      return undefined;
+      return noAnswer(agent.onAck({ taskId: d.taskId, body: d.body, from, message }, ctx));
     case 'cancel':
-      await agent.onCancel({ taskId: d.taskId, body: d.body, from, message }, ctx);
-      return undefined;
+      return noAnswer(agent.onCancel({ taskId: d.taskId, body: d.body, from, message }, ctx));
     case 'escalation': {
       // An agent serving as a level of a chain answers with its decision, sent back in the thread.
-      const decision = await agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctx);
-      if (typeof decision !== 'string' || !(DECISIONS as readonly string[]).includes(decision)) return undefined;
-      return decisionMail(message, decision as EscalationDecision);
+      const decided = agent.onEscalation({ ...d.escalation, errorType: d.errorType }, ctx);
+      return isThenable(decided)
+        ? Promise.resolve(decided).then((decision) => decisionAnswer(message, decision))
+        : decisionAnswer(message, decided);
     }
     default:
-      await agent.onMessage(message, ctx);
-      return undefined;
+      return noAnswer(agent.onMessage(message, ctx));
   }
+}
+
+function decisionAnswer(message: Message, decision: unknown): OutgoingMail | undefined {
+  if (typeof decision !== 'string' || !(DECISIONS as readonly string[]).includes(decision)) return undefined;
+  return decisionMail(message, decision as EscalationDecision);
 }
 
 async function runTask(

@@ -5,7 +5,7 @@ import { Fifo } from '../time/fifo.js';
  * agent names), at most `limit` items running at once, and never two of one lane. A lane whose
  * head waits to run again (a retry's backoff) stays closed to its later items, so that a thread's
  * messages run in arrival order even across retries. Synchronous bookkeeping only: `run` starts
- * the work and reports back with {@link Lanes.done}. @internal
+ * the work and reports back with {@link Lanes.done}, possibly before `run` returns. @internal
  */
 export class Lanes<T> {
   /** Items waiting, per key (a key with a running or held head may have some too); lanes are short: arrays. */
@@ -17,6 +17,7 @@ export class Lanes<T> {
   /** Items held for a later run, with how to cancel the wait. */
   private readonly held = new Map<T, { key: string; cancel: () => void }>();
   private runningCount = 0;
+  private pumping = false;
   private waitingCount = 0;
 
   constructor(
@@ -43,7 +44,12 @@ export class Lanes<T> {
   push(item: T, urgent = false): void {
     const key = this.keyOf(item);
     // The common case, taken without queueing: a free slot, nothing waiting, the key idle.
-    if (this.runningCount < this.limit && this.ready.length === 0 && !this.busy.has(key) && !this.waiting.has(key)) {
+    if (
+      this.runningCount < this.limit &&
+      this.ready.length === 0 &&
+      !this.busy.has(key) &&
+      (this.waiting.size === 0 || !this.waiting.has(key))
+    ) {
       this.busy.add(key);
       this.runningCount += 1;
       this.run(item, key);
@@ -115,6 +121,7 @@ export class Lanes<T> {
 
   private open(key: string): void {
     this.busy.delete(key);
+    if (this.waiting.size === 0) return;
     const lane = this.waiting.get(key);
     if (!lane) return;
     if (lane.length === 0) this.waiting.delete(key);
@@ -122,6 +129,19 @@ export class Lanes<T> {
   }
 
   private pump(): void {
+    // `run` may end its item at once (a handler that returned synchronously), calling `done` and
+    // so `pump` again from inside this loop: the outer loop takes the next items, not a recursion
+    // as deep as the lanes are long.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpNow();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpNow(): void {
     while (this.runningCount < this.limit) {
       const key = this.ready.shift();
       if (key === undefined) return;

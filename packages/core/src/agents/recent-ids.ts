@@ -34,12 +34,16 @@ export class RecentIds {
     this.capacity = Math.max(1, capacity);
   }
 
+  /** The id last hashed, and its hash: a host asks `has(id)` and then `add(id)` of the same id. */
+  private lastId: string | undefined;
+  private lastHash = 0;
+
   has(id: string): boolean {
-    return this.table.length > 0 && this.find(id, hashOf(id)) >= 0;
+    return this.table.length > 0 && this.find(id, this.hash(id)) >= 0;
   }
 
   add(id: string): void {
-    const h = hashOf(id);
+    const h = this.hash(id);
     if (this.table.length > 0 && this.find(id, h) >= 0) return;
     let slot: number;
     if (this.ring.length < this.capacity) {
@@ -55,6 +59,14 @@ export class RecentIds {
       this.head = (this.head + 1) % this.capacity;
     }
     this.insert(slot, h);
+  }
+
+  private hash(id: string): number {
+    if (id !== this.lastId) {
+      this.lastId = id;
+      this.lastHash = hashOf(id);
+    }
+    return this.lastHash;
   }
 
   /** The table index of `id`, or -1. */

@@ -99,6 +99,39 @@ describe('Supervisor', () => {
     expect([a.instances(), b.instances()]).toEqual([2, 1]);
   });
 
+  it('a child whose plain-mail handler throws synchronously takes nothing more: its restart handles the page, each once', async () => {
+    const s = await setup();
+    const log: string[] = [];
+    let instances = 0;
+    await s.runtime.supervise(
+      base([
+        {
+          id: 'w-sync',
+          make: () => {
+            instances += 1;
+            const instance = instances;
+            return new (class extends Agent {
+              override onMessage(m: Message) {
+                if (instance === 1 && m.body_text === 'm0') {
+                  log.push(`#1:m0 failed`);
+                  throw new Error('crashed');
+                }
+                log.push(`#${instance}:${m.body_text}`);
+              }
+            })();
+          },
+        },
+      ]),
+    );
+    // Sent before the child polls: one page of five.
+    for (let i = 0; i < 5; i++) await s.userRef.send(s.addr('w-sync'), 'work', `m${i}`);
+    await s.vt.advance(1);
+    expect(log).toEqual(['#1:m0 failed']);
+    await s.vt.advance(1000);
+    expect(log).toEqual(['#1:m0 failed', '#2:m0', '#2:m1', '#2:m2', '#2:m3', '#2:m4']);
+    expect((await s.postOffice.inbox(s.addr('w-sync'), { unread_only: true })).unread_count).toBe(0);
+  });
+
   it('all-for-one: restarts every child when one fails', async () => {
     const s = await setup();
     const log: string[] = [];
