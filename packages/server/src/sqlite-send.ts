@@ -15,6 +15,9 @@ type Tally = {
   received: Map<string, number>;
 };
 
+/** How long read marks alone wait for a send to share their commit (see {@link WriteGroups}). */
+const MARKS_WAIT_MS = 2;
+
 type Job = {
   run: (tally: Tally) => unknown;
   /** The addresses that receive mail when this job commits (a send's recipients). */
@@ -35,7 +38,10 @@ type Job = {
  */
 export class WriteGroups {
   private queue: Job[] = [];
+  /** A flush is due at the next turn of the event loop (a send waits). */
   private scheduled = false;
+  /** Read marks alone wait for a send to share their commit, this long at most. */
+  private marksTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly store: SqliteStore,
@@ -46,7 +52,7 @@ export class WriteGroups {
   ) {}
 
   send(from: string, plan: SendPlan): Promise<SendResult> {
-    return this.enqueue((tally) => this.runSend(from, plan, tally), plan.recipients);
+    return this.enqueue((tally) => this.runSend(from, plan, tally), plan.recipients, true);
   }
 
   /**
@@ -55,21 +61,37 @@ export class WriteGroups {
    * and its other writes run again).
    */
   write<T>(run: () => T): Promise<T> {
-    return this.enqueue(run, []);
+    return this.enqueue(run, [], false);
   }
 
-  private enqueue<T>(run: (tally: Tally) => T, recipients: readonly string[]): Promise<T> {
+  /** Commits what waits now (before the store closes). */
+  settle(): void {
+    if (this.queue.length > 0) this.flush();
+  }
+
+  /**
+   * A send is committed at the next turn of the event loop, with every write queued by then. A
+   * write that is not a send (a read mark: off the path of any answer) waits up to
+   * {@link MARKS_WAIT_MS} for a send to share its commit: a send that comes meanwhile then does not
+   * wait behind the read mark's own sync, and the two cost one sync, not two.
+   */
+  private enqueue<T>(run: (tally: Tally) => T, recipients: readonly string[], isSend: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, recipients, resolve: resolve as (result: never) => void, reject });
-      if (!this.scheduled) {
+      if (this.scheduled) return;
+      if (isSend) {
         this.scheduled = true;
         setImmediate(() => this.flush());
+      } else {
+        this.marksTimer ??= setTimeout(() => this.flush(), MARKS_WAIT_MS);
       }
     });
   }
 
   private flush(): void {
     this.scheduled = false;
+    clearTimeout(this.marksTimer);
+    this.marksTimer = undefined;
     let jobs = this.queue;
     this.queue = [];
     while (jobs.length > 0) jobs = this.commitGroup(jobs);
