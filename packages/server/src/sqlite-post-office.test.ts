@@ -83,6 +83,20 @@ describe('SqlitePostOffice', () => {
     again.close();
   });
 
+  it('keeps a read mark that still waits for its group commit when the office closes', async () => {
+    const path = join(dir, 'close-marks.db');
+    const po = new SqlitePostOffice({ path });
+    const a = (await po.register({ agent_id: 'alice' })).email_address;
+    const b = (await po.register({ agent_id: 'bob' })).email_address;
+    const sent = await po.send(a, { to: [b], subject: 'read me' });
+    const marked = po.markRead(b, [sent.message_id]);
+    po.close();
+    expect(await marked).toBe(1);
+    const again = new SqlitePostOffice({ path });
+    expect((await again.inbox(b, { unread_only: true })).messages).toHaveLength(0);
+    again.close();
+  });
+
   it('walks only unread mail for an unread page and the unread count, however much mail was read before', async () => {
     const path = join(dir, 'unread.db');
     const po = new SqlitePostOffice({ path });
