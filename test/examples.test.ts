@@ -151,7 +151,9 @@ const examples: Example[] = [
     })(),
     async check(stdout, { server }) {
       // It says what it waits for: the next quota window, in words, and the deadline.
-      expect(stdout).toMatch(/coordinator: 12 sent, 8 queued for the next quota window at \d\d:\d\d UTC, in \d+ (?:s|min|h)\b/);
+      expect(stdout).toMatch(
+        /coordinator: 12 sent, 8 queued for the next quota window at \d\d:\d\d UTC, in \d+ (?:s|min|h)\b/,
+      );
       expect(stdout).toMatch(/coordinator: collecting the results until the deadline, at \d\d:\d\d(:\d\d)? UTC, in /);
       const coordinator = /the post office counted (\d+) sends of (\S+) today/.exec(stdout);
       expect(coordinator?.[1]).toBe(server ? '12' : '20');

@@ -11,12 +11,12 @@ import type { BenchResult } from './result.js';
 /** Round trips measured with IN_FLIGHT at once (after a warm-up of up to 500). */
 const TASKS = Number(process.env.P3_TASKS ?? 5_000);
 const IN_FLIGHT = 64;
-/** Round trips measured one at a time. */
-const ALONE = 200;
+/** Round trips measured one at a time (`P3_ALONE`, to profile the sustained phase alone). */
+const ALONE = Number(process.env.P3_ALONE ?? 200);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
  * `P3_CPU_PROF=<dir>`: the server (and the requester and worker) write a V8 CPU profile there (`node --cpu-prof`) when it stops,
- * and only the Mailroom figure at durability full is measured (summarise it with
+ * and only the Mailroom figure at durability full (`P3_PROF_DURABILITY=fast`: fast) is measured (summarise it with
  * `node bench/dist/cpuprofile-summary.js <file>`).
  */
 const CPU_PROF = process.env.P3_CPU_PROF;
@@ -165,16 +165,19 @@ async function bullmq(): Promise<RoundTrips> {
 }
 
 export async function p3(): Promise<BenchResult> {
-  const full = await mailroom('full');
   if (CPU_PROF) {
+    // `P3_PROF_DURABILITY=fast` profiles the server's faster setting instead.
+    const durability: Durability = process.env.P3_PROF_DURABILITY === 'fast' ? 'fast' : 'full';
+    const full = await mailroom(durability);
     return {
       id: 'P3',
-      name: `P3 profiling run (${CPU_PROF}): Mailroom only`,
+      name: `P3 profiling run (${CPU_PROF}): Mailroom only, durability ${durability}`,
       value: full.roundTripsPerSec,
       unit: 'round trips/s',
       ...full,
     };
   }
+  const full = await mailroom('full');
   const problem = await redisProblem(REDIS_URL);
   if (problem)
     process.stderr.write(`P3: no Redis answers at ${REDIS_URL} (${problem}): no BullMQ baseline, no ratio\n`);

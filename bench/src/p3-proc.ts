@@ -14,6 +14,8 @@ import { percentile, round } from './result.js';
 export type RoundTrips = { roundTripsPerSec: number; aloneP50: number; aloneP99: number; tasks: number };
 
 const [role, ...args] = process.argv.slice(2);
+/** `P3_SEND_BATCHING=<n>`: HttpMailbox's `sendBatching` in both processes (to compare settings). */
+const tuning = process.env.P3_SEND_BATCHING ? { sendBatching: Number(process.env.P3_SEND_BATCHING) } : {};
 
 /** `inFlight` lanes each doing `roundTrip` until `n` are done; returns round trips per second. */
 async function sustained(n: number, inFlight: number, roundTrip: (i: number) => Promise<unknown>): Promise<number> {
@@ -72,7 +74,7 @@ const stopOnTerm = (stop: () => Promise<unknown>) =>
 
 if (role === 'mailroom-worker') {
   const [url, apiKey] = args as [string, string];
-  const runtime = createRuntime({ mailboxFactory: () => HttpMailbox.connect({ baseUrl: url, apiKey }) });
+  const runtime = createRuntime({ mailboxFactory: () => HttpMailbox.connect({ baseUrl: url, apiKey, ...tuning }) });
   class NoOp extends Agent {
     override onTask(): unknown {
       return null;
@@ -85,7 +87,7 @@ if (role === 'mailroom-worker') {
 } else if (role === 'mailroom-requester') {
   const [url, apiKey, worker, tasks, inFlight, samples] = args as [string, string, string, string, string, string];
   const runtime = createRuntime({});
-  const mailbox = await HttpMailbox.connect({ baseUrl: url, apiKey });
+  const mailbox = await HttpMailbox.connect({ baseUrl: url, apiKey, ...tuning });
   const boss = await runtime.spawn(new (class Requester extends Agent {})(), {
     mailbox,
     concurrency: 64,

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RateLimitedError } from '@mailroom/core';
 import { ManualClock, postOfficeConformance } from '@mailroom/core/testing';
 import Database from 'libsql';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,61 @@ describe('SqlitePostOffice', () => {
     const next = await second.send(a.email_address, { to: [b.email_address], subject: 'after restart' });
     expect(next.message_id).not.toBe(root.message_id);
     second.close();
+  });
+
+  it('counts every send of one group commit: quota used, totals sent and received, the send past the quota refused alone', async () => {
+    const path = join(dir, 'tally.db');
+    const clock = new ManualClock();
+    const po = new SqlitePostOffice({ path, clock, limits: { hourly: 5, daily: 50 } });
+    const a = (await po.register({ agent_id: 'alice' })).email_address;
+    const b = (await po.register({ agent_id: 'bob' })).email_address;
+    const c = (await po.register({ agent_id: 'carol' })).email_address;
+    // Started together: one group, one transaction.
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 4 }, (_, i) => po.send(a, { to: [b], subject: `a${i}` })),
+      po.send(b, { to: [a, c], subject: 'from bob' }),
+      po.send(a, { to: [b, c], subject: 'a4' }),
+      po.send(a, { to: [c], subject: 'a5, one past the quota' }),
+      po.send(c, { to: [b], subject: 'from carol' }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect((outcomes[6] as PromiseRejectedResult).reason).toBeInstanceOf(RateLimitedError);
+    const check = async (office: SqlitePostOffice) => {
+      const [alice, bob, carol] = await Promise.all([office.account(a), office.account(b), office.account(c)]);
+      expect([alice.rate_limits.hourly.used, alice.total_sent, alice.total_received]).toEqual([5, 5, 1]);
+      expect([bob.rate_limits.hourly.used, bob.total_sent, bob.total_received]).toEqual([1, 1, 6]);
+      expect([carol.rate_limits.hourly.used, carol.total_sent, carol.total_received]).toEqual([1, 1, 2]);
+    };
+    await check(po);
+    // The next group sees what the last one counted.
+    await expect(po.send(a, { to: [b], subject: 'still over' })).rejects.toBeInstanceOf(RateLimitedError);
+    po.close();
+    const again = new SqlitePostOffice({ path, clock, limits: { hourly: 5, daily: 50 } });
+    await check(again);
+    again.close();
+  });
+
+  it('keeps a read mark that still waits for its group commit when the office closes', async () => {
+    const path = join(dir, 'close-marks.db');
+    const po = new SqlitePostOffice({ path });
+    const a = (await po.register({ agent_id: 'alice' })).email_address;
+    const b = (await po.register({ agent_id: 'bob' })).email_address;
+    const sent = await po.send(a, { to: [b], subject: 'read me' });
+    const marked = po.markRead(b, [sent.message_id]);
+    po.close();
+    expect(await marked).toBe(1);
+    const again = new SqlitePostOffice({ path });
+    expect((await again.inbox(b, { unread_only: true })).messages).toHaveLength(0);
+    again.close();
   });
 
   it('walks only unread mail for an unread page and the unread count, however much mail was read before', async () => {

@@ -130,6 +130,8 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   /** Closes the database. */
   close(): void {
     this.wake.complete();
+    // Writes still waiting for their group are committed first (read marks wait a moment for sends).
+    this.writes.settle();
     this.store.close();
   }
 

@@ -1,11 +1,25 @@
 import { MailroomError, NotFoundError, type SendResult } from '@mailroom/core';
-import { admitSend, type Clock, type SendPlan } from '@mailroom/core/post-office';
-import { toMessage } from './rows.js';
+import { admitSend, type Clock, type QuotaUsage, type SendPlan } from '@mailroom/core/post-office';
+import { type AccountRow, toMessage } from './rows.js';
 import { accountRow, type KnownAccounts, limitsOf, newIdSuffix, usageOf, visibleMessage } from './sqlite-access.js';
 import { type SqliteStore, storeError } from './sqlite-store.js';
 
+/**
+ * What the sends of one group counted, written once per account just before the group commits:
+ * the sender's row is read once per group, its quota counters and `total_sent` written once, and
+ * each recipient's `total_received` once (not two statements per send). A group that rolls back
+ * starts again with an empty tally.
+ */
+type Tally = {
+  senders: Map<string, { row: AccountRow; usage: QuotaUsage; sent: number }>;
+  received: Map<string, number>;
+};
+
+/** How long read marks alone wait for a send to share their commit (see {@link WriteGroups}). */
+const MARKS_WAIT_MS = 2;
+
 type Job = {
-  run: () => unknown;
+  run: (tally: Tally) => unknown;
   /** The addresses that receive mail when this job commits (a send's recipients). */
   recipients: readonly string[];
   resolve: (result: never) => void;
@@ -24,7 +38,10 @@ type Job = {
  */
 export class WriteGroups {
   private queue: Job[] = [];
+  /** A flush is due at the next turn of the event loop (a send waits). */
   private scheduled = false;
+  /** Read marks alone wait for a send to share their commit, this long at most. */
+  private marksTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly store: SqliteStore,
@@ -35,7 +52,7 @@ export class WriteGroups {
   ) {}
 
   send(from: string, plan: SendPlan): Promise<SendResult> {
-    return this.enqueue(() => this.runSend(from, plan), plan.recipients);
+    return this.enqueue((tally) => this.runSend(from, plan, tally), plan.recipients, true);
   }
 
   /**
@@ -44,21 +61,37 @@ export class WriteGroups {
    * and its other writes run again).
    */
   write<T>(run: () => T): Promise<T> {
-    return this.enqueue(run, []);
+    return this.enqueue(run, [], false);
   }
 
-  private enqueue<T>(run: () => T, recipients: readonly string[]): Promise<T> {
+  /** Commits what waits now (before the store closes). */
+  settle(): void {
+    if (this.queue.length > 0) this.flush();
+  }
+
+  /**
+   * A send is committed at the next turn of the event loop, with every write queued by then. A
+   * write that is not a send (a read mark: off the path of any answer) waits up to
+   * {@link MARKS_WAIT_MS} for a send to share its commit: a send that comes meanwhile then does not
+   * wait behind the read mark's own sync, and the two cost one sync, not two.
+   */
+  private enqueue<T>(run: (tally: Tally) => T, recipients: readonly string[], isSend: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, recipients, resolve: resolve as (result: never) => void, reject });
-      if (!this.scheduled) {
+      if (this.scheduled) return;
+      if (isSend) {
         this.scheduled = true;
         setImmediate(() => this.flush());
+      } else {
+        this.marksTimer ??= setTimeout(() => this.flush(), MARKS_WAIT_MS);
       }
     });
   }
 
   private flush(): void {
     this.scheduled = false;
+    clearTimeout(this.marksTimer);
+    this.marksTimer = undefined;
     let jobs = this.queue;
     this.queue = [];
     while (jobs.length > 0) jobs = this.commitGroup(jobs);
@@ -73,10 +106,11 @@ export class WriteGroups {
       return [];
     }
     const done: { job: Job; result: unknown }[] = [];
+    const tally: Tally = { senders: new Map(), received: new Map() };
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as Job;
       try {
-        done.push({ job, result: job.run() });
+        done.push({ job, result: job.run(tally) });
       } catch (err) {
         // Checks throw Mailroom errors before anything is written: that write fails alone.
         if (err instanceof MailroomError) {
@@ -88,6 +122,14 @@ export class WriteGroups {
         job.reject(storeError(err));
         return [...done.map((d) => d.job), ...jobs.slice(i + 1)];
       }
+    }
+    try {
+      this.writeTally(tally);
+    } catch (err) {
+      this.store.rollback(err);
+      const failure = storeError(err);
+      for (const { job } of done) job.reject(failure);
+      return [];
     }
     try {
       this.store.commit();
@@ -104,11 +146,21 @@ export class WriteGroups {
     return [];
   }
 
+  /** The counters the group's sends tallied, one statement per account. */
+  private writeTally(tally: Tally): void {
+    const q = this.store.q;
+    for (const [address, { usage, sent }] of tally.senders) {
+      q.setUsage.run(usage.hourWindow, usage.hourUsed, usage.dayWindow, usage.dayUsed, sent, address);
+    }
+    for (const [address, n] of tally.received) q.received.run(n, address);
+  }
+
   /** One send inside the group's transaction. Throws a MailroomError before writing, or a store error. */
-  private runSend(from: string, plan: SendPlan): SendResult {
+  private runSend(from: string, plan: SendPlan, tally: Tally): SendResult {
     const q = this.store.q;
     const req = plan.request;
-    const sender = accountRow(q, from);
+    const counted = tally.senders.get(from);
+    const sender = counted?.row ?? accountRow(q, from);
     if (req.idempotency_key !== undefined) {
       const first = q.idem.get(from, req.idempotency_key) as { result_json: string } | undefined;
       if (first) return JSON.parse(first.result_json) as SendResult;
@@ -119,7 +171,8 @@ export class WriteGroups {
     const parent = req.in_reply_to != null ? visibleMessage(q, from, req.in_reply_to) : undefined;
     if (req.in_reply_to != null && !parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
     const now = this.clock.now();
-    const usage = usageOf(sender);
+    // The counters as this group left them (the sends before this one in the group count).
+    const usage = counted?.usage ?? usageOf(sender);
     admitSend(usage, limitsOf(sender), now);
 
     // Every check passed: from here on only the store can fail.
@@ -129,7 +182,8 @@ export class WriteGroups {
     const threadId = parent ? parent.thread_id : `thr_${suffix}`;
     const toJson = JSON.stringify(plan.to);
     const ccJson = JSON.stringify(plan.cc);
-    q.setUsage.run(usage.hourWindow, usage.hourUsed, usage.dayWindow, usage.dayUsed, from);
+    if (counted) counted.sent += 1;
+    else tally.senders.set(from, { row: sender, usage, sent: 1 });
     const info = q.insertMessage.run(
       id,
       threadId,
@@ -160,7 +214,7 @@ export class WriteGroups {
       q.insertEntry.run(from, seq, 'outbound');
       for (const a of plan.recipients) q.insertEntry.run(a, seq, 'inbound');
     }
-    for (const a of plan.recipients) q.received.run(a);
+    for (const a of plan.recipients) tally.received.set(a, (tally.received.get(a) ?? 0) + 1);
     const result: SendResult = {
       message_id: id,
       thread_id: threadId,

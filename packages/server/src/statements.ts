@@ -27,8 +27,8 @@ export const SQL = {
   insertAccount:
     'INSERT INTO accounts (address, agent_id, key_hash, created_at, hourly_limit, daily_limit, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
   setUsage:
-    'UPDATE accounts SET hour_window = ?, hour_used = ?, day_window = ?, day_used = ?, total_sent = total_sent + 1 WHERE address = ?',
-  received: 'UPDATE accounts SET total_received = total_received + 1 WHERE address = ?',
+    'UPDATE accounts SET hour_window = ?, hour_used = ?, day_window = ?, day_used = ?, total_sent = total_sent + ? WHERE address = ?',
+  received: 'UPDATE accounts SET total_received = total_received + ? WHERE address = ?',
   setLimits: 'UPDATE accounts SET hourly_limit = ?, daily_limit = ? WHERE address = ?',
   idem: 'SELECT result_json FROM idempotency WHERE owner = ? AND key = ?',
   insertIdem: 'INSERT INTO idempotency (owner, key, result_json) VALUES (?, ?, ?)',
