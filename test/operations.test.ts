@@ -228,12 +228,21 @@ describe('configuration from MAILROOM_* variables', () => {
 describe('logs for people', () => {
   it('JSON lines when stdout is not a terminal; pretty with --log-format pretty', async () => {
     const json = await serveCli(['--port', '0', '--db', ':memory:', '--admin-key', 'k']);
-    await json.stop();
     const first = json
       .log()
       .split('\n')
       .find((l) => l.includes('listening on'));
-    expect(JSON.parse(first ?? '')).toMatchObject({ level: 30, msg: expect.stringMatching(/^listening on/) });
+    const started = JSON.parse(first ?? '');
+    expect(started).toMatchObject({
+      level: 30,
+      msg: expect.stringMatching(/^listening on .*; dashboard at http:\/\//),
+    });
+    // The line names the dashboard's URL, and a browser opening it gets the sign-in page.
+    expect(started.dashboard).toBe(`${started.url}/ui`);
+    const dashboard = await fetch(started.dashboard);
+    expect(dashboard.url).toBe(`${started.url}/ui/sign-in`);
+    expect(await dashboard.text()).toContain('Sign in');
+    await json.stop();
 
     const pretty = await serveCli(['--port', '0', '--db', ':memory:', '--admin-key', 'k'], {
       MAILROOM_LOG_FORMAT: 'pretty',

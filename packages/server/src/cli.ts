@@ -157,16 +157,22 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
     process.exit(1);
   }
   const address = app.server.address();
-  const url = typeof address === 'object' && address ? `http://${host}:${address.port}` : String(address);
+  const url =
+    typeof address === 'object' && address
+      ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+      : String(address);
+  // Where a person opens the dashboard: the public URL when one is set (behind a proxy), else ours.
+  const dashboard = `${(publicUrl ?? url).replace(/\/+$/, '')}/ui`;
   logger.info(
     {
       url,
+      dashboard,
       db: describeDb(db),
       domain: postOffice.domain,
       admin: adminKey ? 'required' : 'open',
       durability: v.durability,
     },
-    `listening on ${url}`,
+    `listening on ${url}; dashboard at ${dashboard}`,
   );
 }
 
