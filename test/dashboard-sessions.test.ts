@@ -16,15 +16,7 @@ describe('dashboard sessions', () => {
 
   /** Signs in as a browser does (sign-in page, its cookie and token, the form); the answer and the session cookie. */
   const signIn = async (key: string) => {
-    const form = await fetch(`${s.url}/ui/sign-in`, { redirect: 'manual' });
-    const signInCookie = (form.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
-    const res = await fetch(`${s.url}/ui/sign-in`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.url, cookie: signInCookie },
-      body: new URLSearchParams({ _csrf: token, key }).toString(),
-    });
+    const res = await signInWith(s.url, key);
     const session = res.headers
       .getSetCookie()
       .map((c) => c.split(';')[0] ?? '')
@@ -91,6 +83,7 @@ describe('dashboard sign-in attempts', () => {
   });
 });
 
+/** Signs in as a browser does: the sign-in page (its cookie and token), then the form. */
 async function signInWith(url: string, key: string): Promise<Response> {
   const form = await fetch(`${url}/ui/sign-in`, { redirect: 'manual' });
   const signInCookie = (form.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
