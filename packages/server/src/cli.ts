@@ -166,14 +166,15 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
   logger.info(
     {
       url,
-      dashboard,
       db: describeDb(db),
       domain: postOffice.domain,
       admin: adminKey ? 'required' : 'open',
       durability: v.durability,
     },
-    `listening on ${url}; dashboard at ${dashboard}`,
+    `listening on ${url}`,
   );
+  // A line of its own: scripts (ours among them) read the URL at the end of the line above.
+  logger.info({ dashboard }, `dashboard at ${dashboard} (sign in with the admin key or an agent's API key)`);
 }
 
 function warnOpen(log: Logger, host: string): void {
