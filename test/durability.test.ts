@@ -6,6 +6,14 @@ import Database from 'libsql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCli } from './support/cli.js';
 
+/** Frames `work` appends to the WAL of the file `other` is open on (each commit appends the pages it changed). */
+async function walFrames(other: Database.Database, work: () => Promise<unknown>): Promise<number> {
+  other.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  await work();
+  const [row] = other.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().all() as number[][];
+  return row?.[1] ?? 0;
+}
+
 describe('durability of the SQLite office', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-durability-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,17 +25,10 @@ describe('durability of the SQLite office', () => {
     try {
       const a = (await po.register({ agent_id: 'alice' })).email_address;
       const b = (await po.register({ agent_id: 'bob' })).email_address;
-      /** Frames appended to the WAL by `work` (each commit appends the pages it changed). */
-      const frames = async (work: () => Promise<unknown>) => {
-        other.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-        await work();
-        const [row] = other.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().all() as number[][];
-        return row?.[1] ?? 0;
-      };
-      const together = await frames(() =>
+      const together = await walFrames(other, () =>
         Promise.all(Array.from({ length: 50 }, (_, i) => po.send(a, { to: [b], subject: `together ${i}` }))),
       );
-      const oneByOne = await frames(async () => {
+      const oneByOne = await walFrames(other, async () => {
         for (let i = 0; i < 50; i++) await po.send(a, { to: [b], subject: `alone ${i}` });
       });
       expect(together * 5).toBeLessThan(oneByOne);
@@ -47,19 +48,13 @@ describe('durability of the SQLite office', () => {
       const b = (await po.register({ agent_id: 'bob' })).email_address;
       const ids: string[] = [];
       for (let i = 0; i < 100; i++) ids.push((await po.send(a, { to: [b], subject: `mail ${i}` })).message_id);
-      const frames = async (work: () => Promise<unknown>) => {
-        other.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-        await work();
-        const [row] = other.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().all() as number[][];
-        return row?.[1] ?? 0;
-      };
-      const together = await frames(() =>
+      const together = await walFrames(other, () =>
         Promise.all([
           ...ids.slice(0, 50).map((id) => po.markRead(b, [id])),
           po.send(b, { to: [a], subject: 'answer' }),
         ]),
       );
-      const oneByOne = await frames(async () => {
+      const oneByOne = await walFrames(other, async () => {
         for (const id of ids.slice(50)) await po.markRead(b, [id]);
       });
       expect(together * 5).toBeLessThan(oneByOne);

@@ -228,12 +228,22 @@ describe('configuration from MAILROOM_* variables', () => {
 describe('logs for people', () => {
   it('JSON lines when stdout is not a terminal; pretty with --log-format pretty', async () => {
     const json = await serveCli(['--port', '0', '--db', ':memory:', '--admin-key', 'k']);
-    await json.stop();
-    const first = json
+    // A browser opening the dashboard gets the sign-in page.
+    const dashboard = await fetch(`${json.url}/ui`);
+    expect(dashboard.url).toBe(`${json.url}/ui/sign-in`);
+    expect(await dashboard.text()).toContain('Sign in');
+    await json.stop(); // every line written by then
+    const lines = json
       .log()
       .split('\n')
-      .find((l) => l.includes('listening on'));
-    expect(JSON.parse(first ?? '')).toMatchObject({ level: 30, msg: expect.stringMatching(/^listening on/) });
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(lines.find((l) => /^listening on/.test(l.msg))).toMatchObject({
+      level: 30,
+      msg: `listening on ${json.url}`,
+    });
+    // The next line names the dashboard's URL.
+    expect(lines.find((l) => /^dashboard at/.test(l.msg))).toMatchObject({ level: 30, dashboard: `${json.url}/ui` });
 
     const pretty = await serveCli(['--port', '0', '--db', ':memory:', '--admin-key', 'k'], {
       MAILROOM_LOG_FORMAT: 'pretty',

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,12 @@ const scratch = join(root, 'test', `.readme-worker-${process.pid}`);
 
 /** The README's HTTP worker: the block after the `worker-restart` marker. */
 function workerBlock(): string {
-  const block = tsBlocks(join(root, 'README.md')).find((b) => b.code.includes("keyDir: './keys'"));
-  if (!block) throw new Error('README: no worker block with keyDir');
+  const path = join(root, 'README.md');
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const marker = lines.findIndex((l) => l.startsWith('<!-- worker-restart:'));
+  const block = tsBlocks(path).find((b) => b.line > marker + 1);
+  if (marker < 0 || !block?.code.includes("keyDir: './keys'"))
+    throw new Error('README: no worker block with keyDir after the worker-restart marker');
   return block.code;
 }
 

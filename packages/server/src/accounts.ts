@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Account, AgentId, type PostOffice, type Registration } from '@mailroom/core/post-office';
 import { z } from 'zod';
-import { type AccountRow, toAccount } from './rows.js';
+import { type AccountRow, pageOf, toAccount } from './rows.js';
 
 // Accounts an operator manages: list them, give one a new key, revoke its key. The SQLite and
 // PostgreSQL post offices have these (the CLI's `register`, `rotate-key`, `revoke-key` and
@@ -72,5 +72,15 @@ export function toSummary(row: AccountRow & { key_hash: string }, now: number): 
     total_sent: row.total_sent,
     total_received: row.total_received,
     rate_limits: account.rate_limits,
+  };
+}
+
+/** A page of the account list from up to `limit + 1` rows by agent id (one more tells whether there are more). */
+export function accountPage(rows: (AccountRow & { key_hash: string })[], limit: number, now: number): AccountList {
+  const { page, hasMore, last } = pageOf(rows, limit);
+  return {
+    accounts: page.map((r) => toSummary(r, now)),
+    has_more: hasMore,
+    cursor: hasMore && last ? last.agent_id : null,
   };
 }

@@ -157,7 +157,12 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
     process.exit(1);
   }
   const address = app.server.address();
-  const url = typeof address === 'object' && address ? `http://${host}:${address.port}` : String(address);
+  const url =
+    typeof address === 'object' && address
+      ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+      : String(address);
+  // Where a person opens the dashboard: the public URL when one is set (behind a proxy), else ours.
+  const dashboard = `${(publicUrl ?? url).replace(/\/+$/, '')}/ui`;
   logger.info(
     {
       url,
@@ -168,6 +173,8 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
     },
     `listening on ${url}`,
   );
+  // A line of its own: scripts (ours among them) read the URL at the end of the line above.
+  logger.info({ dashboard }, `dashboard at ${dashboard} (sign in with the admin key or an agent's API key)`);
 }
 
 function warnOpen(log: Logger, host: string): void {

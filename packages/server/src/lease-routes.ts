@@ -2,7 +2,7 @@ import type { PostOffice } from '@mailroom/core';
 import { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from '@mailroom/core/post-office';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientGone, holdFor } from './hold.js';
-import { type App, debugOn, type RouteBook } from './routes.js';
+import { type App, announce, debugOn, type RouteBook } from './routes.js';
 
 /**
  * A claim long poll with nothing to claim re-checks at least this often: a lease that runs out
@@ -18,9 +18,7 @@ export const CLAIM_RECHECK_MS = 1_000;
 export function registerLeaseRoutes(email: App, book: RouteBook, po: PostOffice, closing: AbortSignal): void {
   const { claim, renewLease } = po;
   if (!claim || !renewLease) return;
-  email.addHook('onSend', async (_req, reply) => {
-    reply.header(LEASES_HEADER, '1');
-  });
+  announce(email, LEASES_HEADER);
   book.route(
     email,
     {

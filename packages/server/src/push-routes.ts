@@ -12,7 +12,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errorAnswer } from './http-errors.js';
-import type { App, RouteBook } from './routes.js';
+import { type App, announce, type RouteBook } from './routes.js';
 
 /** Settings of the push extension's stream. */
 export type PushSettings = {
@@ -34,9 +34,7 @@ export function registerPushRoutes(
   closing: AbortSignal,
   settings: PushSettings,
 ): void {
-  email.addHook('onSend', async (_req, reply) => {
-    reply.header(PUSH_HEADER, '1');
-  });
+  announce(email, PUSH_HEADER);
   book.route(
     email,
     {
@@ -69,9 +67,7 @@ const StreamHeaders = z.object({ 'last-event-id': z.string().max(128).optional()
 
 /** The batch-send extension: `POST /email/send/batch`, announced by `X-Mailroom-Batch-Send: 1`. */
 export function registerBatchSendRoute(email: App, book: RouteBook, po: PostOffice): void {
-  email.addHook('onSend', async (_req, reply) => {
-    reply.header(BATCH_SEND_HEADER, '1');
-  });
+  announce(email, BATCH_SEND_HEADER);
   book.route(
     email,
     {

@@ -14,6 +14,13 @@ export type App = FastifyInstance;
 /** Whether a request's logger writes debug lines (build their fields only then). */
 export const debugOn = (log: FastifyBaseLogger): boolean => (log as Logger).isLevelEnabled('debug');
 
+/** Announces an extension: its header (`X-Mailroom-…: 1`) on every answer of `scope`, so a client learns of it from its first call. */
+export function announce(scope: App, header: string): void {
+  scope.addHook('onSend', async (_req, reply) => {
+    reply.header(header, '1');
+  });
+}
+
 /** Who may call a route. */
 export type RouteAuth =
   /** `X-API-Key`: an account's key (401 without a valid one). */

@@ -41,6 +41,7 @@ import {
   AccountListQuery,
   type AccountSummary,
   AgentIdParams,
+  accountPage,
   revokedKeyHash,
   toSummary,
 } from '../accounts.js';
@@ -146,13 +147,7 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
       q.cursor ?? '',
       q.limit + 1,
     ]);
-    const { page, hasMore, last } = pageOf(rows, q.limit);
-    const now = this.clock.now();
-    return {
-      accounts: page.map((r) => toSummary(r, now)),
-      has_more: hasMore,
-      cursor: hasMore && last ? last.agent_id : null,
-    };
+    return accountPage(rows, q.limit, this.clock.now());
   }
 
   async rotateKey(agentId: string): Promise<Registration> {

@@ -2,11 +2,13 @@ import {
   type Account,
   decisionOf,
   type Escalation,
+  type InboxPage,
   type Message,
   type PostOffice,
   parseEscalationBody,
   parseSubject,
-  type TaskState,
+  type SentPage,
+  TaskState,
   timeline,
 } from '@mailroom/core';
 import type { Principal } from './session.js';
@@ -50,12 +52,16 @@ export async function readMail(po: PostOffice, addresses: readonly string[]): Pr
       else byId.set(m.message_id, { message: m, owners: new Set([owner]) });
     }
   };
-  for (const address of addresses) {
+  /** Reads one mailbox (inbox or sent) page by page, up to {@link MAX_MESSAGES_PER_BOX}. */
+  const readBox = async (
+    owner: string,
+    pageOf: (query: { limit: number; cursor?: string }) => Promise<InboxPage | SentPage>,
+  ) => {
     let cursor: string | undefined;
     for (let n = 0; ; ) {
-      const page = await po.inbox(address, { limit: 100, ...(cursor ? { cursor } : {}) });
-      if (cursor === undefined) unread.set(address, page.unread_count);
-      add(address, page.messages);
+      const page = await pageOf({ limit: 100, ...(cursor ? { cursor } : {}) });
+      if (cursor === undefined && 'unread_count' in page) unread.set(owner, page.unread_count);
+      add(owner, page.messages);
       n += page.messages.length;
       if (!page.has_more || !page.cursor) break;
       if (n >= MAX_MESSAGES_PER_BOX) {
@@ -64,18 +70,10 @@ export async function readMail(po: PostOffice, addresses: readonly string[]): Pr
       }
       cursor = page.cursor;
     }
-    cursor = undefined;
-    for (let n = 0; ; ) {
-      const page = await po.sent(address, { limit: 100, ...(cursor ? { cursor } : {}) });
-      add(address, page.messages);
-      n += page.messages.length;
-      if (!page.has_more || !page.cursor) break;
-      if (n >= MAX_MESSAGES_PER_BOX) {
-        partial = true;
-        break;
-      }
-      cursor = page.cursor;
-    }
+  };
+  for (const address of addresses) {
+    await readBox(address, (query) => po.inbox(address, query));
+    await readBox(address, (query) => po.sent(address, query));
   }
   const messages = [...byId.values()].sort(
     (a, b) =>
@@ -157,17 +155,8 @@ export type TaskRow = {
   lastSubject: string;
 };
 
-/** The order of the states in the tasks view. */
-export const STATES: readonly TaskState[] = [
-  'submitted',
-  'accepted',
-  'working',
-  'input-required',
-  'completed',
-  'failed',
-  'canceled',
-  'timed_out',
-];
+/** The order of the states in the tasks view: the protocol's own. */
+export const STATES: readonly TaskState[] = TaskState.options;
 
 /** Every task of the index with the state its latest task mail moved it to (TASK, ACK, STATUS, RESULT, ERROR, CANCEL). */
 export function tasks(index: MailIndex): TaskRow[] {

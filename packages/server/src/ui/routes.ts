@@ -41,6 +41,7 @@ import {
   type Session,
   SessionStore,
   SIGN_IN_COOKIE,
+  SignInLimiter,
   sameSecret,
 } from './session.js';
 
@@ -57,6 +58,10 @@ export type DashboardOptions = {
   maxSessions?: number;
   /** How often a live-update stream sends a keep-alive (and checks its session). @default 15000 */
   heartbeatMs?: number;
+  /** Sign-in attempts per client address: `burst` at once, then one every `refillMs`. @default { burst: 10, refillMs: 6000 } */
+  signInLimit?: { burst?: number; refillMs?: number };
+  /** The clock of sessions and of the sign-in limit (ms). @default Date.now */
+  now?: () => number;
   /** The methods a path has (for 405 and `Allow` on a path under /ui with other methods). */
   methodsOf?: (path: string) => string[];
 };
@@ -95,7 +100,8 @@ type Form = Record<string, string>;
 export function registerDashboard(app: FastifyInstance, options: DashboardOptions): void {
   const po = options.postOffice;
   const ttlMs = options.sessionTtlMs ?? 8 * 3600_000;
-  const sessions = new SessionStore(ttlMs, options.maxSessions ?? 10_000);
+  const sessions = new SessionStore(ttlMs, options.maxSessions ?? 10_000, options.now);
+  const signInLimiter = new SignInLimiter(options.signInLimit?.burst, options.signInLimit?.refillMs, options.now);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
 
   app.register(
@@ -109,7 +115,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
         { parseAs: 'string', bodyLimit: 64 * 1024 },
         (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
       );
-      ui.setErrorHandler((err: unknown, req, reply) => {
+      ui.setErrorHandler(async (err: unknown, req, reply) => {
         const status = statusOf(err);
         if (status >= 500) req.log.error({ err }, 'dashboard page failed');
         else req.log.info({ status, reason: err instanceof Error ? err.message : String(err) }, 'dashboard refused');
@@ -119,25 +125,43 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
             : err instanceof Error
               ? err.message
               : String(err);
-        return problem(req, reply.code(status), message, sessionOf(req));
+        return problem(req, reply.code(status), message, await sessionForError(req));
       });
-      ui.setNotFoundHandler((req, reply) => {
+      ui.setNotFoundHandler(async (req, reply) => {
         const path = req.url.split('?')[0] ?? '';
         const allowed = options.methodsOf?.(path) ?? [];
         if (allowed.length > 0) {
           const message = `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}`;
-          return problem(req, reply.code(405).header('allow', allowed.join(', ')), message, sessionOf(req));
+          return problem(req, reply.code(405).header('allow', allowed.join(', ')), message, await sessionForError(req));
         }
-        return problem(req, reply.code(404), `There is no page ${path}.`, sessionOf(req));
+        return problem(req, reply.code(404), `There is no page ${path}.`, await sessionForError(req));
       });
 
-      const sessionOf = (req: FastifyRequest): Session | undefined =>
-        sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+      /**
+       * Whether a session may still act: the admin's always; an account's while the key it signed
+       * in with still opens the account (asked of the store, so a key rotated or revoked by the
+       * CLI, the admin API or another replica ends it at its next use). Ended here otherwise.
+       */
+      const stillValid = async (session: Session, req: FastifyRequest): Promise<boolean> => {
+        if (session.principal.kind === 'admin') return true;
+        const key = sessions.keyOf(session.id);
+        if (key !== undefined && (await po.authenticate(key)) === session.principal.address) return true;
+        sessions.delete(session.id);
+        req.log.info({ as: session.principal.address }, 'dashboard session ended: its key was rotated or revoked');
+        return false;
+      };
+      const sessionOf = async (req: FastifyRequest): Promise<Session | undefined> => {
+        const session = sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+        return session && (await stillValid(session, req)) ? session : undefined;
+      };
+      /** For an error page's header: no session when the store cannot say (the page shows the error). */
+      const sessionForError = (req: FastifyRequest): Promise<Session | undefined> =>
+        sessionOf(req).catch(() => undefined);
       const secure = (req: FastifyRequest) => req.protocol === 'https';
 
       /** The session of a page request, or a redirect to the sign-in page. */
-      const signedIn = (req: FastifyRequest, reply: FastifyReply): Session | undefined => {
-        const session = sessionOf(req);
+      const signedIn = async (req: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
+        const session = await sessionOf(req);
         if (!session) void reply.redirect('/ui/sign-in', 303);
         return session;
       };
@@ -179,7 +203,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       );
 
       ui.get('/sign-in', HIDDEN, async (req, reply) => {
-        if (sessionOf(req)) return reply.redirect('/ui', 303);
+        if (await sessionOf(req)) return reply.redirect('/ui', 303);
         const token = newToken();
         reply.header('set-cookie', cookie(SIGN_IN_COOKIE, token, { maxAgeS: 3600, secure: secure(req) }));
         return page(reply, signInPage({ token, adminAvailable: options.adminKey !== undefined }));
@@ -188,13 +212,26 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       ui.post('/sign-in', HIDDEN, async (req, reply) => {
         const expected = parseCookies(req.headers.cookie).get(SIGN_IN_COOKIE);
         const form = checkForm(req, expected);
+        const waitMs = signInLimiter.take(req.ip);
+        if (waitMs > 0) {
+          const seconds = Math.ceil(waitMs / 1000);
+          req.log.warn({ remoteAddress: req.ip }, 'dashboard sign-in refused: too many attempts');
+          return page(
+            reply.code(429).header('retry-after', String(seconds)),
+            signInPage({
+              token: expected as string,
+              error: `Too many sign-in attempts from your address. Try again in ${seconds} s.`,
+              adminAvailable: options.adminKey !== undefined,
+            }),
+          );
+        }
         const given = SignInForm.safeParse(form).data?.key.trim() ?? '';
         let session: Session | undefined;
         if (options.adminKey !== undefined && sameSecret(given, options.adminKey)) {
           session = sessions.create({ kind: 'admin' });
         } else if (given !== '' && given.length <= 512) {
           const address = await po.authenticate(given);
-          if (address) session = sessions.create({ kind: 'account', address });
+          if (address) session = sessions.create({ kind: 'account', address }, given);
         }
         if (!session) {
           req.log.info({ remoteAddress: req.ip }, 'dashboard sign-in refused: unknown key');
@@ -221,7 +258,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       });
 
       ui.post('/sign-out', HIDDEN, async (req, reply) => {
-        const session = sessionOf(req);
+        const session = await sessionOf(req).catch(() => undefined);
         // Signed out already (expired, or another tab): nothing to protect, only the cookie to clear.
         if (session) {
           checkForm(req, session.csrf);
@@ -232,7 +269,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       });
 
       ui.get('/', HIDDEN, async (req, reply) => {
-        const session = signedIn(req, reply);
+        const session = await signedIn(req, reply);
         if (!session) return reply;
         const index = await mailOf(session);
         const canList = session.principal.kind === 'account' || 'addresses' in po;
@@ -251,14 +288,14 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       });
 
       ui.get('/agents', HIDDEN, async (req, reply) => {
-        const session = signedIn(req, reply);
+        const session = await signedIn(req, reply);
         if (!session) return reply;
         const index = await mailOf(session);
         return page(reply, agentsPage(session, await agents(po, index)));
       });
 
       ui.get<{ Querystring: { q?: string } }>('/threads', HIDDEN, async (req, reply) => {
-        const session = signedIn(req, reply);
+        const session = await signedIn(req, reply);
         if (!session) return reply;
         const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
         const index = await mailOf(session);
@@ -266,14 +303,14 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       });
 
       ui.get('/tasks', HIDDEN, async (req, reply) => {
-        const session = signedIn(req, reply);
+        const session = await signedIn(req, reply);
         if (!session) return reply;
         const index = await mailOf(session);
         return page(reply, tasksPage(session, tasks(index), index.partial));
       });
 
       ui.get('/attention', HIDDEN, async (req, reply) => {
-        const session = signedIn(req, reply);
+        const session = await signedIn(req, reply);
         if (!session) return reply;
         const index = await mailOf(session);
         return page(reply, attentionPage(session, waitingEscalations(index), deadLetters(index), index.partial));
@@ -283,7 +320,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
         '/threads/:id',
         HIDDEN,
         async (req, reply) => {
-          const session = signedIn(req, reply);
+          const session = await signedIn(req, reply);
           if (!session) return reply;
           const id = req.params.id;
           const missing = new NotFoundError(`There is no thread ${id.slice(0, 128)} that you can see.`);
@@ -312,7 +349,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       );
 
       ui.post('/escalations/answer', HIDDEN, async (req, reply) => {
-        const session = sessionOf(req);
+        const session = await sessionOf(req);
         if (!session) return reply.redirect('/ui/sign-in', 303);
         const form = checkForm(req, session.csrf);
         const parsed = AnswerForm.safeParse(form);
@@ -349,7 +386,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       });
 
       ui.get('/events', HIDDEN, async (req, reply) => {
-        const session = sessionOf(req);
+        const session = await sessionOf(req);
         if (!session) return reply.code(401).send({ detail: 'not signed in to the dashboard' });
         reply.hijack();
         const res = reply.raw;
@@ -380,12 +417,18 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
           for (const s of subscriptions.values()) s.unsubscribe();
           res.end();
         };
-        const heartbeat = setInterval(() => {
-          if (!sessions.alive(session.id)) return end();
+        const beat = async () => {
+          // Ends with its session: expired, signed out, or its account's key rotated or revoked.
+          if (!sessions.alive(session.id) || !(await stillValid(session, req))) return end();
+          if (ended) return;
           res.write(': keep-alive\n\n');
           // The admin sees accounts registered since the stream opened.
-          if (session.principal.kind === 'admin')
-            watch().catch((err: unknown) => req.log.warn({ err }, 'live updates: could not list accounts'));
+          if (session.principal.kind === 'admin') await watch();
+        };
+        const heartbeat = setInterval(() => {
+          beat().catch((err: unknown) =>
+            req.log.warn({ err }, 'live updates: could not check the session or list accounts'),
+          );
         }, heartbeatMs);
         heartbeat.unref();
         options.closing.addEventListener('abort', end);

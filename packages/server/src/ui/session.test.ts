@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cookie, parseCookies, SessionStore } from './session.js';
+import { cookie, parseCookies, SessionStore, SignInLimiter } from './session.js';
 
 describe('dashboard sessions', () => {
   it('expire after their time to live without use, and each use extends them', () => {
@@ -54,5 +54,44 @@ describe('dashboard cookies', () => {
       ['d', 'x y'],
     ]);
     expect(parseCookies(undefined).size).toBe(0);
+  });
+
+  it('keep an account’s key only while the session lives', () => {
+    let now = 0;
+    const store = new SessionStore(100, 10, () => now);
+    const a = store.create({ kind: 'account', address: 'a@x' }, 'key-a');
+    const b = store.create({ kind: 'account', address: 'b@x' }, 'key-b');
+    expect(store.keyOf(a.id)).toBe('key-a');
+    store.delete(a.id);
+    expect(store.keyOf(a.id)).toBeUndefined();
+    now += 100;
+    expect(store.get(b.id)).toBeUndefined();
+    expect(store.keyOf(b.id)).toBeUndefined();
+  });
+});
+
+describe('dashboard sign-in limit', () => {
+  it('allows a burst per client address, then one attempt per refill interval', () => {
+    let now = 0;
+    const limiter = new SignInLimiter(3, 1_000, () => now);
+    expect([limiter.take('1.2.3.4'), limiter.take('1.2.3.4'), limiter.take('1.2.3.4')]).toEqual([0, 0, 0]);
+    expect(limiter.take('1.2.3.4')).toBe(1_000);
+    expect(limiter.take('5.6.7.8')).toBe(0); // another address has its own bucket
+    now += 400;
+    expect(limiter.take('1.2.3.4')).toBe(600);
+    now += 600;
+    expect(limiter.take('1.2.3.4')).toBe(0);
+    expect(limiter.take('1.2.3.4')).toBe(1_000);
+    now += 60_000; // refilled, never past the burst
+    expect([0, 1, 2, 3].map(() => limiter.take('1.2.3.4'))).toEqual([0, 0, 0, 1_000]);
+  });
+
+  it('keeps at most maxClients buckets, forgetting the one whose last attempt is oldest', () => {
+    const limiter = new SignInLimiter(1, 60_000, () => 0, 2);
+    limiter.take('a');
+    limiter.take('b');
+    limiter.take('c'); // forgets a
+    expect(limiter.take('a')).toBe(0);
+    expect(limiter.take('c')).toBe(60_000);
   });
 });

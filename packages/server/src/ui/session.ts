@@ -21,9 +21,14 @@ const token = () => randomBytes(32).toString('base64url');
 /**
  * Sessions in memory, with an expiry (sliding: each use extends it up to `ttlMs` from then).
  * At most `max` at once: past it the oldest is dropped. A restart signs everybody out.
+ *
+ * An account's session keeps the key it signed in with, here in the server's memory only (never
+ * in the {@link Session} the pages see, a cookie or the log), so that each use can ask the store
+ * whether the key still opens the account: a rotated or revoked key ends the session.
  */
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
+  private readonly keys = new Map<string, string>();
 
   constructor(
     private readonly ttlMs: number,
@@ -31,16 +36,23 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(principal: Principal): Session {
+  /** A new session; `key` is the API key an account signed in with (see the class). */
+  create(principal: Principal, key?: string): Session {
     this.sweep();
     while (this.sessions.size >= this.max) {
       const oldest = this.sessions.keys().next().value;
       if (oldest === undefined) break;
-      this.sessions.delete(oldest);
+      this.delete(oldest);
     }
     const session = { id: token(), principal, csrf: token(), expiresAt: this.now() + this.ttlMs };
     this.sessions.set(session.id, session);
+    if (key !== undefined) this.keys.set(session.id, key);
     return session;
+  }
+
+  /** The key a live session signed in with (accounts only). */
+  keyOf(id: string): string | undefined {
+    return this.sessions.has(id) ? this.keys.get(id) : undefined;
   }
 
   /** The live session of an id, extended; `undefined` when unknown or expired. */
@@ -49,7 +61,7 @@ export class SessionStore {
     const session = this.sessions.get(id);
     if (!session) return undefined;
     if (session.expiresAt <= this.now()) {
-      this.sessions.delete(id);
+      this.delete(id);
       return undefined;
     }
     session.expiresAt = this.now() + this.ttlMs;
@@ -67,11 +79,50 @@ export class SessionStore {
 
   delete(id: string): void {
     this.sessions.delete(id);
+    this.keys.delete(id);
   }
 
   private sweep(): void {
     const now = this.now();
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.delete(id);
+  }
+}
+
+/**
+ * Sign-in attempts per client address, a token bucket each: `burst` attempts at once, then one
+ * more every `refillMs`. At most `maxClients` buckets are kept: past it, the one whose last
+ * attempt is oldest is forgotten (a full bucket again, for that client).
+ */
+export class SignInLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly burst = 10,
+    private readonly refillMs = 6_000,
+    private readonly now: () => number = Date.now,
+    private readonly maxClients = 10_000,
+  ) {}
+
+  /** Takes one attempt for `client`: 0 when it may go ahead, else how many ms until it may. */
+  take(client: string): number {
+    const now = this.now();
+    const bucket = this.buckets.get(client);
+    const tokens = bucket ? Math.min(this.burst, bucket.tokens + (now - bucket.at) / this.refillMs) : this.burst;
+    if (tokens < 1) {
+      if (bucket) {
+        bucket.tokens = tokens;
+        bucket.at = now;
+      }
+      return Math.ceil((1 - tokens) * this.refillMs);
+    }
+    this.buckets.delete(client); // set again below: the most recent attempt last
+    this.buckets.set(client, { tokens: tokens - 1, at: now });
+    while (this.buckets.size > this.maxClients) {
+      const oldest = this.buckets.keys().next().value;
+      if (oldest === undefined) break;
+      this.buckets.delete(oldest);
+    }
+    return 0;
   }
 }
 
