@@ -173,6 +173,16 @@ describe('push delivery and batch send [ext] over HTTP', () => {
     expect(new Set(results.map((r) => r.message_id)).size).toBe(8);
   });
 
+  it('measures a batch as it is written: bodies that grow when escaped never make the whole batch too large', async () => {
+    const { b, sender } = await pair('escaped');
+    // 60 Ki control characters: 60 KiB as text, 360 KiB as JSON (each written as \u0001).
+    const body_text = '\u0001'.repeat(60 * 1024);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => sender.send({ to: [b.email_address], subject: `esc${i}`, body_text })),
+    );
+    expect(new Set(results.map((r) => r.message_id)).size).toBe(8);
+  });
+
   it('keeps its connections alive: sequential calls share one, concurrent sends a few', async () => {
     const { b, sender } = await pair('keepalive');
     await sender.account(); // a connection of its own is open now

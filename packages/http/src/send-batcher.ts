@@ -1,3 +1,4 @@
+import { MailboxError, ValidationError } from '@mailroom/core';
 import type { SendBatchItem, SendRequest, SendResult } from '@mailroom/core/post-office';
 
 type Waiting = { body: SendRequest; resolve: (r: SendResult) => void; reject: (e: unknown) => void };
@@ -21,12 +22,15 @@ const MAX_BATCH = 100;
 /** A batch stays well under the server's body limit (1 MiB by default): larger sends go alone. */
 const MAX_BATCH_BYTES = 256 * 1024;
 
-/** How many of the first sends of `queue` go out together: up to 100, and up to 256 KiB of bodies. */
+/**
+ * How many of the first sends of `queue` go out together: up to 100, and up to 256 KiB of JSON
+ * (each send measured as it is written, escapes and all).
+ */
 function groupSize(queue: readonly Waiting[]): number {
   let bytes = 0;
   let n = 0;
   for (const { body } of queue) {
-    bytes += 512 + Buffer.byteLength(body.body_text ?? '') + Buffer.byteLength(body.body_html ?? '');
+    bytes += Buffer.byteLength(JSON.stringify(body)) + 1;
     if (n > 0 && (bytes > MAX_BATCH_BYTES || n >= MAX_BATCH)) break;
     n += 1;
   }
@@ -85,6 +89,12 @@ export class SendBatcher {
     try {
       items = await this.routes.many(group.map((w) => w.body));
     } catch (err) {
+      // The batch as a whole was too large for the server (413): each send goes alone, and only
+      // one that is too large by itself fails.
+      if (err instanceof ValidationError && err.issues.some((i) => i.type === 'too_large')) {
+        await Promise.all(group.map((w) => this.sendOne(w)));
+        return;
+      }
       for (const w of group) w.reject(err);
       return;
     }
@@ -96,7 +106,7 @@ export class SendBatcher {
     const again: Promise<void>[] = [];
     group.forEach((w, i) => {
       const item = items[i];
-      if (!item) w.reject(new Error('the batch answer lacks this send'));
+      if (!item) w.reject(new MailboxError('batch send: the answer lacks this send', 200));
       else if (item.status === 200) w.resolve(item.body as SendResult);
       else if (item.status === 503 || (item.status === 429 && this.routes.waitsOut(item))) again.push(this.sendOne(w));
       else w.reject(this.routes.errorOf(item));
