@@ -2,7 +2,7 @@
 // traffic (a TASK in a new thread, a RESULT in reply, each with an idempotency key as HttpMailbox
 // sends it) in groups of 64 sent at once, after `warm` round trips so the indexes are not tiny.
 // Each group commits together; the frames it appends to the WAL are the pages it changed.
-//   node bench/dist/wal-pages.js <server index.js> [more builds…] [--warm=2000] [--groups=5]
+//   node bench/dist/wal-pages.js <server index.js> [more builds…] [--warm=2000] [--groups=5] [--ordered-keys]
 // Prints, per build, the median (min–max) pages per TASK send and per RESULT send.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +21,9 @@ type Db = {
 };
 
 const IN_FLIGHT = 64;
+/** `--ordered-keys`: idempotency keys that start with the time (as ids do), not random UUIDs. */
+const ORDERED_KEYS = process.argv.includes('--ordered-keys');
+const key = () => (ORDERED_KEYS ? `${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}` : randomUUID());
 
 async function measure(
   modulePath: string,
@@ -53,7 +56,7 @@ async function measure(
             to: [worker],
             subject: `TASK:t-${i} — noop`,
             body_text: JSON.stringify({ task_id: `t-${i}`, description: 'nothing', input: { n: i } }),
-            idempotency_key: randomUUID(),
+            idempotency_key: key(),
           });
         }),
       );
@@ -65,7 +68,7 @@ async function measure(
             subject: `RESULT:t-${i} — noop`,
             body_text: JSON.stringify({ task_id: `t-${i}`, result: null }),
             in_reply_to: t.message_id,
-            idempotency_key: randomUUID(),
+            idempotency_key: key(),
           }),
         ),
       );
