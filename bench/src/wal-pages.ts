@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SqlitePostOffice } from '@mailroom/server';
 import { median } from './result.js';
@@ -95,7 +95,7 @@ async function measure(
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) =>
   Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
-const builds = args.filter((a) => !a.startsWith('--'));
+const builds = args.filter((a) => !a.startsWith('--')).map((a) => resolve(a));
 if (builds.length === 0) {
   process.stderr.write('usage: node bench/dist/wal-pages.js <server index.js> [more…] [--warm=2000] [--groups=5]\n');
   process.exit(2);

@@ -181,7 +181,7 @@ export class WriteGroups {
 
     // Every check passed: from here on only the store can fail.
     const createdAt = new Date(now).toISOString();
-    const suffix = newIdSuffix();
+    const suffix = newIdSuffix(now);
     const id = `msg_${suffix}`;
     const threadId = parent ? parent.thread_id : `thr_${suffix}`;
     const toJson = JSON.stringify(plan.to);
