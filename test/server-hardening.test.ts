@@ -184,15 +184,29 @@ describe('mailroom server: input it cannot keep exactly, and its surface', () =>
     }
   });
 
-  it('gives messages ids that reveal nothing: random, not counted up', async () => {
+  it('gives messages ids that cannot be guessed or counted: the time, then 80 random bits', async () => {
+    const before = Date.now();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)
       ids.push(((await (await send(s, alice, bob)).json()) as { message_id: string }).message_id);
-    for (const id of ids) expect(id).toMatch(/^msg_[0-9a-f]{32}$/);
-    const [a, b] = ids as [string, string];
-    let common = 0;
-    while (a[common] === b[common]) common++;
-    expect(common).toBeLessThan(12);
+    const after = Date.now();
+    for (const id of ids) {
+      expect(id).toMatch(/^msg_[0-9a-f]{32}$/);
+      const at = Number.parseInt(id.slice(4, 16), 16);
+      expect(at).toBeGreaterThanOrEqual(before);
+      expect(at).toBeLessThanOrEqual(after);
+    }
+    // The random parts share no more than chance would have them share (not a counter counting up).
+    const [a, b, c] = ids.map((id) => id.slice(16)) as [string, string, string];
+    for (const [x, y] of [
+      [a, b],
+      [b, c],
+    ] as const) {
+      let common = 0;
+      while (x[common] === y[common]) common++;
+      expect(common).toBeLessThan(8);
+    }
+    expect(new Set([a, b, c]).size).toBe(3);
   });
 
   it('answers 405 with Allow to a method a path does not have', async () => {

@@ -220,7 +220,7 @@ export class HttpMailbox implements Mailbox {
   }
 
   async send(request: SendRequest): Promise<SendResult> {
-    const body = { ...request, idempotency_key: request.idempotency_key ?? randomUUID() };
+    const body = { ...request, idempotency_key: request.idempotency_key ?? newIdempotencyKey() };
     return this.sends.send(body);
   }
 
@@ -460,4 +460,14 @@ function checkApiKey(apiKey: unknown): void {
       [{ loc: ['apiKey'], msg: 'white space in the key', type: 'value_error' }],
     );
   }
+}
+
+/**
+ * A fresh idempotency key: the time in milliseconds (12 hex digits), then a random UUID. The time
+ * first makes the keys one client sends arrive in order, so a server's index of them appends (a
+ * SQLite server writes about one WAL page less per send than for random keys); the UUID keeps a
+ * key unique.
+ */
+function newIdempotencyKey(): string {
+  return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}`;
 }

@@ -51,10 +51,20 @@ CREATE TABLE IF NOT EXISTS participants (
   hidden INTEGER NOT NULL,
   PRIMARY KEY (thread_id, address)
 );
+-- The idempotency keys of files written before idempotency_keys (read only, as a fallback).
 CREATE TABLE IF NOT EXISTS idempotency (
   owner TEXT NOT NULL,
   key TEXT NOT NULL,
   result_json TEXT NOT NULL,
+  PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
+-- A send's idempotency key and the message it sent: the first result is rebuilt from the message,
+-- so a row is a few dozen bytes (not a copy of the message), and the random keys a group of sends
+-- inserts dirty few pages.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  owner TEXT NOT NULL,
+  key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
   PRIMARY KEY (owner, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS health_probe (

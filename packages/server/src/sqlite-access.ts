@@ -10,19 +10,26 @@ import type { Statements } from './statements.js';
 export type OwnEntry = RowEntry & { deleted: number };
 
 /**
- * A fresh id suffix: 128 random bits, hex. Ids reveal nothing (not how much mail the server
- * holds, not the order of sends); order lives in the rowid, which cursors use.
+ * A fresh id suffix, 32 hex digits: the time in milliseconds (12 digits), then 80 random bits.
+ * The time first makes ids arrive in order, so a group of sends appends to the right edge of each
+ * B-tree keyed by an id (the message id index, the thread indexes) instead of dirtying one random
+ * page per send: about half the WAL pages a send writes. The random part keeps ids unguessable and
+ * never reused (not across restarts either); there is no counter, so an id says when it was made
+ * (as the message's `created_at` does) but not how much mail the server holds.
  */
-export function newIdSuffix(): string {
-  // Drawn from a pool of random bytes refilled 4 KiB at a time: one system call per 256 ids, not one per send.
-  if (idPoolAt + 16 > idPool.length) {
-    idPool = randomBytes(4096);
+export function newIdSuffix(now = Date.now()): string {
+  // Drawn from a pool of random bytes refilled 4 KiB at a time: one system call per 400 ids, not one per send.
+  if (idPoolAt + RANDOM_BYTES > idPool.length) {
+    idPool = randomBytes(4000);
     idPoolAt = 0;
   }
-  const suffix = idPool.toString('hex', idPoolAt, idPoolAt + 16);
-  idPoolAt += 16;
+  const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);
+  const suffix = time + idPool.toString('hex', idPoolAt, idPoolAt + RANDOM_BYTES);
+  idPoolAt += RANDOM_BYTES;
   return suffix;
 }
+/** The random part of an id: 80 bits. */
+const RANDOM_BYTES = 10;
 let idPool = Buffer.alloc(0);
 let idPoolAt = 0;
 

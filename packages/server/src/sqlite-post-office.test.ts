@@ -124,6 +124,36 @@ describe('SqlitePostOffice', () => {
     }
   });
 
+  it('answers a repeated idempotency key with the first answer, also for a key an older file kept with its whole answer', async () => {
+    const path = join(dir, 'idempotency.db');
+    const first = new SqlitePostOffice({ path });
+    const a = (await first.register({ agent_id: 'alice' })).email_address;
+    const b = (await first.register({ agent_id: 'bob' })).email_address;
+    const kept = await first.send(a, { to: [b], subject: 'once', body_text: 'only once', idempotency_key: 'k-new' });
+    const older = await first.send(a, { to: [b], subject: 'kept the old way', idempotency_key: 'k-old' });
+    await first.markRead(b, [kept.message_id]);
+    expect(await first.send(a, { to: [b], subject: 'again', idempotency_key: 'k-new' })).toEqual(kept);
+    first.close();
+    // A file of the code before `idempotency_keys`: its keys sit in `idempotency`, each with its whole answer.
+    const db = new Database(path);
+    db.prepare('INSERT INTO idempotency (owner, key, result_json) VALUES (?, ?, ?)').run(
+      a,
+      'k-old',
+      JSON.stringify(older),
+    );
+    db.prepare('DELETE FROM idempotency_keys WHERE key = ?').run('k-old');
+    db.close();
+
+    const second = new SqlitePostOffice({ path });
+    expect(await second.send(a, { to: [b], subject: 'again', idempotency_key: 'k-new' })).toEqual(kept);
+    expect(await second.send(a, { to: [b], subject: 'again', idempotency_key: 'k-old' })).toEqual(older);
+    expect((await second.account(a)).total_sent).toBe(2);
+    const reply = await second.send(b, { to: [a], subject: 'Re: once', in_reply_to: kept.message_id });
+    expect(reply.thread_id).toBe(kept.thread_id);
+    expect((await second.thread(a, kept.thread_id)).messages.map((m) => m.subject)).toEqual(['once', 'Re: once']);
+    second.close();
+  });
+
   it('stores API keys hashed, never in the clear', async () => {
     const path = join(dir, 'keys.db');
     const po = new SqlitePostOffice({ path });

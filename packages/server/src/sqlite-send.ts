@@ -1,6 +1,6 @@
 import { MailroomError, NotFoundError, type SendResult } from '@mailroom/core';
 import { admitSend, type Clock, type QuotaUsage, type SendPlan } from '@mailroom/core/post-office';
-import { type AccountRow, toMessage } from './rows.js';
+import { type AccountRow, type MessageRow, toMessage } from './rows.js';
 import { accountRow, type KnownAccounts, limitsOf, newIdSuffix, usageOf, visibleMessage } from './sqlite-access.js';
 import { type SqliteStore, storeError } from './sqlite-store.js';
 
@@ -162,8 +162,12 @@ export class WriteGroups {
     const counted = tally.senders.get(from);
     const sender = counted?.row ?? accountRow(q, from);
     if (req.idempotency_key !== undefined) {
-      const first = q.idem.get(from, req.idempotency_key) as { result_json: string } | undefined;
-      if (first) return JSON.parse(first.result_json) as SendResult;
+      const first = q.idem.get(from, req.idempotency_key) as MessageRow | undefined;
+      if (first) return sendResult(first);
+      if (this.store.oldIdempotency) {
+        const old = q.idemOld.get(from, req.idempotency_key) as { result_json: string } | undefined;
+        if (old) return JSON.parse(old.result_json) as SendResult;
+      }
     }
     for (const address of plan.recipients) {
       if (!this.known.has(address)) throw new NotFoundError(`recipient ${address} is not registered`);
@@ -177,7 +181,7 @@ export class WriteGroups {
 
     // Every check passed: from here on only the store can fail.
     const createdAt = new Date(now).toISOString();
-    const suffix = newIdSuffix();
+    const suffix = newIdSuffix(now);
     const id = `msg_${suffix}`;
     const threadId = parent ? parent.thread_id : `thr_${suffix}`;
     const toJson = JSON.stringify(plan.to);
@@ -215,30 +219,32 @@ export class WriteGroups {
       for (const a of plan.recipients) q.insertEntry.run(a, seq, 'inbound');
     }
     for (const a of plan.recipients) tally.received.set(a, (tally.received.get(a) ?? 0) + 1);
-    const result: SendResult = {
-      message_id: id,
+    const result = sendResult({
+      seq,
+      id,
       thread_id: threadId,
-      status: 'delivered',
-      delivery_type: 'internal',
-      message: toMessage({
-        seq,
-        id,
-        thread_id: threadId,
-        from_address: from,
-        from_agent_id: sender.agent_id,
-        to_json: toJson,
-        cc_json: ccJson,
-        subject: req.subject,
-        body_text: req.body_text ?? null,
-        body_html: req.body_html ?? null,
-        in_reply_to: parent ? parent.id : null,
-        created_at: createdAt,
-        direction: 'outbound',
-        read_at: null,
-        starred: 0,
-      }),
-    };
-    if (req.idempotency_key !== undefined) q.insertIdem.run(from, req.idempotency_key, JSON.stringify(result));
+      from_address: from,
+      from_agent_id: sender.agent_id,
+      to_json: toJson,
+      cc_json: ccJson,
+      subject: req.subject,
+      body_text: req.body_text ?? null,
+      body_html: req.body_html ?? null,
+      in_reply_to: parent ? parent.id : null,
+      created_at: createdAt,
+    });
+    if (req.idempotency_key !== undefined) q.insertIdem.run(from, req.idempotency_key, seq);
     return result;
   }
+}
+
+/** The answer to a send of the message in `row`, as its sender saw it then (a repeated key gets it again). */
+function sendResult(row: MessageRow): SendResult {
+  return {
+    message_id: row.id,
+    thread_id: row.thread_id,
+    status: 'delivered',
+    delivery_type: 'internal',
+    message: toMessage({ ...row, direction: 'outbound', read_at: null, starred: 0 }),
+  };
 }

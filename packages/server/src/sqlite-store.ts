@@ -40,6 +40,11 @@ export function storeError(err: unknown): unknown {
 export class SqliteStore {
   readonly db: Database.Database;
   readonly q: Statements;
+  /**
+   * Whether the file holds idempotency keys of the code before `idempotency_keys` (then a send
+   * with a key looks there too; a file this code created never has any).
+   */
+  readonly oldIdempotency: boolean;
   private readonly log: Logger;
 
   constructor(path: string, options: { durability: Durability; busyTimeoutMs: number; logger: Logger | undefined }) {
@@ -51,6 +56,7 @@ export class SqliteStore {
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
     this.q = prepareStatements(this.db);
+    this.oldIdempotency = this.db.prepare('SELECT 1 FROM idempotency LIMIT 1').get() !== undefined;
   }
 
   /** Runs `fn` in one write transaction; a failure rolls it back and is thrown as {@link storeError} says. */

@@ -30,8 +30,10 @@ export const SQL = {
     'UPDATE accounts SET hour_window = ?, hour_used = ?, day_window = ?, day_used = ?, total_sent = total_sent + ? WHERE address = ?',
   received: 'UPDATE accounts SET total_received = total_received + ? WHERE address = ?',
   setLimits: 'UPDATE accounts SET hourly_limit = ?, daily_limit = ? WHERE address = ?',
-  idem: 'SELECT result_json FROM idempotency WHERE owner = ? AND key = ?',
-  insertIdem: 'INSERT INTO idempotency (owner, key, result_json) VALUES (?, ?, ?)',
+  // The message a send with this idempotency key sent; `idemOld` for keys of files written before `idempotency_keys`.
+  idem: `SELECT ${MESSAGE_COLUMNS} FROM idempotency_keys k JOIN messages m ON m.seq = k.seq WHERE k.owner = ? AND k.key = ?`,
+  idemOld: 'SELECT result_json FROM idempotency WHERE owner = ? AND key = ?',
+  insertIdem: 'INSERT INTO idempotency_keys (owner, key, seq) VALUES (?, ?, ?)',
   message: `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`,
   insertMessage:
     'INSERT INTO messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -48,10 +50,11 @@ export const SQL = {
   thread: 'SELECT subject FROM threads WHERE thread_id = ?',
   insertThread: 'INSERT INTO threads (thread_id, subject) VALUES (?, ?)',
   participant: 'SELECT hidden FROM participants WHERE thread_id = ? AND address = ?',
+  // A participant already there is only written when it becomes visible (a reply writes no page for it).
   addParticipant:
-    'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = MIN(hidden, excluded.hidden)',
+    'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = excluded.hidden WHERE excluded.hidden < participants.hidden',
   addParticipants2:
-    'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = MIN(hidden, excluded.hidden)',
+    'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = excluded.hidden WHERE excluded.hidden < participants.hidden',
   participants: 'SELECT address FROM participants WHERE thread_id = ? AND hidden = 0 ORDER BY rowid',
   threadMessages: `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM messages m
       LEFT JOIN entries e ON e.owner = ? AND e.seq = m.seq
