@@ -61,6 +61,17 @@ export function hasAccountAdmin(po: PostOffice): po is PostOffice & AccountAdmin
  */
 export const revokedKeyHash = (): string => `revoked:${randomBytes(16).toString('hex')}`;
 
+/** The answer to a key rotation: the account, as at registration, with its new key. */
+export function withNewKey(row: AccountRow, apiKey: string): Registration {
+  return {
+    agent_id: row.agent_id,
+    api_key: apiKey,
+    status: 'active',
+    created_at: row.created_at,
+    email_address: row.address,
+  };
+}
+
 /** An account row as the operator's summary, its quotas as they stand at `now`. */
 export function toSummary(row: AccountRow & { key_hash: string }, now: number): AccountSummary {
   const account = toAccount(row, now);

@@ -41,6 +41,7 @@ import {
   AgentIdParams,
   revokedKeyHash,
   toSummary,
+  withNewKey,
 } from './accounts.js';
 import {
   type AccountRow,
@@ -182,13 +183,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
     const row = this.byAgentId(agentId);
     const apiKey = newApiKey();
     this.store.write(() => this.q.setKey.run(hashKey(apiKey), row.agent_id));
-    return {
-      agent_id: row.agent_id,
-      api_key: apiKey,
-      status: 'active',
-      created_at: row.created_at,
-      email_address: row.address,
-    };
+    return withNewKey(row, apiKey);
   }
 
   async revokeKey(agentId: string): Promise<AccountSummary> {

@@ -44,6 +44,7 @@ import {
   accountPage,
   revokedKeyHash,
   toSummary,
+  withNewKey,
 } from '../accounts.js';
 import {
   type AccountRow,
@@ -154,13 +155,7 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
     const row = await this.byAgentId(agentId);
     const apiKey = newApiKey();
     await this.db.query(this.q.setKey, [hashKey(apiKey), row.agent_id]);
-    return {
-      agent_id: row.agent_id,
-      api_key: apiKey,
-      status: 'active',
-      created_at: row.created_at,
-      email_address: row.address,
-    };
+    return withNewKey(row, apiKey);
   }
 
   async revokeKey(agentId: string): Promise<AccountSummary> {
