@@ -15,8 +15,8 @@ beforeEach(() => {
 afterEach(() => {
   process.off('warning', listen);
 });
-/** Warnings are emitted on a later tick: let them come before looking. */
-const settle = () => new Promise<void>((r) => setTimeout(r, 50));
+/** `process.emitWarning` emits on the next tick: one turn of the event loop lets every one come. */
+const settle = () => new Promise<void>((r) => setImmediate(r));
 
 const Double = defineTask({ name: 'double', input: z.number(), output: z.number() });
 

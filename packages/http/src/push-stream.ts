@@ -116,6 +116,7 @@ async function connectOnce(
     }
     c.onHeaders(response.headers);
     if (response.status !== 200) {
+      // An error answer without a JSON body is still an error of its status (errorOfAnswer reads the status).
       const data: unknown = await response.json().catch(() => undefined);
       throw errorOfAnswer(response.status, data, response.headers, new Error(`HTTP ${response.status}`));
     }

@@ -45,7 +45,8 @@ export async function* readEvents(
       }
     }
   } finally {
-    // Stopped early (unsubscribed, or a bad event): the connection is let go.
+    // Stopped early (unsubscribed, or a bad event): the connection is let go. cancel() rejects only
+    // when the stream had already failed, and that failure is what the caller has already seen.
     await reader.cancel().catch(() => undefined);
   }
 }

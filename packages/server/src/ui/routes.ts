@@ -156,7 +156,10 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       };
       /** For an error page's header: no session when the store cannot say (the page shows the error). */
       const sessionForError = (req: FastifyRequest): Promise<Session | undefined> =>
-        sessionOf(req).catch(() => undefined);
+        sessionOf(req).catch((err: unknown) => {
+          req.log.warn({ err }, 'dashboard: the session could not be checked for an error page');
+          return undefined;
+        });
       const secure = (req: FastifyRequest) => req.protocol === 'https';
 
       /** The session of a page request, or a redirect to the sign-in page. */
