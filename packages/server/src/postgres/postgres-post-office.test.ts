@@ -41,7 +41,8 @@ describe.skipIf(!server)('PostgresPostOffice on the PostgreSQL server', () => {
       const read = sent.slice(0, -2).map((s) => s.message_id);
       for (let i = 0; i < read.length; i += 100) await po.markRead(b, read.slice(i, i + 100));
       const page = await po.inbox(b, { unread_only: true, from_address: a });
-      expect(page.messages.map((m) => m.subject)).toEqual(['m1998', 'm1999']);
+      // The last hundred were sent at once: their order in the inbox is the order they committed in.
+      expect(page.messages.map((m) => m.subject).sort()).toEqual(['m1998', 'm1999']);
       expect(page.unread_count).toBe(2);
       // What autovacuum would have done by now on a live server: the planner knows most mail is read.
       await database.query('ANALYZE unread.entries');
