@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { NotFoundError } from '../errors.js';
 import type { InFlight } from '../inbox/in-flight.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 
@@ -39,14 +40,32 @@ export class ReadMarks {
     while (this.queue.length > 0) {
       const ids = this.queue.length <= BATCH ? this.queue : this.queue.slice(0, BATCH);
       this.queue = this.queue.length <= BATCH ? [] : this.queue.slice(BATCH);
-      try {
-        await this.mailbox.markRead(ids);
-      } catch (err) {
-        this.logs.log.warn({ err, count: ids.length }, 'could not mark handled mail read; it will be settled again');
-      }
+      await this.mark(ids);
       this.inFlight.settle(ids);
     }
     this.flushing = false;
     this.onIdle();
+  }
+
+  /**
+   * A batch is all or nothing: one message gone (deleted, or forgotten by the post office) fails
+   * it with `NotFoundError` and marks none. Then each is marked alone, so the rest are not
+   * delivered again; the one that is gone needs no mark.
+   */
+  private async mark(ids: readonly string[]): Promise<void> {
+    try {
+      await this.mailbox.markRead(ids);
+      return;
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) {
+        this.logs.log.warn({ err, count: ids.length }, 'could not mark handled mail read; it will be settled again');
+        return;
+      }
+      if (ids.length === 1) {
+        this.logs.log.debug({ message_id: ids[0] }, 'handled mail is gone from the post office; nothing to mark');
+        return;
+      }
+    }
+    for (const id of ids) await this.mark([id]);
   }
 }
