@@ -56,4 +56,20 @@ describe('the README', () => {
     expect(stdout).toContain("state: 'completed'");
     expect(stdout).toContain("result: { papers: [ 'about actor runtimes' ] }");
   });
+
+  it('the tracing block runs, with an in-memory exporter as its exporter', async () => {
+    const block = blocks.find((b) => b.code.includes('trace.setGlobalTracerProvider'));
+    if (!block) throw new Error('no tracing block');
+    const text = [
+      "import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';",
+      'const exporter = new InMemorySpanExporter();',
+      block.code,
+      "await runtime.stop(); await provider.shutdown(); console.log('traced and stopped');",
+      'export {};',
+    ].join('\n');
+    const dir = join(scratch, 'tracing');
+    expect(await compile(dir, [{ name: 'tracing.ts', text }], true)).toBe('');
+    const { stdout, stderr } = await run(process.execPath, [join(dir, 'out', 'tracing.js')], { timeout: 20_000 });
+    expect({ stdout, stderr }).toEqual({ stdout: 'traced and stopped\n', stderr: '' });
+  });
 });
