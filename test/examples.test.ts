@@ -225,7 +225,7 @@ describe('examples/research-team with --model', () => {
     }).catch((err: { code: number; stdout: string; stderr: string }) => err);
     expect(failed).toMatchObject({ code: 1, stdout: '' });
     expect((failed as { stderr: string }).stderr).toContain(
-      'the provider package @ai-sdk/openai is not installed: pnpm add @ai-sdk/openai',
+      'the provider package @ai-sdk/openai is not installed: pnpm --filter @mailroom/example-research-team add @ai-sdk/openai',
     );
   });
 });
