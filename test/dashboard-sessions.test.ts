@@ -95,3 +95,52 @@ async function signInWith(url: string, key: string): Promise<Response> {
     body: new URLSearchParams({ _csrf: token, key }).toString(),
   });
 }
+
+describe('the dashboard in a browser that types a URL', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    s = await startServer({ adminKey: ADMIN_KEY });
+  });
+  afterAll(() => s.close());
+  const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+  it('GET / leads to the dashboard', async () => {
+    const res = await fetch(`${s.url}/`, { redirect: 'manual', headers: BROWSER });
+    expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 302, location: '/ui' });
+  });
+
+  it('a page that is not there: an HTML page with the message and a link back; the API keeps its JSON', async () => {
+    for (const path of ['/nope', '/ui/nope']) {
+      const res = await fetch(`${s.url}${path}`, { headers: BROWSER });
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      const text = await res.text();
+      expect(text).toContain(`There is no page ${path}.`);
+      expect(text).toContain('<a href="/ui">');
+    }
+    // The API answers JSON, to a browser too; so does a client that does not ask for HTML.
+    for (const [path, headers] of [
+      ['/email/nope', BROWSER],
+      ['/nope', { accept: 'application/json' }],
+    ] as const) {
+      const res = await fetch(`${s.url}${path}`, { headers });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ detail: `no route GET ${path}` });
+    }
+  });
+
+  it('a form whose token has expired: an HTML page with the message and a link back', async () => {
+    const res = await fetch(`${s.url}/ui/sign-in`, {
+      method: 'POST',
+      headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded', origin: s.url },
+      body: new URLSearchParams({ _csrf: 'stale', key: ADMIN_KEY }).toString(),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const text = await res.text();
+    expect(text).toMatch(/expired|Reload/);
+    expect(text).toContain('<a href="/ui">');
+  });
+});

@@ -54,3 +54,13 @@ describe("the examples' READMEs", () => {
     expect(await runTsc(scratch)).toBe('');
   });
 });
+
+describe('examples/support', () => {
+  it('is not an example (no main.ts) and has a README that says it is shared code', () => {
+    expect(existsSync(join(root, 'examples', 'support', 'src', 'main.ts'))).toBe(false);
+    const text = readFileSync(join(root, 'examples', 'support', 'README.md'), 'utf8');
+    expect(text).toContain('Not an example: the code the examples share');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toContain('`examples/support` is not an example but the command-line code they share');
+  });
+});

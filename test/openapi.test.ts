@@ -123,6 +123,11 @@ describe('/openapi.json describes what the server does', () => {
       ]),
     );
     expect(doc.paths['/agents/register']?.post?.responses['201']).toBeDefined();
+    // Its description names every extension a client may use, push and batch send among them.
+    const description = (doc as unknown as { info: { description: string } }).info.description;
+    for (const ext of ['push', 'long-poll', 'batch send', 'batch read', 'leases', 'admin API']) {
+      expect(description).toContain(ext);
+    }
   });
 
   it('every answer, success and error, has a status and a body the document lists', async () => {

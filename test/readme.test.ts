@@ -56,4 +56,30 @@ describe('the README', () => {
     expect(stdout).toContain("state: 'completed'");
     expect(stdout).toContain("result: { papers: [ 'about actor runtimes' ] }");
   });
+
+  it('the tracing block runs, with an in-memory exporter as its exporter', async () => {
+    const block = blocks.find((b) => b.code.includes('trace.setGlobalTracerProvider'));
+    if (!block) throw new Error('no tracing block');
+    const text = [
+      "import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';",
+      "import { Agent as A } from '@mailroom/core';",
+      'const exporter = new InMemorySpanExporter();',
+      block.code,
+      // "… spawn agents": a task and its answer, traced.
+      "class Worker extends A { override async onTask() { return 'done'; } }",
+      "const worker = await runtime.spawn(new Worker(), { id: 'worker' });",
+      "const me = await runtime.spawn(new (class extends A {})(), { id: 'requester' });",
+      "const { taskId } = await me.delegate(worker.address, { name: 'work', description: 'traced' });",
+      'const [outcome] = await me.collect([taskId], { timeoutMs: 5_000 });',
+      'await runtime.stop(); await provider.forceFlush();',
+      'const names = new Set(exporter.getFinishedSpans().map((s) => s.name.split(" ")[0]));',
+      'await provider.shutdown();',
+      "console.log(outcome?.state, [...names].sort().join(','));",
+      'export {};',
+    ].join('\n');
+    const dir = join(scratch, 'tracing');
+    expect(await compile(dir, [{ name: 'tracing.ts', text }], true)).toBe('');
+    const { stdout, stderr } = await run(process.execPath, [join(dir, 'out', 'tracing.js')], { timeout: 20_000 });
+    expect({ stdout, stderr }).toEqual({ stdout: 'completed process,receive,send\n', stderr: '' });
+  });
 });

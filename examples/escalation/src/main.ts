@@ -16,7 +16,7 @@ import { VirtualTime } from '@mailroom/core/testing';
 import { exampleArgs } from '@mailroom/example-support';
 import { registeringMailboxFactory } from '@mailroom/http';
 
-const args = exampleArgs();
+const args = exampleArgs(process.argv, ['ack-timeout-ms']);
 const { id, flag } = args;
 // The embedded post office runs on virtual time from 09:00 UTC, so that the ack timeouts pass at
 // once; a mailroom-server (--server URL --admin-key KEY) runs on the wall clock.

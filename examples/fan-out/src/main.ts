@@ -10,7 +10,7 @@ import { exampleArgs, whenInWords } from '@mailroom/example-support';
 import { registeringMailboxFactory } from '@mailroom/http';
 import { first } from 'rxjs';
 
-const args = exampleArgs();
+const args = exampleArgs(process.argv, ['deadline-ms']);
 const { id, flag } = args;
 // The embedded post office runs on virtual time from 09:15 UTC, so that the hour of quota passes at
 // once; a mailroom-server (--server URL --admin-key KEY) runs on the wall clock.

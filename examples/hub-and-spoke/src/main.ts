@@ -57,7 +57,10 @@ const requests = new Map<string, number>();
 orchestrator.tasks.changes$.subscribe((t) => {
   if (t.role !== 'sent' || (t.state !== 'accepted' && t.state !== 'completed')) return;
   if (!requests.has(t.threadId)) requests.set(t.threadId, requests.size + 1);
-  say(`orchestrator: ${t.name} (${t.peer.split('@')[0]}) is ${t.state} [request ${requests.get(t.threadId)}]`);
+  // The peer's id is said when it is not the task's name (on a server, ids carry the run's suffix).
+  const peer = t.peer.split('@')[0];
+  const who = peer === t.name ? t.name : `${t.name} (${peer})`;
+  say(`orchestrator: ${who} is ${t.state} [request ${requests.get(t.threadId)}]`);
 });
 
 say(`agents on ${where}`);

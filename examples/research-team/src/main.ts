@@ -8,7 +8,7 @@ import { registeringMailboxFactory } from '@mailroom/http';
 import { realTeam, scriptedTeam } from './models.js';
 import { Brief, Critique, Research } from './team.js';
 
-const args = exampleArgs();
+const args = exampleArgs(process.argv, ['model']);
 // The runtime: on a mailroom-server with --server URL --admin-key KEY (each agent registered there
 // on first use), else on the embedded post office, in this process.
 const runtime = args.server

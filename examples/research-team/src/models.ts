@@ -79,7 +79,9 @@ export async function realTeam(spec: string): Promise<TeamModels> {
   try {
     mod = (await import(`@ai-sdk/${provider}`)) as Record<string, unknown>;
   } catch {
-    throw new Error(`the provider package @ai-sdk/${provider} is not installed: pnpm add @ai-sdk/${provider}`);
+    throw new Error(
+      `the provider package @ai-sdk/${provider} is not installed: pnpm --filter @mailroom/example-research-team add @ai-sdk/${provider}`,
+    );
   }
   const factory = mod[provider];
   if (typeof factory !== 'function') throw new Error(`@ai-sdk/${provider} has no provider named ${provider}`);

@@ -1,4 +1,5 @@
-import { createRuntime, MemoryPostOffice, type Runtime } from '@mailroom/core';
+import { basename, dirname } from 'node:path';
+import { AuthError, createRuntime, MailroomError, MemoryPostOffice, type Runtime } from '@mailroom/core';
 import { VirtualTime } from '@mailroom/core/testing';
 import { type RegisteringOptions, registeringMailboxFactory } from '@mailroom/http';
 
@@ -31,15 +32,36 @@ export type ExampleArgs = {
   id: (name: string) => string;
 };
 
-/** Reads `--server URL --admin-key KEY` and the example's own flags from `argv`. */
-export function exampleArgs(argv: string[] = process.argv): ExampleArgs {
-  const flag = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
+/**
+ * Reads `--server URL --admin-key KEY` and the example's own flags (`ownFlags`, without their
+ * dashes) from `argv`. Anything else on the command line is refused in one line (exit code 2). On a
+ * server, a Mailroom error the run ends with (no admin key, the server gone) is one line too, not a
+ * stack trace.
+ */
+export function exampleArgs(argv: string[] = process.argv, ownFlags: readonly string[] = []): ExampleArgs {
+  const name = basename(dirname(dirname(argv[1] ?? 'example/dist/main.js')));
+  const known = ['server', 'admin-key', ...ownFlags];
+  for (let i = 2; i < argv.length; i += 2) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--') || !known.includes(arg.slice(2)) || argv[i + 1] === undefined) {
+      const options = known.map((k) => `--${k}`).join(', ');
+      const what = !arg.startsWith('--')
+        ? `unexpected argument ${arg}`
+        : known.includes(arg.slice(2))
+          ? `${arg} needs a value`
+          : `unknown option ${arg}`;
+      process.stderr.write(`${name}: ${what} (options: ${options})\n`);
+      process.exit(2);
+    }
+  }
+  const flag = (flagName: string) => {
+    const i = argv.indexOf(`--${flagName}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const baseUrl = flag('server');
   if (!baseUrl) return { server: undefined, where: 'the embedded post office', flag, id: (n) => n };
   const adminKey = flag('admin-key') ?? process.env.MAILROOM_ADMIN_KEY;
+  oneLineErrors(name, adminKey !== undefined);
   const suffix = Date.now().toString(36);
   return {
     server: { baseUrl, ...(adminKey ? { adminKey } : {}) },
@@ -47,6 +69,22 @@ export function exampleArgs(argv: string[] = process.argv): ExampleArgs {
     flag,
     id: (n) => `${n}-${suffix}`,
   };
+}
+
+/** A Mailroom error that ends the run (an example's top-level await) is one line and exit code 1. */
+function oneLineErrors(name: string, hasAdminKey: boolean): void {
+  process.on('uncaughtException', (err) => {
+    if (!(err instanceof MailroomError)) {
+      process.stderr.write(`${err.stack ?? err}\n`); // a bug: its stack
+      process.exit(1);
+    }
+    const line =
+      err instanceof AuthError && !hasAdminKey
+        ? `${err.message.split(' (adminKey')[0]}: pass --admin-key KEY (or set MAILROOM_ADMIN_KEY)`
+        : `${err.name}: ${err.message}`;
+    process.stderr.write(`${name}: ${line}\n`);
+    process.exit(1);
+  });
 }
 
 /** How long until `at`, in words: `45 s`, `31 min`, `2 h 5 min`. */

@@ -1,5 +1,6 @@
 // Two processes, one mailroom-server: starts the server (unless --server URL --admin-key KEY is
-// given), a worker process and a requester process, and prints what each says.
+// given), a worker process and a requester process, and prints what each says. A process that
+// fails says why in one line (prefixed with its name), and main says which one it was.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -49,10 +50,13 @@ try {
       true,
     );
     serverProcess = started.child;
-    server = { url: started.match[1] as string, adminKey };
+    server = { url: started.match[1] as string, adminKey, suffix: '' };
     console.log(`[server] listening on ${server.url}`);
   }
-  const args = ['--server', server.url, '--admin-key', server.adminKey];
+  // On a server of yours the ids carry this run's suffix, so that a second run registers anew
+  // (each run's accounts stay there); on the one started here (in memory) they are plain.
+  const suffix = serverProcess ? '' : Date.now().toString(36);
+  const args = ['--server', server.url, '--admin-key', server.adminKey, '--suffix', suffix];
   const worker = await start(here('./worker.js'), args, 'worker', /ready/);
   const requester = await start(here('./requester.js'), args, 'requester', /asking/);
   const code = await finished(requester.child);
@@ -64,7 +68,7 @@ try {
   }
   process.exitCode = code ?? 1;
 } catch (err) {
-  console.error(err);
+  console.error(`main: ${(err as Error).message}`);
   for (const c of children) c.kill('SIGTERM');
   process.exitCode = 1;
 }

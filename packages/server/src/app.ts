@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifySchema,
   LogController,
   type RawServerDefault,
 } from 'fastify';
@@ -19,7 +20,8 @@ import { openApiDocument } from './openapi.js';
 import { registerBatchSendRoute, registerPushRoutes } from './push-routes.js';
 import { RouteBook } from './routes.js';
 import { registerRoutes } from './routes-api.js';
-import { registerDashboard } from './ui/routes.js';
+import { errorPage } from './ui/pages.js';
+import { registerDashboard, SECURITY_HEADERS } from './ui/routes.js';
 
 /** Options of {@link buildServer}. */
 export type ServerOptions = {
@@ -147,6 +149,15 @@ export function buildServer(
         .send({ detail: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
     }
     req.log.debug({ status: 404 }, `answered 404: no route ${req.method} ${path}`);
+    // A person who typed a URL (a browser asks for HTML) gets a page with a way to the dashboard;
+    // a client of the API gets its JSON.
+    if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !isApiPath(path)) {
+      return reply
+        .code(404)
+        .headers(SECURITY_HEADERS)
+        .type('text/html; charset=utf-8')
+        .send(errorPage(404, `There is no page ${path}.`).text);
+    }
     return reply.code(404).send({ detail: `no route ${req.method} ${path}` });
   });
   app.addHook('onSend', async (_req, reply) => {
@@ -213,6 +224,8 @@ export function buildServer(
       if (options.extensions?.batchSend !== false) registerBatchSendRoute(email, book, po);
     },
   });
+  // The server's root is the dashboard's door (no API route lives there).
+  app.get('/', { schema: { hide: true } as unknown as FastifySchema }, (_req, reply) => reply.redirect('/ui', 302));
   // The dashboard (browser sign-in, sessions, its own CSP; its routes hidden from the document): src/ui.
   app.register(async (ui) =>
     registerDashboard(ui, {
@@ -242,6 +255,10 @@ export function buildServer(
 
   return app;
 }
+
+/** Paths of the API (and the dashboard's JSON thread route): a miss there answers JSON, whoever asks. */
+const API_PATHS = /^\/(email|agents|admin|health|ready|openapi\.json|ui\/thread)(\/|$)/;
+const isApiPath = (path: string): boolean => API_PATHS.test(path);
 
 function sameKey(given: unknown, expected: string): boolean {
   if (typeof given !== 'string') return false;

@@ -156,7 +156,15 @@ export type Values = Record<string, string | number | boolean | undefined>;
 /** What the command line asks for. */
 export type Invocation =
   | { help: true }
-  | { help: false; command: Command; agentId: string | undefined; values: Values; sources: Record<string, string> };
+  | { help: false; version: true }
+  | {
+      help: false;
+      version?: false;
+      command: Command;
+      agentId: string | undefined;
+      values: Values;
+      sources: Record<string, string>;
+    };
 
 /** A usage error: the CLI prints it in one line and exits 2. */
 export class UsageError extends Error {}
@@ -166,16 +174,20 @@ const FALSE = ['0', 'false', 'no', 'off'];
 
 /** Reads the command line and the environment: the flag wins over the variable, the variable over the default. */
 export function readInvocation(argv: readonly string[], env: NodeJS.ProcessEnv): Invocation {
-  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  const options: NonNullable<ParseArgsConfig['options']> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
   for (const o of OPTIONS) options[o.flag] = { type: o.kind === 'bool' ? 'boolean' : 'string' };
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError(parseError(err as Error & { code?: string }));
   }
   const flags = parsed.values as Record<string, string | boolean | undefined>;
   if (flags.help) return { help: true };
+  if (flags.version) return { help: false, version: true };
   const [first, ...rest] = parsed.positionals;
   const command = (first ?? 'serve') as Command;
   if (!COMMANDS.includes(command)) {
@@ -211,6 +223,16 @@ export function readInvocation(argv: readonly string[], env: NodeJS.ProcessEnv):
     values[o.flag] = raw === undefined ? undefined : check(o, raw, source);
   }
   return { help: false, command, agentId: needsId ? rest[0] : undefined, values, sources };
+}
+
+/** Node's parser's complaint in words of this command (its own text suggests `-- "--flag"`, which is no use here). */
+function parseError(err: Error & { code?: string }): string {
+  const flag = /'(-[^' ]*)/.exec(err.message)?.[1] ?? '';
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${flag}`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(err.message) ? `${flag} needs a value` : `${flag} takes no value`;
+  }
+  return (err.message.split('\n')[0] as string).replaceAll("'", '');
 }
 
 /** A value checked against its option: a number, a boolean, or a string; a UsageError naming `source` otherwise. */
@@ -276,6 +298,7 @@ ${OPTIONS.filter((o) => o.scope === 'serve')
   .map(line)
   .join('\n')}
   -h, --help                  this text
+  -v, --version               the version of mailroom-server
 
 On start it logs the URL it listens on. SIGTERM or SIGINT closes it gracefully: requests in
 flight finish, long polls are answered, then the database is closed.`;

@@ -12,7 +12,18 @@ export type LogFormat = 'auto' | 'pretty' | 'json';
 export function cliLogger(options: { level: string; format: LogFormat; fd: 1 | 2 }): Logger {
   const tty = options.fd === 1 ? process.stdout.isTTY : process.stderr.isTTY;
   const usePretty = options.format === 'pretty' || (options.format === 'auto' && tty === true);
-  const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' } };
+  const base = {
+    level: options.level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    hooks: {
+      // Fastify says `Server listening at …` itself; the CLI says `listening on …` with the
+      // database and the rest, so Fastify's line is left out.
+      logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
+        if (typeof args[0] === 'string' && args[0].startsWith('Server listening at ')) return;
+        method.apply(this, args);
+      },
+    },
+  };
   if (!usePretty) return pino(base, pino.destination({ dest: options.fd, sync: true }));
   const stream: DestinationStream = pretty({
     destination: options.fd,

@@ -4,7 +4,7 @@
  * (`mailroom-server --help`), and the commands an operator manages its accounts with. Importing it runs it.
  * @module @mailroom/server/cli
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConflictError, MailroomError, NotFoundError, ValidationError } from '@mailroom/core';
 import type { PostOffice } from '@mailroom/core/post-office';
@@ -21,6 +21,24 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/**
+ * A failure that is not the command line's (the port taken, a file that is no database, PostgreSQL
+ * unreachable): one line on stderr, exit code 1; the whole error is in the log at debug.
+ */
+function die(log: Logger, message: string, err: unknown, why = reason(err)): never {
+  log.debug({ err }, message);
+  process.stderr.write(`mailroom-server: ${message}${why ? `: ${why}` : ''}\n`);
+  process.exit(1);
+}
+
+/** An error in a few words: its message's first line (an AggregateError's first error's), and its code. */
+function reason(err: unknown): string {
+  const e = err as Error & { code?: string; errors?: unknown[] };
+  if (!e?.message && Array.isArray(e?.errors) && e.errors.length > 0) return reason(e.errors[0]);
+  const text = (e?.message ?? String(err)).split('\n')[0] as string;
+  return e?.code && !text.includes(e.code) ? `${text} (${e.code})` : text;
+}
+
 let invocation: ReturnType<typeof readInvocation>;
 try {
   invocation = readInvocation(process.argv.slice(2), process.env);
@@ -32,11 +50,29 @@ if (invocation.help) {
   process.stdout.write(`${helpText()}\n`);
   process.exit(0);
 }
+if (invocation.version) {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`mailroom-server ${pkg.version}\n`);
+  process.exit(0);
+}
 const { command, agentId, values, sources } = invocation;
 
 const db = String(values.db);
-if (db !== ':memory:' && !isPostgresUrl(db) && !existsSync(dirname(resolve(db)))) {
-  fail(`${sources.db} ${db}: the folder ${dirname(resolve(db))} does not exist`);
+const sqlite = db !== ':memory:' && !isPostgresUrl(db);
+/** The database in the words of a message: the SQLite file's whole path, a URL without its password. */
+const dbName = sqlite ? resolve(db) : describeDb(db);
+if (command !== 'serve') {
+  // An account command on a database that is not there would make a new, empty one: a key no
+  // running server accepts, a list of nothing.
+  if (db === ':memory:')
+    fail(`${command} needs the server's database: ${sources.db} :memory: would be a new, empty one`);
+  if (sqlite && !existsSync(dbName)) {
+    fail(
+      `no database at ${dbName} (${sources.db} ${db}): ${command} works on the database of a server; name the file it uses`,
+    );
+  }
+} else if (sqlite && !existsSync(dirname(dbName))) {
+  fail(`${sources.db} ${db}: the folder ${dirname(dbName)} does not exist`);
 }
 // The server logs to stdout; a command prints its answer there, so its log goes to stderr.
 const logger = cliLogger({
@@ -56,10 +92,9 @@ try {
     busyTimeoutMs: Number(values['busy-timeout']),
   });
 } catch (err) {
-  // A bad option (a domain that is not one) is the operator's: one line. Anything else is logged whole.
+  // A bad option (a domain that is not one) is the operator's: one line, as is anything else.
   if (err instanceof ValidationError) fail(`${sources.domain}: ${err.message}`);
-  logger.error({ err, db: describeDb(db) }, 'could not open the database');
-  process.exit(1);
+  die(logger, `could not open the database ${dbName}`, err);
 }
 
 if (command === 'serve') await serve(office, values);
@@ -81,24 +116,31 @@ async function manage(
     if (cmd === 'register') {
       const r = await po.register({ agent_id: id });
       out(r.api_key);
-      say(`registered ${r.email_address}; its API key (above) is shown once: the store keeps only its hash`);
+      say(
+        `registered ${r.email_address} in ${dbName}; its API key (above) is shown once: the store keeps only its hash`,
+      );
     } else if (cmd === 'rotate-key') {
       const r = await admin.rotateKey(id);
       out(r.api_key);
-      say(`new API key (above) for ${r.email_address}; the old key no longer works`);
+      say(`new API key (above) for ${r.email_address} in ${dbName}; the old key no longer works`);
     } else if (cmd === 'revoke-key') {
       const s = await admin.revokeKey(id);
-      say(`revoked the API key of ${s.email_address}: no key opens it until \`mailroom-server rotate-key ${id}\``);
+      say(
+        `revoked the API key of ${s.email_address} in ${dbName}: no key opens it until \`mailroom-server rotate-key ${id}\``,
+      );
     } else {
       out(['agent_id', 'address', 'key', 'created_at', 'sent', 'received'].join('\t'));
       let cursor: string | undefined;
+      let count = 0;
       do {
         const page = await admin.listAccounts({ limit: 1000, ...(cursor ? { cursor } : {}) });
         for (const a of page.accounts) {
           out([a.agent_id, a.email_address, a.key_status, a.created_at, a.total_sent, a.total_received].join('\t'));
         }
+        count += page.accounts.length;
         cursor = page.cursor ?? undefined;
       } while (cursor);
+      say(`${count} account${count === 1 ? '' : 's'} in ${dbName}`);
     }
   } catch (err) {
     code = 1;
@@ -107,14 +149,15 @@ async function manage(
         `mailroom-server: agent id ${id} is taken; to give it a new key (its old one stops working): mailroom-server rotate-key ${id}`,
       );
     } else if (err instanceof NotFoundError) {
-      say(`mailroom-server: no account ${id} in ${describeDb(db)}; create it with: mailroom-server register ${id}`);
+      say(`mailroom-server: no account ${id} in ${dbName}; create it with: mailroom-server register ${id}`);
     } else if (err instanceof ValidationError) {
       say(`mailroom-server: ${err.message}`);
       code = 2;
     } else if (err instanceof MailroomError) {
       say(`mailroom-server: ${err.message}`);
     } else {
-      logger.error({ err, db: describeDb(db) }, `${cmd} failed`);
+      logger.debug({ err, db: dbName }, `${cmd} failed`);
+      say(`mailroom-server: ${cmd} failed on ${dbName}: ${reason(err)}`);
     }
   }
   await opened.close();
@@ -153,8 +196,11 @@ async function serve(opened: Awaited<ReturnType<typeof openPostOffice>>, v: Valu
   try {
     await app.listen({ host, port: Number(v.port) });
   } catch (err) {
-    logger.error({ err }, 'could not listen');
-    process.exit(1);
+    await opened.close();
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      die(logger, `port ${v.port} on ${host} is in use (another mailroom-server?): pick another --port`, err, '');
+    }
+    die(logger, `could not listen on ${host}:${v.port}`, err);
   }
   const address = app.server.address();
   const url =

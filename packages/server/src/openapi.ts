@@ -175,7 +175,7 @@ export function openApiDocument(routes: readonly DocumentedRoute[], serverUrl?: 
       title: 'Agent Email API (Mailroom server)',
       version: '1.0.0',
       description: [
-        'Extensions: long-poll `wait`, batch read, `idempotency_key`, leases, the admin API.',
+        'Extensions: push (`GET /email/inbox/stream`, Server-Sent Events), long-poll `wait`, batch send (`POST /email/send/batch`), batch read, `idempotency_key`, leases, the admin API.',
         'Every JSON body: nested at most 16 levels, no NUL character (\\u0000) in any string (else 422).',
         'A method a path does not have: 405 with `Allow`. A request not received whole within the request timeout: 408, connection closed.',
         'Every response carries `X-Content-Type-Options: nosniff`.',

@@ -70,7 +70,7 @@ export type DashboardOptions = {
 export const DASHBOARD_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const SECURITY_HEADERS: Record<string, string> = {
+export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': DASHBOARD_CSP,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
