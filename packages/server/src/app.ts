@@ -20,8 +20,9 @@ import { openApiDocument } from './openapi.js';
 import { registerBatchSendRoute, registerPushRoutes } from './push-routes.js';
 import { RouteBook } from './routes.js';
 import { registerRoutes } from './routes-api.js';
+import { SECURITY_HEADERS } from './ui/headers.js';
 import { errorPage } from './ui/pages.js';
-import { registerDashboard, SECURITY_HEADERS } from './ui/routes.js';
+import { registerDashboard } from './ui/routes.js';
 
 /** Options of {@link buildServer}. */
 export type ServerOptions = {

@@ -8,10 +8,10 @@ import {
   RateLimitedError,
   ValidationError,
 } from '@mailroom/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import type { Subscription } from 'rxjs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CSS, JS } from './assets.js';
+import { DashboardAuth } from './auth.js';
 import {
   addressesOf,
   agents,
@@ -22,7 +22,9 @@ import {
   threads,
   waitingEscalations,
 } from './data.js';
+import { SECURITY_HEADERS } from './headers.js';
 import type { Html } from './html.js';
+import { HIDDEN, registerLiveUpdates } from './live.js';
 import {
   agentsPage,
   attentionPage,
@@ -66,19 +68,6 @@ export type DashboardOptions = {
   methodsOf?: (path: string) => string[];
 };
 
-/** The dashboard's Content-Security-Policy: nothing but this server's own files; no inline script or style. */
-export const DASHBOARD_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-export const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': DASHBOARD_CSP,
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  // Not no-referrer: Chromium then sends `Origin: null` with a form, and the Origin check refuses it.
-  'referrer-policy': 'same-origin',
-  'cross-origin-opener-policy': 'same-origin',
-};
-
 const DECISION = z.enum(['retry', 'skip', 'restart', 'stop']);
 const AnswerForm = z.object({
   message_id: z.string().min(1).max(128),
@@ -87,10 +76,6 @@ const AnswerForm = z.object({
   note: z.string().max(2000).optional(),
 });
 const SignInForm = z.object({ key: z.string().max(1024).default('') });
-/** Routes of the dashboard are not part of the API: kept out of the OpenAPI document. */
-const HIDDEN = { schema: { hide: true } as unknown as FastifySchema };
-
-type Form = Record<string, string>;
 
 /**
  * The dashboard under `/ui`: a browser signs in with the admin key or an account's API key and
@@ -137,63 +122,9 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
         return problem(req, reply.code(404), `There is no page ${path}.`, await sessionForError(req));
       });
 
-      /**
-       * Whether a session may still act: the admin's always; an account's while the key it signed
-       * in with still opens the account (asked of the store, so a key rotated or revoked by the
-       * CLI, the admin API or another replica ends it at its next use). Ended here otherwise.
-       */
-      const stillValid = async (session: Session, req: FastifyRequest): Promise<boolean> => {
-        if (session.principal.kind === 'admin') return true;
-        const key = sessions.keyOf(session.id);
-        if (key !== undefined && (await po.authenticate(key)) === session.principal.address) return true;
-        sessions.delete(session.id);
-        req.log.info({ as: session.principal.address }, 'dashboard session ended: its key was rotated or revoked');
-        return false;
-      };
-      const sessionOf = async (req: FastifyRequest): Promise<Session | undefined> => {
-        const session = sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
-        return session && (await stillValid(session, req)) ? session : undefined;
-      };
-      /** For an error page's header: no session when the store cannot say (the page shows the error). */
-      const sessionForError = (req: FastifyRequest): Promise<Session | undefined> =>
-        sessionOf(req).catch((err: unknown) => {
-          req.log.warn({ err }, 'dashboard: the session could not be checked for an error page');
-          return undefined;
-        });
+      const auth = new DashboardAuth(po, sessions);
+      const { sessionOf, sessionForError, signedIn, checkForm } = auth;
       const secure = (req: FastifyRequest) => req.protocol === 'https';
-
-      /** The session of a page request, or a redirect to the sign-in page. */
-      const signedIn = async (req: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
-        const session = await sessionOf(req);
-        if (!session) void reply.redirect('/ui/sign-in', 303);
-        return session;
-      };
-
-      /** A POST from this site: same Origin (or same-origin Fetch metadata) and the right token. */
-      const checkForm = (req: FastifyRequest, expected: string | undefined): Form => {
-        const origin = req.headers.origin;
-        const host = req.headers.host;
-        if (origin !== undefined) {
-          let sameHost = false;
-          try {
-            sameHost = origin !== 'null' && new URL(origin).host === host;
-          } catch {
-            sameHost = false;
-          }
-          if (!sameHost) throw new ForbiddenError('This form was sent from another site: refused.');
-        } else {
-          const site = req.headers['sec-fetch-site'];
-          if (site !== undefined && site !== 'same-origin' && site !== 'none')
-            throw new ForbiddenError('This form was sent from another site: refused.');
-        }
-        const form = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Form;
-        if (expected === undefined || !sameSecret(form._csrf, expected)) {
-          throw new ForbiddenError(
-            'This form has expired or was not sent from this page. Reload the page and try again.',
-          );
-        }
-        return form;
-      };
 
       const mailOf = async (session: Session): Promise<MailIndex> =>
         readMail(po, await addressesOf(po, session.principal));
@@ -388,64 +319,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
         );
       });
 
-      ui.get('/events', HIDDEN, async (req, reply) => {
-        const session = await sessionOf(req);
-        if (!session) return reply.code(401).send({ detail: 'not signed in to the dashboard' });
-        reply.hijack();
-        const res = reply.raw;
-        res.writeHead(200, {
-          ...SECURITY_HEADERS,
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          'x-accel-buffering': 'no',
-        });
-        const subscriptions = new Map<string, Subscription>();
-        let ended = false;
-        const watch = async () => {
-          for (const address of await addressesOf(po, session.principal)) {
-            if (ended || subscriptions.has(address)) continue;
-            subscriptions.set(
-              address,
-              po.wakeups(address).subscribe(() => {
-                if (!ended) res.write('event: mail\ndata: {}\n\n');
-              }),
-            );
-          }
-        };
-        const end = () => {
-          if (ended) return;
-          ended = true;
-          clearInterval(heartbeat);
-          options.closing.removeEventListener('abort', end);
-          for (const s of subscriptions.values()) s.unsubscribe();
-          res.end();
-        };
-        const beat = async () => {
-          // Ends with its session: expired, signed out, or its account's key rotated or revoked.
-          if (!sessions.alive(session.id) || !(await stillValid(session, req))) return end();
-          if (ended) return;
-          res.write(': keep-alive\n\n');
-          // The admin sees accounts registered since the stream opened.
-          if (session.principal.kind === 'admin') await watch();
-        };
-        const heartbeat = setInterval(() => {
-          beat().catch((err: unknown) =>
-            req.log.warn({ err }, 'live updates: could not check the session or list accounts'),
-          );
-        }, heartbeatMs);
-        heartbeat.unref();
-        options.closing.addEventListener('abort', end);
-        if (options.closing.aborted) return end();
-        req.raw.on('close', end);
-        res.on('close', end);
-        await watch().catch((err: unknown) => {
-          req.log.warn({ err }, 'live updates: could not watch the mailboxes');
-          end();
-        });
-        // The first bytes (and the headers) go out once every mailbox is watched: a page that saw
-        // the stream open misses no mail sent after that.
-        if (!ended) res.write('retry: 3000\n\n');
-      });
+      registerLiveUpdates(ui, { po, auth, sessions, heartbeatMs, closing: options.closing });
     },
     { prefix: '/ui' },
   );
