@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 
@@ -93,7 +93,8 @@ export class FastPost {
   }
 }
 
-function headersOf(raw: IncomingHttpHeaders): AnswerHeaders {
+/** The headers of a `node:http` answer, read as `Headers` reads them. */
+export function headersOf(raw: IncomingHttpHeaders): AnswerHeaders {
   return {
     get(name) {
       const v = raw[name.toLowerCase()];

@@ -31,7 +31,12 @@ export async function toMailroomError(thrown: unknown): Promise<Error> {
 }
 
 /** The Mailroom error of a status and body the server answered (for a request or one item of a batch). */
-export function errorOfAnswer(status: number, data: unknown, headers: Headers | undefined, cause: Error): Error {
+export function errorOfAnswer(
+  status: number,
+  data: unknown,
+  headers: { get(name: string): string | null } | undefined,
+  cause: Error,
+): Error {
   if (status >= 300 && status < 400) {
     const to = headers?.get('location');
     return new MailboxError(

@@ -201,7 +201,7 @@ export class HttpMailbox implements Mailbox {
       {
         baseUrl: this.options.baseUrl,
         apiKey: this.options.apiKey,
-        fetch: this.options.fetch ?? globalThis.fetch,
+        fetch: this.options.fetch,
         timeoutMs: this.options.timeoutMs ?? 10_000,
         idleTimeoutMs: this.options.pushIdleTimeoutMs ?? 45_000,
         minRetryMs: 100,
@@ -382,11 +382,8 @@ export class HttpMailbox implements Mailbox {
 function checked<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    throw new MailboxError(
-      `invalid response from the server: ${parsed.error.issues[0]?.message ?? 'unexpected shape'}`,
-      200,
-      { cause: parsed.error },
-    );
+    const why = parsed.error.issues[0]?.message ?? 'unexpected shape';
+    throw new MailboxError(`invalid response from the server: ${why}`, 200, { cause: parsed.error });
   }
   return parsed.data;
 }
