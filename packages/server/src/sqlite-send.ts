@@ -143,12 +143,13 @@ export class WriteGroups {
       for (const { job } of done) job.reject(err);
       return [];
     }
+    // Recipients are woken before the senders are answered: a push stream's read of the new mail
+    // then starts ahead of the answers' writes (the mail is on the path of the round trip, the
+    // sender's answer is not). Both follow the commit.
     const recipients = new Set<string>();
-    for (const { job, result } of done) {
-      job.resolve(result as never);
-      for (const a of job.recipients) recipients.add(a);
-    }
+    for (const { job } of done) for (const a of job.recipients) recipients.add(a);
     if (recipients.size > 0) this.delivered([...recipients]);
+    for (const { job, result } of done) job.resolve(result as never);
     return [];
   }
 
