@@ -1,22 +1,23 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
+import { errorOfAnswer } from './http-errors.js';
 
 /** The headers of an answer, as much of `Headers` as the mailbox reads. */
 export type AnswerHeaders = { get(name: string): string | null };
 
-/** A fast attempt's answer: a 2xx with a JSON body, and its headers. */
-export type FastAnswer = { data: unknown; headers: AnswerHeaders };
+/** A fast attempt's answer: its status, its JSON body (`undefined` when it had none), and its headers. */
+export type FastAnswer = { status: number; data: unknown; headers: AnswerHeaders };
 
 /**
  * The first attempt of the calls on the hot path of a round trip (send, batch send, mark read),
  * made on `node:http` with a keep-alive agent rather than through ky and fetch: a POST here costs
  * about a tenth of the CPU time (ky builds and clones a `Request` per call, fetch adds web
- * streams, abort signals and promises per chunk). It answers only a 2xx with a JSON body;
- * anything else — another status, a network failure, a timeout, a body that is not JSON — gives
- * `undefined`, and the caller makes the call again the usual way (ky: its retries, `Retry-After`,
- * typed errors). Every call made here is safe to repeat (a send carries its idempotency key, a
- * read mark is set-to), so a repeat never sends twice. Used only where no `fetch` was injected.
+ * streams, abort signals and promises per chunk). It gives the server's answer (any status);
+ * a network failure, a timeout, or a 2xx whose body is not JSON gives `undefined`, and the caller
+ * makes the call again the usual way (ky: its retries, `Retry-After`, typed errors). Every call
+ * made here is safe to repeat (a send carries its idempotency key, a read mark is set-to), so a
+ * repeat never sends twice. Used only where no `fetch` was injected.
  * @internal
  */
 export class FastPost {
@@ -64,13 +65,7 @@ export class FastPost {
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          const type = res.headers['content-type'] ?? '';
-          if (status < 200 || status > 299 || !type.startsWith('application/json')) {
-            // Read and dropped, so that the socket goes back to the pool.
-            res.resume();
-            done(undefined, `status ${status}`);
-            return;
-          }
+          const ok = status >= 200 && status <= 299;
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));
           res.on('error', (err) => done(undefined, err.message));
@@ -79,10 +74,10 @@ export class FastPost {
             try {
               data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
             } catch {
-              done(undefined, 'the body is not JSON');
-              return;
+              // An error answer without a JSON body is still an answer of its status.
+              if (ok) return done(undefined, 'the body is not JSON');
             }
-            done({ data, headers: headersOf(res.headers) });
+            done({ status, data, headers: headersOf(res.headers) });
           });
         },
       );
@@ -101,4 +96,22 @@ export function headersOf(raw: IncomingHttpHeaders): AnswerHeaders {
       return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
     },
   };
+}
+
+/**
+ * What follows a fast attempt: a 2xx is the answer; a 3xx or 4xx (but 408, and a 429 short enough
+ * to wait out) is the error the usual way would throw; a 408 or 5xx, a 429 after its
+ * `Retry-After` (`waitMs`), and a network failure (no answer) go the usual way, with its retries.
+ */
+export function afterFastAttempt(
+  answer: FastAnswer | undefined,
+  maxRetryAfterMs: number,
+): { next: 'answer'; data: unknown } | { next: 'throw'; error: Error } | { next: 'usual'; waitMs: number } {
+  if (!answer) return { next: 'usual', waitMs: 0 };
+  const { status } = answer;
+  if (status >= 200 && status <= 299) return { next: 'answer', data: answer.data };
+  const waitMs = status === 429 ? Number(answer.headers.get('retry-after')) * 1000 : Number.NaN;
+  if (waitMs >= 0 && waitMs <= maxRetryAfterMs) return { next: 'usual', waitMs };
+  if (status === 408 || status >= 500) return { next: 'usual', waitMs: 0 };
+  return { next: 'throw', error: errorOfAnswer(status, answer.data, answer.headers, new Error(`HTTP ${status}`)) };
 }

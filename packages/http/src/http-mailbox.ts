@@ -25,7 +25,7 @@ import {
 import ky, { HTTPError, type KyInstance } from 'ky';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import { type AnswerHeaders, FastPost } from './fast-post.js';
+import { type AnswerHeaders, afterFastAttempt, FastPost } from './fast-post.js';
 import { errorOfAnswer, toMailroomError } from './http-errors.js';
 import { checkApiKey, type HttpMailboxOptions, Options } from './http-mailbox-options.js';
 import { pushStream } from './push-stream.js';
@@ -39,16 +39,14 @@ const REPEATABLE = { retry: { methods: ['get', 'post', 'delete'] } };
 /** A call that must reach the server at most once (a toggle): never retried. */
 const ONCE = { retry: { limit: 0 } };
 
+export type { HttpMailboxOptions } from './http-mailbox-options.js';
 /**
  * A {@link Mailbox} over the Agent Email API, on ky: timeouts, retries with backoff for what is
- * safe to repeat (GETs; sends, each with an idempotency key, so a retry never sends twice; the
- * set-to calls mark read and delete — never the star toggle), `429 Retry-After` honoured, typed
- * errors, every response validated with the zod model, and long polls where the server offers
- * them (plain polling elsewhere). Redirects are not followed: the API key and a body never go to
- * another URL than `baseUrl`'s.
+ * safe to repeat (GETs; sends, each with an idempotency key; mark read and delete — never the star
+ * toggle), `429 Retry-After` honoured, typed errors, answers validated with the zod model, long
+ * polls or push where the server offers them. Sends, batch sends and read marks make their first
+ * attempt on `node:http` (see `FastPost`). Redirects are not followed: the key stays with `baseUrl`.
  */
-export type { HttpMailboxOptions } from './http-mailbox-options.js';
-
 export class HttpMailbox implements Mailbox {
   readonly address: string;
   /** True once the server showed that it holds inbox requests (`wait`). */
@@ -340,15 +338,18 @@ export class HttpMailbox implements Mailbox {
     }
   }
 
-  /**
-   * A POST that is safe to repeat: first on the fast path, then — for anything but a 2xx JSON
-   * answer — the usual way, with ky's retries and typed errors.
-   */
+  /** A POST that is safe to repeat: first on the fast path, then as {@link afterFastAttempt} says. */
   private async post<S extends z.ZodType>(schema: S, path: string, json: unknown): Promise<z.output<S>> {
     const answer = await this.fast?.post(path, json);
-    if (!answer) return this.call(schema, () => this.http.post(path, { json, ...REPEATABLE }));
-    this.learn(answer.headers);
-    return checked(schema, answer.data);
+    if (answer) this.learn(answer.headers);
+    const after = afterFastAttempt(answer, this.options.maxRetryAfterMs ?? 30_000);
+    if (after.next === 'answer') return checked(schema, after.data);
+    if (after.next === 'throw') throw after.error;
+    if (after.waitMs > 0) {
+      this.options.logger?.warn({ path: `/${path}`, status: 429, waitMs: after.waitMs }, 'rate limited: waits');
+      await new Promise((resolve) => setTimeout(resolve, after.waitMs));
+    }
+    return this.call(schema, () => this.http.post(path, { json, ...REPEATABLE }));
   }
 
   /** Runs a request, maps HTTP failures to Mailroom errors, and validates the answer. */
@@ -389,10 +390,9 @@ function checked<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
 }
 
 /**
- * A fresh idempotency key: the time in milliseconds (12 hex digits), then a random UUID. The time
- * first makes the keys one client sends arrive in order, so a server's index of them appends (a
- * SQLite server writes about one WAL page less per send than for random keys); the UUID keeps a
- * key unique.
+ * A fresh idempotency key: the time in ms (12 hex digits), then a random UUID. The time first makes
+ * a client's keys arrive in order, so a server's index of them appends (a SQLite server writes
+ * about one WAL page less per send than for random keys); the UUID keeps a key unique.
  */
 function newIdempotencyKey(): string {
   return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}`;
