@@ -26,7 +26,7 @@ import ky, { HTTPError, type KyInstance } from 'ky';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import { type AnswerHeaders, afterFastAttempt, FastPost } from './fast-post.js';
-import { errorOfAnswer, toMailroomError } from './http-errors.js';
+import { checked, errorOfAnswer, toMailroomError } from './http-errors.js';
 import { checkApiKey, type HttpMailboxOptions, Options } from './http-mailbox-options.js';
 import { pushStream } from './push-stream.js';
 import { SendBatcher } from './send-batcher.js';
@@ -340,6 +340,7 @@ export class HttpMailbox implements Mailbox {
 
   /** A POST that is safe to repeat: first on the fast path, then as {@link afterFastAttempt} says. */
   private async post<S extends z.ZodType>(schema: S, path: string, json: unknown): Promise<z.output<S>> {
+    const startedAt = Date.now();
     const answer = await this.fast?.post(path, json);
     if (answer) this.learn(answer.headers);
     const after = afterFastAttempt(answer, this.options.maxRetryAfterMs ?? 30_000);
@@ -349,7 +350,9 @@ export class HttpMailbox implements Mailbox {
       this.options.logger?.warn({ path: `/${path}`, status: 429, waitMs: after.waitMs }, 'rate limited: waits');
       await new Promise((resolve) => setTimeout(resolve, after.waitMs));
     }
-    return this.call(schema, () => this.http.post(path, { json, ...REPEATABLE }));
+    // The first attempt counts against the call's deadline.
+    const totalTimeout = Math.max(1, (this.options.totalTimeoutMs ?? 60_000) - (Date.now() - startedAt));
+    return this.call(schema, () => this.http.post(path, { json, totalTimeout, ...REPEATABLE }));
   }
 
   /** Runs a request, maps HTTP failures to Mailroom errors, and validates the answer. */
@@ -377,16 +380,6 @@ export class HttpMailbox implements Mailbox {
     }
     return checked(schema, data);
   }
-}
-
-/** An answer's body as `schema` has it, or a MailboxError. */
-function checked<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    const why = parsed.error.issues[0]?.message ?? 'unexpected shape';
-    throw new MailboxError(`invalid response from the server: ${why}`, 200, { cause: parsed.error });
-  }
-  return parsed.data;
 }
 
 /**
