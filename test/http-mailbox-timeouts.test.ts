@@ -92,7 +92,7 @@ describe('HttpMailbox timeouts', () => {
     expect(p.counts.get('GET /email/account')).toBeLessThan(50);
   });
 
-  it('gives up a send at the total deadline too: its first attempt (node:http) times out, then ky's', async () => {
+  it('gives up a send at the total deadline too: its first attempt (node:http) times out, then the usual ones', async () => {
     const a = await server.register('to-total-send');
     const p = await proxy(() => 'hold');
     const box = new HttpMailbox({

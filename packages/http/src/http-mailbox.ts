@@ -345,7 +345,10 @@ export class HttpMailbox implements Mailbox {
     if (answer) this.learn(answer.headers);
     const after = afterFastAttempt(answer, this.options.maxRetryAfterMs ?? 30_000);
     if (after.next === 'answer') return checked(schema, after.data);
-    if (after.next === 'throw') throw after.error;
+    if (after.next === 'throw') {
+      this.logRefusal('POST', `/${path}`, answer?.status ?? 0, after.error);
+      throw after.error;
+    }
     if (after.waitMs > 0) {
       this.options.logger?.warn({ path: `/${path}`, status: 429, waitMs: after.waitMs }, 'rate limited: waits');
       await new Promise((resolve) => setTimeout(resolve, after.waitMs));
@@ -364,21 +367,19 @@ export class HttpMailbox implements Mailbox {
       data = await response.json();
     } catch (err) {
       const mapped = await toMailroomError(err);
-      const log = this.options.logger;
-      if (err instanceof HTTPError && log?.isLevelEnabled('debug')) {
-        log.debug(
-          {
-            method: err.request.method,
-            path: new URL(err.request.url).pathname,
-            status: err.response.status,
-            error: mapped.name,
-          },
-          `server answered ${err.response.status}: ${mapped.message}`,
-        );
+      if (err instanceof HTTPError) {
+        this.logRefusal(err.request.method, new URL(err.request.url).pathname, err.response.status, mapped);
       }
       throw mapped;
     }
     return checked(schema, data);
+  }
+
+  /** At debug: the server refused a call, and why (never a body or a key). */
+  private logRefusal(method: string, path: string, status: number, error: Error): void {
+    const log = this.options.logger;
+    if (!log?.isLevelEnabled('debug')) return;
+    log.debug({ method, path, status, error: error.name }, `server answered ${status}: ${error.message}`);
   }
 }
 
