@@ -91,4 +91,23 @@ describe('HttpMailbox timeouts', () => {
     expect(p.counts.get('GET /email/account')).toBeGreaterThanOrEqual(2);
     expect(p.counts.get('GET /email/account')).toBeLessThan(50);
   });
+
+  it('gives up a send at the total deadline too: its first attempt (node:http) times out, then the usual ones', async () => {
+    const a = await server.register('to-total-send');
+    const p = await proxy(() => 'hold');
+    const box = new HttpMailbox({
+      baseUrl: p.url,
+      apiKey: a.api_key,
+      address: a.email_address,
+      timeoutMs: 100,
+      retries: 50,
+      totalTimeoutMs: 600,
+      sendBatching: 0,
+    });
+    const error = await box.send({ to: [a.email_address], subject: 'never answered' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailboxError);
+    // The first attempt, then ky's attempts within what is left of the deadline.
+    expect(p.counts.get('POST /email/send')).toBeGreaterThanOrEqual(2);
+    expect(p.counts.get('POST /email/send')).toBeLessThan(50);
+  });
 });

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RoundTrips } from './p3-proc.js';
-import type { BenchResult } from './result.js';
+import { type BenchResult, round } from './result.js';
 
 /** Round trips measured with IN_FLIGHT at once (after a warm-up of up to 500). */
 const TASKS = Number(process.env.P3_TASKS ?? 5_000);
@@ -52,17 +52,46 @@ function startChild(args: string[], ready: RegExp): Promise<{ child: ChildProces
   });
 }
 
-/** Runs a child to its end; resolves with the JSON of its last line. */
-function runChild<T>(args: string[]): Promise<T> {
+/** CPU time a process has used so far, in µs (`/proc/<pid>/schedstat`; undefined where there is none). */
+function cpuUsOf(pid: number | undefined): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a requester to its end; resolves with the JSON of its last line, and the CPU time per round
+ * trip of each of `others` and of the requester in each phase it marked (`mark <phase> <round trips>`).
+ */
+function runRequester(args: string[], others: Record<string, ChildProcess>): Promise<RoundTrips> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const procs = { ...others, requester: child };
+  const cpuUs: Record<string, Record<string, number>> = {};
+  let phase: { name: string; n: number; at: Record<string, number | undefined> } | undefined;
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
+    let nl = out.indexOf('\n');
+    while (nl >= 0 && out.startsWith('mark ')) {
+      const [, name = '', n = '0'] = out.slice(0, nl).split(' ');
+      out = out.slice(nl + 1);
+      nl = out.indexOf('\n');
+      const at = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuUsOf(p.pid)]));
+      if (phase) {
+        const last = phase;
+        cpuUs[last.name] = Object.fromEntries(
+          Object.entries(at).map(([k, v]) => [k, round(((v ?? Number.NaN) - (last.at[k] ?? Number.NaN)) / last.n)]),
+        );
+      }
+      phase = { name, n: Number(n), at };
+    }
   });
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
+      if (code === 0 && line.startsWith('{')) resolve({ ...(JSON.parse(line) as RoundTrips), cpuUs });
       else reject(new Error(`${args.join(' ')} failed (exit ${code}): ${out}`));
     });
   });
@@ -110,16 +139,19 @@ async function mailroom(durability: Durability): Promise<RoundTrips> {
     const requester = await register(server.url, adminKey, 'requester');
     const work = await register(server.url, adminKey, 'worker');
     worker = (await startChild([...PROC_ARGS, 'mailroom-worker', server.url, work.api_key], /ready/)).child;
-    return await runChild<RoundTrips>([
-      ...PROC_ARGS,
-      'mailroom-requester',
-      server.url,
-      requester.api_key,
-      work.email_address,
-      String(TASKS),
-      String(IN_FLIGHT),
-      String(ALONE),
-    ]);
+    return await runRequester(
+      [
+        ...PROC_ARGS,
+        'mailroom-requester',
+        server.url,
+        requester.api_key,
+        work.email_address,
+        String(TASKS),
+        String(IN_FLIGHT),
+        String(ALONE),
+      ],
+      { server: server.child, worker },
+    );
   } finally {
     if (worker) await stopChild(worker);
     await stopChild(server.child);
@@ -150,15 +182,10 @@ async function bullmq(): Promise<RoundTrips> {
   const queue = `mailroom-p3-${randomBytes(4).toString('hex')}`;
   const { child } = await startChild([...PROC_ARGS, 'bullmq-worker', REDIS_URL, queue], /ready/);
   try {
-    return await runChild<RoundTrips>([
-      ...PROC_ARGS,
-      'bullmq-requester',
-      REDIS_URL,
-      queue,
-      String(TASKS),
-      String(IN_FLIGHT),
-      String(ALONE),
-    ]);
+    return await runRequester(
+      [...PROC_ARGS, 'bullmq-requester', REDIS_URL, queue, String(TASKS), String(IN_FLIGHT), String(ALONE)],
+      { worker: child },
+    );
   } finally {
     await stopChild(child);
   }
@@ -199,13 +226,14 @@ export async function p3(): Promise<BenchResult> {
       : { noBaseline: `no Redis answers at ${REDIS_URL}: ${problem}` }),
     aloneP50: full.aloneP50,
     aloneP99: full.aloneP99,
+    cpuUsPerRoundTrip: full.cpuUs,
     fast: {
       value: fast.roundTripsPerSec,
       aloneP50: fast.aloneP50,
       aloneP99: fast.aloneP99,
       ...(bull ? { ratio: Number((fast.roundTripsPerSec / bull.roundTripsPerSec).toFixed(3)) } : {}),
     },
-    ...(bull ? { bullmq: { aloneP50: bull.aloneP50, aloneP99: bull.aloneP99 } } : {}),
+    ...(bull ? { bullmq: { aloneP50: bull.aloneP50, aloneP99: bull.aloneP99, cpuUsPerRoundTrip: bull.cpuUs } } : {}),
     target: 'ratio ≥ 1.0 at durability full; one message alone p50 ≤ 2 ms',
   };
 }

@@ -11,7 +11,23 @@ import { type ConnectionOptions, type Job, Queue, QueueEvents, Worker } from 'bu
 import { percentile, round } from './result.js';
 
 /** What a requester measured: round trips per second with `inFlight` at once, and one alone. */
-export type RoundTrips = { roundTripsPerSec: number; aloneP50: number; aloneP99: number; tasks: number };
+export type RoundTrips = {
+  roundTripsPerSec: number;
+  aloneP50: number;
+  aloneP99: number;
+  tasks: number;
+  /** CPU time per round trip of each process, in µs, in each phase (read by the parent: p3-http.ts). */
+  cpuUs?: Record<string, Record<string, number>>;
+};
+
+/**
+ * Tells the parent that a phase starts or ends (it reads every process's CPU time then), and
+ * waits a moment so that the reading falls between the phases.
+ */
+async function mark(name: string): Promise<void> {
+  process.stdout.write(`mark ${name}\n`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 const [role, ...args] = process.argv.slice(2);
 /** `P3_SEND_BATCHING=<n>`: HttpMailbox's `sendBatching` in both processes (to compare settings). */
@@ -49,8 +65,11 @@ async function measure(
   roundTrip: (i: number) => Promise<unknown>,
 ): Promise<RoundTrips> {
   await sustained(Math.min(500, tasks), inFlight, roundTrip);
+  await mark(`alone ${samples}`);
   const [aloneP50, aloneP99] = await alone(samples, roundTrip);
+  await mark(`sustained ${tasks}`);
   const roundTripsPerSec = Math.round(await sustained(tasks, inFlight, roundTrip));
+  await mark('end 0');
   return { roundTripsPerSec, aloneP50, aloneP99, tasks };
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@mailroom/core';
 import { RateLimitBody, ValidationErrorBody } from '@mailroom/core/post-office';
 import { HTTPError } from 'ky';
+import type { z } from 'zod';
 
 /**
  * The cause kept on a Mailroom error: ky's errors carry the request's options (its headers with
@@ -31,7 +32,12 @@ export async function toMailroomError(thrown: unknown): Promise<Error> {
 }
 
 /** The Mailroom error of a status and body the server answered (for a request or one item of a batch). */
-export function errorOfAnswer(status: number, data: unknown, headers: Headers | undefined, cause: Error): Error {
+export function errorOfAnswer(
+  status: number,
+  data: unknown,
+  headers: { get(name: string): string | null } | undefined,
+  cause: Error,
+): Error {
   if (status >= 300 && status < 400) {
     const to = headers?.get('location');
     return new MailboxError(
@@ -78,4 +84,14 @@ export function errorOfAnswer(status: number, data: unknown, headers: Headers | 
     default:
       return new MailboxError(`server answered ${status}: ${detail}`, status, { cause });
   }
+}
+
+/** An answer's body as `schema` has it, or a MailboxError. */
+export function checked<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const why = parsed.error.issues[0]?.message ?? 'unexpected shape';
+    throw new MailboxError(`invalid response from the server: ${why}`, 200, { cause: parsed.error });
+  }
+  return parsed.data;
 }

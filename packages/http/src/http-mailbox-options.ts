@@ -49,7 +49,12 @@ export type HttpMailboxOptions = {
    * at debug also every inbox poll, send (addresses and ids, never a subject) and 4xx answer, with why.
    */
   logger?: Logger;
-  /** The fetch to use. @default globalThis.fetch */
+  /**
+   * The fetch to use for every call. Without one, calls go through ky on `globalThis.fetch`,
+   * except the push stream and the first attempt of a send, batch send or read mark, which go
+   * on `node:http` (`node:https`) with a keep-alive agent: a tenth of the CPU time per request.
+   * @default globalThis.fetch (and node:http where it says so above)
+   */
   fetch?: typeof fetch;
 };
 

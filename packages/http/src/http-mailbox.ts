@@ -25,7 +25,8 @@ import {
 import ky, { HTTPError, type KyInstance } from 'ky';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import { errorOfAnswer, toMailroomError } from './http-errors.js';
+import { type AnswerHeaders, afterFastAttempt, FastPost } from './fast-post.js';
+import { checked, errorOfAnswer, toMailroomError } from './http-errors.js';
 import { checkApiKey, type HttpMailboxOptions, Options } from './http-mailbox-options.js';
 import { pushStream } from './push-stream.js';
 import { SendBatcher } from './send-batcher.js';
@@ -38,16 +39,14 @@ const REPEATABLE = { retry: { methods: ['get', 'post', 'delete'] } };
 /** A call that must reach the server at most once (a toggle): never retried. */
 const ONCE = { retry: { limit: 0 } };
 
+export type { HttpMailboxOptions } from './http-mailbox-options.js';
 /**
  * A {@link Mailbox} over the Agent Email API, on ky: timeouts, retries with backoff for what is
- * safe to repeat (GETs; sends, each with an idempotency key, so a retry never sends twice; the
- * set-to calls mark read and delete — never the star toggle), `429 Retry-After` honoured, typed
- * errors, every response validated with the zod model, and long polls where the server offers
- * them (plain polling elsewhere). Redirects are not followed: the API key and a body never go to
- * another URL than `baseUrl`'s.
+ * safe to repeat (GETs; sends, each with an idempotency key; mark read and delete — never the star
+ * toggle), `429 Retry-After` honoured, typed errors, answers validated with the zod model, long
+ * polls or push where the server offers them. Sends, batch sends and read marks make their first
+ * attempt on `node:http` (see `FastPost`). Redirects are not followed: the key stays with `baseUrl`.
  */
-export type { HttpMailboxOptions } from './http-mailbox-options.js';
-
 export class HttpMailbox implements Mailbox {
   readonly address: string;
   /** True once the server showed that it holds inbox requests (`wait`). */
@@ -62,6 +61,8 @@ export class HttpMailbox implements Mailbox {
   /** The server announced batch send; `false` once it turned out not to serve it. */
   private batchSend: boolean | undefined;
   private readonly sends: SendBatcher;
+  /** The first attempt of a send, batch send or read mark (none where a `fetch` was injected). */
+  private readonly fast: FastPost | undefined;
 
   /** Connects: reads the account behind the key to learn this mailbox's address. */
   static async connect(options: HttpMailboxOptions): Promise<HttpMailbox> {
@@ -134,6 +135,9 @@ export class HttpMailbox implements Mailbox {
         ],
       },
     });
+    this.fast = options.fetch
+      ? undefined
+      : new FastPost(options.baseUrl, options.apiKey, options.timeoutMs ?? 10_000, options.logger);
     const maxRetryAfter = maxRetryAfterMs;
     this.sends = new SendBatcher(
       {
@@ -160,7 +164,7 @@ export class HttpMailbox implements Mailbox {
 
   /** One send, one request. */
   private async sendAlone(body: SendRequest): Promise<SendResult> {
-    const sent = await this.call(SendResult, () => this.http.post('email/send', { json: body, ...REPEATABLE }));
+    const sent = await this.post(SendResult, 'email/send', body);
     const log = this.options.logger;
     if (log?.isLevelEnabled('debug')) {
       log.debug(
@@ -174,9 +178,7 @@ export class HttpMailbox implements Mailbox {
   /** Several sends in one request (batch-send extension); `undefined` when the server lacks it. */
   private async sendBatch(bodies: SendRequest[]): Promise<SendBatchResult['results'] | undefined> {
     try {
-      const { results } = await this.call(SendBatchResult, () =>
-        this.http.post('email/send/batch', { json: { sends: bodies }, ...REPEATABLE }),
-      );
+      const { results } = await this.post(SendBatchResult, 'email/send/batch', { sends: bodies });
       if (results.length !== bodies.length) throw new MailboxError('batch send: one answer per send expected', 200);
       this.batchSend = true;
       return results;
@@ -197,7 +199,7 @@ export class HttpMailbox implements Mailbox {
       {
         baseUrl: this.options.baseUrl,
         apiKey: this.options.apiKey,
-        fetch: this.options.fetch ?? globalThis.fetch,
+        fetch: this.options.fetch,
         timeoutMs: this.options.timeoutMs ?? 10_000,
         idleTimeoutMs: this.options.pushIdleTimeoutMs ?? 45_000,
         minRetryMs: 100,
@@ -210,7 +212,7 @@ export class HttpMailbox implements Mailbox {
   }
 
   /** Learns what the server offers from an answer's headers. */
-  private learn(headers: Headers): void {
+  private learn(headers: AnswerHeaders): void {
     if (this.options.leases === true && headers.get(LEASES_HEADER) === '1') this.leases = true;
     if (this.options.push !== false && headers.get(PUSH_HEADER) === '1') this.push = true;
     if (this.batchSend === undefined && headers.get(BATCH_SEND_HEADER) === '1') this.batchSend = true;
@@ -271,9 +273,7 @@ export class HttpMailbox implements Mailbox {
   async markRead(messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
     if (options.unread !== true && this.batchRead !== false) {
       try {
-        const { marked } = await this.call(Marked, () =>
-          this.http.post('email/read', { json: { message_ids: messageIds }, ...REPEATABLE }),
-        );
+        const { marked } = await this.post(Marked, 'email/read', { message_ids: messageIds });
         this.batchRead = true;
         return marked;
       } catch (err) {
@@ -338,6 +338,26 @@ export class HttpMailbox implements Mailbox {
     }
   }
 
+  /** A POST that is safe to repeat: first on the fast path, then as {@link afterFastAttempt} says. */
+  private async post<S extends z.ZodType>(schema: S, path: string, json: unknown): Promise<z.output<S>> {
+    const startedAt = Date.now();
+    const answer = await this.fast?.post(path, json);
+    if (answer) this.learn(answer.headers);
+    const after = afterFastAttempt(answer, this.options.maxRetryAfterMs ?? 30_000);
+    if (after.next === 'answer') return checked(schema, after.data);
+    if (after.next === 'throw') {
+      this.logRefusal('POST', `/${path}`, answer?.status ?? 0, after.error);
+      throw after.error;
+    }
+    if (after.waitMs > 0) {
+      this.options.logger?.warn({ path: `/${path}`, status: 429, waitMs: after.waitMs }, 'rate limited: waits');
+      await new Promise((resolve) => setTimeout(resolve, after.waitMs));
+    }
+    // The first attempt counts against the call's deadline.
+    const totalTimeout = Math.max(1, (this.options.totalTimeoutMs ?? 60_000) - (Date.now() - startedAt));
+    return this.call(schema, () => this.http.post(path, { json, totalTimeout, ...REPEATABLE }));
+  }
+
   /** Runs a request, maps HTTP failures to Mailroom errors, and validates the answer. */
   private async call<S extends z.ZodType>(schema: S, request: () => Promise<Response>): Promise<z.output<S>> {
     let data: unknown;
@@ -347,39 +367,26 @@ export class HttpMailbox implements Mailbox {
       data = await response.json();
     } catch (err) {
       const mapped = await toMailroomError(err);
-      const log = this.options.logger;
-      if (err instanceof HTTPError && log?.isLevelEnabled('debug')) {
-        log.debug(
-          {
-            method: err.request.method,
-            path: new URL(err.request.url).pathname,
-            status: err.response.status,
-            error: mapped.name,
-          },
-          `server answered ${err.response.status}: ${mapped.message}`,
-        );
+      if (err instanceof HTTPError) {
+        this.logRefusal(err.request.method, new URL(err.request.url).pathname, err.response.status, mapped);
       }
       throw mapped;
     }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      throw new MailboxError(
-        `invalid response from the server: ${parsed.error.issues[0]?.message ?? 'unexpected shape'}`,
-        200,
-        {
-          cause: parsed.error,
-        },
-      );
-    }
-    return parsed.data;
+    return checked(schema, data);
+  }
+
+  /** At debug: the server refused a call, and why (never a body or a key). */
+  private logRefusal(method: string, path: string, status: number, error: Error): void {
+    const log = this.options.logger;
+    if (!log?.isLevelEnabled('debug')) return;
+    log.debug({ method, path, status, error: error.name }, `server answered ${status}: ${error.message}`);
   }
 }
 
 /**
- * A fresh idempotency key: the time in milliseconds (12 hex digits), then a random UUID. The time
- * first makes the keys one client sends arrive in order, so a server's index of them appends (a
- * SQLite server writes about one WAL page less per send than for random keys); the UUID keeps a
- * key unique.
+ * A fresh idempotency key: the time in ms (12 hex digits), then a random UUID. The time first makes
+ * a client's keys arrive in order, so a server's index of them appends (a SQLite server writes
+ * about one WAL page less per send than for random keys); the UUID keeps a key unique.
  */
 function newIdempotencyKey(): string {
   return `${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}`;

@@ -2,14 +2,17 @@ import { MailboxError, MailroomError, RateLimitedError } from '@mailroom/core';
 import { InboxPage, type PushQuery } from '@mailroom/core/post-office';
 import type { Logger } from 'pino';
 import { Observable } from 'rxjs';
+import type { AnswerHeaders } from './fast-post.js';
 import { errorOfAnswer, safeCause } from './http-errors.js';
 import { readEvents } from './sse.js';
+import { getWithFetch, getWithHttp, type StreamAnswer } from './stream-request.js';
 
 /** What the push stream of an `HttpMailbox` needs to know. */
 export type PushConnection = {
   baseUrl: string;
   apiKey: string;
-  fetch: typeof fetch;
+  /** The fetch a caller injected; without one the stream is read on `node:http`. */
+  fetch: typeof fetch | undefined;
   /** Time to get the answer's headers, in ms. */
   timeoutMs: number;
   /** A stream that brings no byte (not even a keep-alive) for this long is dropped and reopened. */
@@ -19,7 +22,7 @@ export type PushConnection = {
   maxRetryMs: number;
   logger: Logger | undefined;
   /** Called with every answer's headers (the extensions a server announces). */
-  onHeaders: (headers: Headers) => void;
+  onHeaders: (headers: AnswerHeaders) => void;
 };
 
 /** Whether reconnecting may help: a network failure, a 5xx, a 429 — not a refusal (401, 404, 422, a redirect). */
@@ -98,17 +101,16 @@ async function connectOnce(
   };
   try {
     arm(c.timeoutMs);
-    let response: Response;
+    let response: StreamAnswer;
+    const headers = {
+      'x-api-key': c.apiKey,
+      accept: 'text/event-stream',
+      ...(lastId !== undefined ? { 'last-event-id': lastId } : {}),
+    };
     try {
-      response = await c.fetch(url, {
-        headers: {
-          'x-api-key': c.apiKey,
-          accept: 'text/event-stream',
-          ...(lastId !== undefined ? { 'last-event-id': lastId } : {}),
-        },
-        redirect: 'manual',
-        signal: attempt.signal,
-      });
+      response = await (c.fetch
+        ? getWithFetch(c.fetch, url, headers, attempt.signal)
+        : getWithHttp(url, headers, attempt.signal));
     } catch (err) {
       throw new MailboxError(`inbox stream: ${timedOut ? 'timed out' : (err as Error).message}`, undefined, {
         cause: safeCause(err),
@@ -121,7 +123,7 @@ async function connectOnce(
       throw errorOfAnswer(response.status, data, response.headers, new Error(`HTTP ${response.status}`));
     }
     if (!response.body || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-      await response.body?.cancel();
+      await response.cancel();
       throw new MailboxError('inbox stream: the answer is not an event stream', 200);
     }
     arm(c.idleTimeoutMs);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readEvents } from './sse.js';
 
@@ -24,5 +25,19 @@ describe('readEvents (Server-Sent Events)', () => {
     for await (const event of readEvents(streamOf(chunks), () => (seen += 1))) events.push(event);
     expect(events).toEqual([{ id: '7', event: 'inbox', data: '{"subject":"héllo ✓"}' }]);
     expect(seen).toBe(4);
+  });
+
+  it('reads Server-Sent Events from a Node stream of Buffers cut anywhere, as from a web stream', async () => {
+    const text = 'id: 1\nevent: inbox\ndata: {"a":"é"}\n\nid: 2\nevent: inbox\ndata: {"b":2}\n\n';
+    const bytes = Buffer.from(text);
+    const cut = bytes.indexOf(0xc3) + 1;
+    const events = [];
+    for await (const e of readEvents(Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]), () => undefined)) {
+      events.push(e);
+    }
+    expect(events).toEqual([
+      { id: '1', event: 'inbox', data: '{"a":"é"}' },
+      { id: '2', event: 'inbox', data: '{"b":2}' },
+    ]);
   });
 });

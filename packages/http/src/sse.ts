@@ -2,16 +2,16 @@
 export type ServerSentEvent = { id: string | undefined; event: string; data: string };
 
 /**
- * Splits a Server-Sent Events byte stream into events (the WHATWG event-stream format: fields
+ * Splits a Server-Sent Events byte stream (a web `ReadableStream` or a Node stream) into events (the WHATWG event-stream format: fields
  * `id`, `event`, `data`; comments and `retry` skipped; an event is dispatched only at its blank
  * line, so one cut off by a dropped connection is never seen).
  */
 export async function* readEvents(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   onBytes: () => void,
 ): AsyncGenerator<ServerSentEvent> {
   // Bytes decoded here (not through a TextDecoderStream: one stream stage less per chunk).
-  const reader = body.getReader();
+  const reader = body[Symbol.asyncIterator]();
   const decoder = new TextDecoder();
   let buffer = '';
   let id: string | undefined;
@@ -19,7 +19,7 @@ export async function* readEvents(
   let data: string[] = [];
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.next();
       if (done) return;
       onBytes();
       buffer += decoder.decode(value, { stream: true });
@@ -45,8 +45,8 @@ export async function* readEvents(
       }
     }
   } finally {
-    // Stopped early (unsubscribed, or a bad event): the connection is let go. cancel() rejects only
+    // Stopped early (unsubscribed, or a bad event): the connection is let go. return() rejects only
     // when the stream had already failed, and that failure is what the caller has already seen.
-    await reader.cancel().catch(() => undefined);
+    await reader.return?.()?.catch(() => undefined);
   }
 }

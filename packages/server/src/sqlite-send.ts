@@ -15,8 +15,14 @@ type Tally = {
   received: Map<string, number>;
 };
 
-/** How long read marks alone wait for a send to share their commit (see {@link WriteGroups}). */
-const MARKS_WAIT_MS = 2;
+/**
+ * How long read marks alone wait for a send to share their commit (see {@link WriteGroups}). A
+ * mark is on no answer's path, but its own commit holds the event loop for a WAL sync: one that
+ * starts just before a send arrives delays that send by a sync. In a conversation the next send
+ * comes within a few ms of the marks (one round trip between client and server on a busy
+ * machine), so marks wait long enough to meet it.
+ */
+const MARKS_WAIT_MS = 10;
 
 type Job = {
   run: (tally: Tally) => unknown;
@@ -137,12 +143,13 @@ export class WriteGroups {
       for (const { job } of done) job.reject(err);
       return [];
     }
+    // Recipients are woken before the senders are answered: a push stream's read of the new mail
+    // then starts ahead of the answers' writes (the mail is on the path of the round trip, the
+    // sender's answer is not). Both follow the commit.
     const recipients = new Set<string>();
-    for (const { job, result } of done) {
-      job.resolve(result as never);
-      for (const a of job.recipients) recipients.add(a);
-    }
+    for (const { job } of done) for (const a of job.recipients) recipients.add(a);
     if (recipients.size > 0) this.delivered([...recipients]);
+    for (const { job, result } of done) job.resolve(result as never);
     return [];
   }
 
