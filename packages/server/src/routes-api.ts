@@ -6,8 +6,6 @@ import {
   type InboxQueryParsed,
   Message,
   type PostOffice,
-  RegisterRequest,
-  Registration,
   SendRequest,
   SendResult,
   SentPage,
@@ -16,11 +14,11 @@ import {
 } from '@mailroom/core/post-office';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AccountList, AccountListQuery, AccountSummary, AgentIdParams, hasAccountAdmin } from './accounts.js';
 import { PAGE_CSP, rejectLongIds } from './guards.js';
 import { clientGone, holdFor } from './hold.js';
 import { registerLeaseRoutes } from './lease-routes.js';
-import { type App, debugOn, type RouteBook } from './routes.js';
+import { type App, debugOn, type Hook, type RouteBook } from './routes.js';
+import { registerOperationRoutes } from './routes-ops.js';
 
 /** Header of every inbox response: this server holds requests that carry `wait` (long poll). */
 export const LONG_POLL_HEADER = 'x-mailroom-long-poll';
@@ -36,17 +34,6 @@ const ReadQuery = z.object({
 const Empty = z.object({});
 const Marked = z.object({ marked: z.number().int().nonnegative() });
 const Starred = z.object({ starred: z.boolean() });
-const Alive = z.object({ status: z.literal('ok') });
-const NotReady = z.object({ status: z.literal('unready'), detail: z.string() });
-
-/** What `/ready` may ask of a post office: whether its store answers now. */
-type ReadyState = { ok: true } | { ok: false; reason: string };
-type Readiness = { ready(): ReadyState | Promise<ReadyState> };
-const OK: ReadyState = { ok: true };
-/** How long `/ready` waits for the store before it answers 503. */
-const READY_TIMEOUT_MS = 5_000;
-
-type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /**
  * Every route of the API, each declared with its schemas (see routes.ts): a new route goes
@@ -67,109 +54,7 @@ export function registerRoutes(
     extend?: (email: App) => void;
   },
 ): void {
-  book.route(
-    app,
-    {
-      method: 'GET',
-      url: '/health',
-      summary: 'Alive: the process answers (it does not ask the store; see /ready)',
-      auth: 'none',
-      response: { body: Alive },
-    },
-    async () => ({ status: 'ok' as const }),
-  );
-  book.route(
-    app,
-    {
-      method: 'GET',
-      url: '/ready',
-      summary: 'Ready: the store answers a query (and, on SQLite, can write) now',
-      auth: 'none',
-      response: { body: Alive },
-      errorBodies: {
-        503: { description: 'the store does not answer (or cannot write), or the server is closing', body: NotReady },
-      },
-    },
-    async (_input, req, reply) => {
-      const readiness = 'ready' in po ? (po as PostOffice & Readiness) : undefined;
-      const state = readiness ? await withTimeout(Promise.resolve(readiness.ready()), READY_TIMEOUT_MS) : OK;
-      if (state.ok) return { status: 'ok' as const };
-      req.log.warn({ reason: state.reason }, 'not ready: the store does not answer');
-      return reply.code(503).send({ status: 'unready', detail: state.reason });
-    },
-  );
-  book.route(
-    app,
-    {
-      method: 'POST',
-      url: '/agents/register',
-      summary: 'Create an account; its API key is shown once',
-      description: 'A `profile` is at most 4 KiB of JSON. Needs `X-Admin-Key` when the server has an admin key.',
-      auth: 'registration',
-      onRequest: o.registration,
-      body: RegisterRequest,
-      response: { status: 201, description: 'registered', body: Registration },
-      errors: [409],
-    },
-    async ({ body }, req) => {
-      const registration = await po.register(body);
-      req.log.info({ agent_id: registration.agent_id }, 'agent registered');
-      return registration;
-    },
-  );
-
-  // The admin API: accounts an operator manages (on a post office that has them).
-  if (hasAccountAdmin(po)) {
-    app.register(async (admin) => {
-      admin.addHook('onRequest', o.admin);
-      admin.addHook('preHandler', rejectLongIds);
-      book.route(
-        admin,
-        {
-          method: 'GET',
-          url: '/admin/accounts',
-          summary: 'Every account, by agent id, a page at a time',
-          auth: 'adminKey',
-          query: AccountListQuery,
-          response: { body: AccountList },
-        },
-        async ({ query }) => po.listAccounts(query),
-      );
-      book.route(
-        admin,
-        {
-          method: 'POST',
-          url: '/admin/accounts/:agent_id/rotate-key',
-          summary: 'A new API key for an account; the old one stops working at once',
-          description: 'The new key is shown once. The account keeps its mail and quotas.',
-          auth: 'adminKey',
-          params: AgentIdParams,
-          response: { body: Registration },
-        },
-        async ({ params }, req) => {
-          const registration = await po.rotateKey(params.agent_id);
-          req.log.info({ agent_id: params.agent_id }, 'API key rotated');
-          return registration;
-        },
-      );
-      book.route(
-        admin,
-        {
-          method: 'POST',
-          url: '/admin/accounts/:agent_id/revoke-key',
-          summary: 'Revoke an account’s API key: no key opens it until rotate-key gives it a new one',
-          auth: 'adminKey',
-          params: AgentIdParams,
-          response: { body: AccountSummary },
-        },
-        async ({ params }, req) => {
-          const summary = await po.revokeKey(params.agent_id);
-          req.log.info({ agent_id: params.agent_id }, 'API key revoked');
-          return summary;
-        },
-      );
-    });
-  }
+  registerOperationRoutes(app, book, po, o);
 
   // The Agent Email API: every route behind X-API-Key.
   app.register(async (email) => {
@@ -397,17 +282,4 @@ async function inboxWithWait(
     latest = await po.inbox(req.address, rest);
   }
   return latest;
-}
-
-/** The promise's value, or a failure reason once `ms` passed. */
-async function withTimeout(promise: Promise<ReadyState>, ms: number): Promise<ReadyState> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<ReadyState>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, reason: `the store did not answer within ${ms} ms` }), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -10,6 +10,8 @@ import type { z } from 'zod';
 
 /** The server's Fastify instance, or a scope (plugin) of it. */
 export type App = FastifyInstance;
+/** An `onRequest` hook of a scope (its authentication). */
+export type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /** Whether a request's logger writes debug lines (build their fields only then). */
 export const debugOn = (log: FastifyBaseLogger): boolean => (log as Logger).isLevelEnabled('debug');
