@@ -20,6 +20,17 @@ export function safeCause(err: unknown): Error {
   return Object.assign(new Error(err.message), { name: err.name });
 }
 
+/**
+ * Why a request did not get through, in a word a person can act on: the system's code where there
+ * is one (`ECONNREFUSED`, `ENOTFOUND`; fetch hides it in `cause`), else the error's message.
+ */
+export function networkReason(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  for (const v of [e?.cause?.code, e?.code]) if (typeof v === 'string' && v !== '') return v;
+  if (e?.cause && typeof e.cause.message === 'string' && e.cause.message !== '') return e.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Maps what ky threw to one of Mailroom's errors. */
 export async function toMailroomError(thrown: unknown): Promise<Error> {
   const err = thrown instanceof HTTPError ? thrown : undefined;

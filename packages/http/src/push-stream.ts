@@ -3,7 +3,7 @@ import { InboxPage, type PushQuery } from '@mailroom/core/post-office';
 import type { Logger } from 'pino';
 import { Observable } from 'rxjs';
 import type { AnswerHeaders } from './fast-post.js';
-import { errorOfAnswer, safeCause } from './http-errors.js';
+import { errorOfAnswer, networkReason, safeCause } from './http-errors.js';
 import { readEvents } from './sse.js';
 import { getWithFetch, getWithHttp, type StreamAnswer } from './stream-request.js';
 
@@ -112,7 +112,8 @@ async function connectOnce(
         ? getWithFetch(c.fetch, url, headers, attempt.signal)
         : getWithHttp(url, headers, attempt.signal));
     } catch (err) {
-      throw new MailboxError(`inbox stream: ${timedOut ? 'timed out' : (err as Error).message}`, undefined, {
+      const where = `GET ${url.origin}${url.pathname}`;
+      throw new MailboxError(`inbox stream: ${where}: ${timedOut ? 'timed out' : networkReason(err)}`, undefined, {
         cause: safeCause(err),
       });
     }
@@ -136,7 +137,7 @@ async function connectOnce(
       }
     } catch (err) {
       if (stop.aborted || err instanceof MailroomError) throw err;
-      throw new MailboxError(`inbox stream: ${timedOut ? 'no data in time' : (err as Error).message}`, undefined, {
+      throw new MailboxError(`inbox stream: ${timedOut ? 'no data in time' : networkReason(err)}`, undefined, {
         cause: safeCause(err),
       });
     }

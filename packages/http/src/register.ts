@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuthError, ConflictError, type Mailbox, MailboxError } from '@mailroom/core';
+import { networkReason } from './http-errors.js';
 import { HttpMailbox, type HttpMailboxOptions } from './http-mailbox.js';
 import { untilReachable } from './wait-for-server.js';
 
@@ -59,12 +60,9 @@ export function registeringMailboxFactory(options: RegisteringOptions): (agentId
         redirect: 'manual',
       });
     } catch (err) {
-      const why = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new MailboxError(
-        `request failed: network error: POST ${url}${why ? ` (${why.code ?? why.message})` : ''}`,
-        undefined,
-        { cause: err },
-      );
+      throw new MailboxError(`request failed: network error: POST ${url} (${networkReason(err)})`, undefined, {
+        cause: err,
+      });
     }
     if (res.status === 409) {
       await res.body?.cancel();
