@@ -24,6 +24,13 @@ export class InFlight {
     this.ids.add(id);
   }
 
+  /** Adds `id` unless it is in flight already: true when it was added (one lookup, not two). */
+  take(id: string): boolean {
+    const before = this.ids.size;
+    this.ids.add(id);
+    return this.ids.size !== before;
+  }
+
   /** Settles ids: marked read, or released so that the stream may deliver them again. */
   settle(ids: Iterable<string>, redeliver = false): void {
     for (const id of ids) this.ids.delete(id);

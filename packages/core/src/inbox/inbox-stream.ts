@@ -92,8 +92,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
       const fresh: Message[] = [];
       for (const m of messages) {
-        if (inFlight.has(m.message_id)) continue;
-        inFlight.add(m.message_id);
+        if (!inFlight.take(m.message_id)) continue;
         fresh.push(m);
       }
       const wasTailing = tailing;
