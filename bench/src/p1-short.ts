@@ -34,8 +34,13 @@ async function agents(n: number, w: number, core: string): Promise<void> {
   await sink.stop();
   const ms = performance.now() - t0;
   const unread = (await postOffice.inbox(sink.address, { unread_only: true, limit: 1 })).unread_count;
+  // The heap the office holds for its n messages (with --expose-gc; compare two n for bytes a message).
+  globalThis.gc?.();
+  const heap = process.memoryUsage().heapUsed;
   await runtime.stop();
-  console.log(`${n - w} messages in ${Math.round(ms)} ms: ${Math.round(((n - w) / ms) * 1000)}/s, unread ${unread}`);
+  console.log(
+    `${n - w} messages in ${Math.round(ms)} ms: ${Math.round(((n - w) / ms) * 1000)}/s, unread ${unread}, heap ${heap}`,
+  );
 }
 
 async function nact(n: number): Promise<void> {

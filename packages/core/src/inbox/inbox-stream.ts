@@ -147,7 +147,8 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     const wake = () => {
       if (phase === 'polling') again = true;
-      else if (phase === 'waiting') {
+      // A poll already due at once takes the new mail too (every send wakes: most find one due).
+      else if (phase === 'waiting' && !loop.due) {
         const idle = inFlight.size === 0 && scheduler.now() - lastEmitAt >= 1;
         wait(0, idle ? wakeScheduler : scheduler);
       }
