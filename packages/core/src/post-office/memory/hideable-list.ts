@@ -11,8 +11,12 @@ export class HideableList<T> {
   private slots: (T | undefined)[] = [];
   /** Absolute position of `slots[0]`. */
   private base = 0;
-  /** parent[i - base] === i: item i is shown; the last slot is a sentinel for "the end". */
-  private parent: number[] = [0];
+  /**
+   * Indexes into `slots` (positions less `base`): parent[i] === i: item i is shown; the slot after
+   * the last item is a sentinel for "the end". A typed array, grown by doubling: the collector
+   * never looks into it.
+   */
+  private parent = new Int32Array(16);
   /** Dropped items at the front of `slots` (counted so far). */
   private droppedHead = 0;
   private readonly shown: (item: T) => boolean;
@@ -29,11 +33,20 @@ export class HideableList<T> {
   /** Appends an item, returning its position. */
   push(item: T): number {
     const pos = this.length;
+    const i = this.slots.length;
     this.slots.push(item);
+    if (i + 1 >= this.parent.length) this.resize(2 * (i + 2));
     // The old sentinel slot becomes the new item; a new sentinel follows it.
-    this.parent[pos - this.base] = this.shown(item) ? pos : pos + 1;
-    this.parent.push(pos + 1);
+    this.parent[i] = this.shown(item) ? i : i + 1;
+    this.parent[i + 1] = i + 1;
     return pos;
+  }
+
+  /** A parent array of `size` slots, the first `slots.length + 1` of them kept. */
+  private resize(size: number): void {
+    const parent = new Int32Array(size);
+    parent.set(this.parent.subarray(0, this.slots.length + 1));
+    this.parent = parent;
   }
 
   /** Every item not dropped, oldest first. */
@@ -43,7 +56,7 @@ export class HideableList<T> {
 
   /** Call after the item at `pos` stopped being shown. */
   hide(pos: number): void {
-    if (pos >= this.base && pos < this.length) this.parent[pos - this.base] = pos + 1;
+    if (pos >= this.base && pos < this.length) this.parent[pos - this.base] = pos - this.base + 1;
   }
 
   /** Hides the item at `pos` for good and lets it go; cuts a long dropped run off the front. */
@@ -53,9 +66,12 @@ export class HideableList<T> {
     this.slots[pos - this.base] = undefined;
     while (this.droppedHead < this.slots.length && this.slots[this.droppedHead] === undefined) this.droppedHead += 1;
     if (this.droppedHead >= 1024 && this.droppedHead * 2 >= this.slots.length) {
-      this.slots = this.slots.slice(this.droppedHead);
-      this.parent = this.parent.slice(this.droppedHead);
-      this.base += this.droppedHead;
+      const cut = this.droppedHead;
+      this.slots = this.slots.slice(cut);
+      const parent = new Int32Array(Math.max(16, 2 * (this.slots.length + 1)));
+      for (let i = 0; i <= this.slots.length; i++) parent[i] = (this.parent[i + cut] as number) - cut;
+      this.parent = parent;
+      this.base += cut;
       this.droppedHead = 0;
     }
   }
@@ -63,12 +79,12 @@ export class HideableList<T> {
   /** Recomputes the structure after an item became shown again (rare: O(n)). */
   rebuild(): void {
     const n = this.slots.length;
-    const parent = new Array<number>(n + 1);
-    let next = this.base + n;
+    const parent = new Int32Array(Math.max(16, 2 * (n + 1)));
+    let next = n;
     parent[n] = next;
     for (let i = n - 1; i >= 0; i--) {
       const item = this.slots[i];
-      if (item !== undefined && this.shown(item)) next = this.base + i;
+      if (item !== undefined && this.shown(item)) next = i;
       parent[i] = next;
     }
     this.parent = parent;
@@ -77,17 +93,16 @@ export class HideableList<T> {
   /** The first shown position at or after `pos` (`length` when none). */
   next(pos: number): number {
     const parent = this.parent;
-    const base = this.base;
-    const from = Math.max(pos, base);
+    const from = Math.max(pos - this.base, 0);
     let root = from;
-    while (parent[root - base]! !== root) root = parent[root - base]!;
+    while (parent[root]! !== root) root = parent[root]!;
     let i = from;
     while (i !== root) {
-      const up = parent[i - base]!;
-      parent[i - base] = root;
+      const up = parent[i]!;
+      parent[i] = root;
       i = up;
     }
-    return root;
+    return root + this.base;
   }
 
   /** Up to `limit` shown items from `pos` on, and the position to continue from. */
