@@ -1,6 +1,6 @@
 import type { Message } from '../../wire/model.js';
 import { HideableList } from './hideable-list.js';
-import { type Box, type Copy, rootOf, type SenderLists, type Stored, viewIn, viewOut } from './memory-store.js';
+import { type Box, type Copy, rootOf, type Stored, UNREAD, viewIn, viewOut } from './memory-store.js';
 
 // The copies of a message and the lists that hold them: delivery, reading, starring, deletion and
 // forgetting. A recipient's copy is the stored message itself for its first recipient and a `Copy`
@@ -38,43 +38,36 @@ export function deliver(m: Stored, recipients: readonly Box[]): void {
       m.more.push(copy);
     }
     copy.pos = box.inbox.push(copy);
-    box.unreadInbox.push(copy);
-    const lists = box.bySender.get(m.from);
-    if (lists) {
-      copy.senderPos = lists.all.push(copy);
-      lists.unread.push(copy);
-    }
+    const bySender = box.bySender.get(m.from);
+    if (bySender) copy.senderPos = bySender.push(copy);
     box.unread += 1;
     box.totalReceived += 1;
   }
 }
 
-export function senderLists(box: Box, from: string): SenderLists {
-  let lists = box.bySender.get(from);
-  if (!lists) {
-    lists = { all: new HideableList(shown), unread: new HideableList(unreadShown) };
-    for (const copy of box.inbox.values()) {
-      if (copy.stored.from !== from) continue;
-      copy.senderPos = lists.all.push(copy);
-      lists.unread.push(copy);
-    }
-    box.bySender.set(from, lists);
+/** The inbox of `box` from one sender (views `ALL`, `UNREAD`), made on first use. */
+export function senderList(box: Box, from: string): HideableList<Copy> {
+  let list = box.bySender.get(from);
+  if (!list) {
+    list = new HideableList(shown, unreadShown);
+    for (const copy of box.inbox.values()) if (copy.stored.from === from) copy.senderPos = list.push(copy);
+    box.bySender.set(from, list);
   }
-  return lists;
+  return list;
 }
 
 export function setRead(box: Box, copy: Copy, read: boolean, at: string): void {
-  const lists = box.bySender.get(copy.stored.from);
+  const bySender = box.bySender.get(copy.stored.from);
   if (read) {
     copy.readAt = at;
     box.unread -= 1;
-    box.unreadInbox.hide(copy.pos);
-    lists?.unread.hide(copy.senderPos);
+    box.inbox.hide(copy.pos, UNREAD);
+    bySender?.hide(copy.senderPos, UNREAD);
   } else {
     copy.readAt = null;
     box.unread += 1;
-    box.unreadInbox.rebuild();
-    lists?.unread.rebuild();
+    box.inbox.rebuild(UNREAD);
+    bySender?.rebuild(UNREAD);
   }
 }
 
@@ -92,10 +85,7 @@ export function hideReceived(copy: Copy): void {
   copy.deleted = true;
   if (copy.readAt === null) box.unread -= 1;
   box.inbox.hide(copy.pos);
-  box.unreadInbox.hide(copy.pos);
-  const lists = box.bySender.get(copy.stored.from);
-  lists?.all.hide(copy.senderPos);
-  lists?.unread.hide(copy.senderPos);
+  box.bySender.get(copy.stored.from)?.hide(copy.senderPos);
 }
 
 /** Deletes the sender's copy: it leaves the sent list. */
@@ -109,12 +99,8 @@ function dropReceived(copy: Copy): void {
   const box = copy.owner;
   if (!copy.deleted) hideReceived(copy);
   box.inbox.drop(copy.pos);
-  box.unreadInbox.drop(copy.pos);
-  const lists = box.bySender.get(copy.stored.from);
-  if (lists && copy.senderPos >= 0) {
-    lists.all.drop(copy.senderPos);
-    lists.unread.drop(copy.senderPos);
-  }
+  const bySender = box.bySender.get(copy.stored.from);
+  if (bySender && copy.senderPos >= 0) bySender.drop(copy.senderPos);
 }
 
 /**

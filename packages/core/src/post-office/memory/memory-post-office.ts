@@ -25,10 +25,10 @@ import { checkOfficeOptions } from '../kit/office-options.js';
 import { admitSend, type QuotaLimits } from '../kit/quota.js';
 import { planSend } from '../kit/send-plan.js';
 import { WakeUps } from '../kit/wake-ups.js';
-import type { HideableList } from './hideable-list.js';
 import { MemoryAccounts } from './memory-accounts.js';
-import { deliver, forget, hideReceived, hideSent, received, senderLists, setRead, viewFor } from './memory-copies.js';
+import { deliver, forget, hideReceived, hideSent, received, senderList, setRead, viewFor } from './memory-copies.js';
 import {
+  ALL,
   accountOf,
   addressedTo,
   type Copy,
@@ -38,6 +38,7 @@ import {
   type Stored,
   threadIdOf,
   threadOf,
+  UNREAD,
   viewIn,
   viewOut,
 } from './memory-store.js';
@@ -160,14 +161,10 @@ export class MemoryPostOffice implements PostOffice {
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
     const q = checkInboxFast(query) ?? parseOrThrow(InboxQuery, query, 'inbox query');
     const box = this.accounts.box(address);
-    let list: HideableList<Copy> = q.unread_only ? box.unreadInbox : box.inbox;
+    const list = q.from_address === undefined ? box.inbox : senderList(box, q.from_address);
     const mode = inboxCursorMode(q.unread_only, q.from_address);
-    if (q.from_address !== undefined) {
-      const lists = senderLists(box, q.from_address);
-      list = q.unread_only ? lists.unread : lists.all;
-    }
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
-    const page = list.page(start, q.limit);
+    const page = list.page(start, q.limit, q.unread_only ? UNREAD : ALL);
     const messages = page.items.map(viewIn);
     return {
       messages,

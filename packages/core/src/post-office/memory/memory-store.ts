@@ -54,7 +54,9 @@ export type Stored = Copy & {
   sentPos: number;
 };
 
-export type SenderLists = { all: HideableList<Copy>; unread: HideableList<Copy> };
+/** The views of an inbox list (`HideableList`): every copy not deleted, and the unread ones. */
+export const ALL = 0;
+export const UNREAD = 1;
 
 export type Box = {
   address: string;
@@ -67,10 +69,10 @@ export type Box = {
   totalSent: number;
   totalReceived: number;
   unread: number;
+  /** Received copies; views `ALL` and `UNREAD`. */
   inbox: HideableList<Copy>;
-  unreadInbox: HideableList<Copy>;
-  /** Built on the first `from_address` query for a sender, then kept up to date. */
-  bySender: Map<string, SenderLists>;
+  /** The inbox by sender (views `ALL`, `UNREAD`): built on the first `from_address` query for it, then kept up to date. */
+  bySender: Map<string, HideableList<Copy>>;
   sent: HideableList<Stored>;
   idempotency: Map<string, SendResult>;
 };
