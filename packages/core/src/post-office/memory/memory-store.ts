@@ -28,8 +28,6 @@ export type Stored = Copy & {
   id: string;
   /** The thread's first message (itself for a root): the thread id is derived from its id. */
   root: Stored | undefined;
-  /** On a thread's first message, its thread id once made. */
-  threadId: string | undefined;
   sender: Box;
   from: string;
   to: readonly string[];
@@ -78,6 +76,8 @@ export type Box = {
 };
 
 export type ThreadState = {
+  /** The thread id, once made (a message alone in its thread keeps none: its id is made for each view). */
+  id: string | undefined;
   messages: Stored[];
   /** Senders, to and cc: seen by every participant. */
   participants: string[];
@@ -117,7 +117,6 @@ export function newStored(m: NewMessage): Stored {
     senderPos: -1,
     id: m.id,
     root: m.parent ? rootOf(m.parent) : undefined,
-    threadId: undefined,
     sender: m.sender,
     from: m.sender.address,
     // One recipient: its account's one-address list, shared (the views copy it).
@@ -147,13 +146,16 @@ export const addOnce = (list: string[], items: readonly string[]) => {
 
 export const rootOf = (m: Stored): Stored => m.root ?? m;
 /**
- * The thread id, made once per thread: views and lanes share one string, made flat (`join`, not a
- * template: a concatenation keeps its parts alive beside the copy a lookup makes).
+ * The thread id: made once per thread and kept on it once the thread has a reply; a message alone
+ * in its thread (most mail) keeps none, its id is made for each view (a string less for the
+ * collector to keep per message). Made flat (not a concatenation: that keeps its parts alive beside
+ * the copy a lookup makes).
  */
 export const threadIdOf = (m: Stored): string => {
   const root = rootOf(m);
-  root.threadId ??= threadIdFor(root.id);
-  return root.threadId;
+  if (!root.thread) return threadIdFor(root.id);
+  root.thread.id ??= threadIdFor(root.id);
+  return root.thread.id;
 };
 
 /** `thr_` and the id past its `msg_`: from character codes for the common 18-character id (a join costs twice that). */
@@ -171,6 +173,7 @@ export const addressedTo = (m: Stored, address: string): boolean =>
 /** A reply joins its root's thread: the thread is made on the first reply; senders, to and cc are seen, bcc hidden. */
 export function joinThread(root: Stored, reply: Stored): void {
   root.thread ??= {
+    id: undefined,
     messages: [root],
     participants: [root.from, ...root.to, ...root.cc],
     hidden: [...root.bcc],
@@ -187,6 +190,7 @@ export function joinThread(root: Stored, reply: Stored): void {
 export function threadOf(root: Stored): ThreadState {
   return (
     root.thread ?? {
+      id: undefined,
       messages: [root],
       participants: [root.from, ...root.to, ...root.cc],
       hidden: root.bcc as string[],
