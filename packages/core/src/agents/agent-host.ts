@@ -1,36 +1,35 @@
 import { type ActorSystemRef, dispatch as dispatchTo, type Ref, spawn, stop } from 'nact';
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
-import { RateLimitedError, TaskFailedError } from '../errors.js';
+import { TaskFailedError } from '../errors.js';
 import { InFlight } from '../inbox/in-flight.js';
 import { inboxStream } from '../inbox/inbox-stream.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { SendScheduler } from '../outbox/send-scheduler.js';
-import { decodeMessage, isDecodeFailure } from '../protocol/codec.js';
+import { isDecodeFailure } from '../protocol/codec.js';
 import { errorMail, type OutgoingMail } from '../protocol/outgoing.js';
-import { recordTaskMail } from '../tasks/task-mail.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
-import {
-  endSpan,
-  type MailSpan,
-  spanSent,
-  startDelivery,
-  startProcess,
-  startSend,
-  traceFieldsOf,
-  tracingOn,
-  withSpan,
-} from '../tracing/spans.js';
+import { endSpan, type MailSpan, traceFieldsOf, tracingOn, withSpan } from '../tracing/spans.js';
 import type { Message } from '../wire/model.js';
 import { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
 import { type AgentOptions, DEFAULT_CONCURRENCY, type ErrorInfo, errorInfo, type HostEnv } from './agent-options.js';
 import { DEAD_LETTERED, released, SETTLED, type Settlement } from './delivery.js';
-import { type DispatchEnv, type HandlerOutcome, type Incoming, isThenable, runHandler } from './handler-dispatch.js';
+import {
+  type DispatchEnv,
+  deliverySpan,
+  type HandlerOutcome,
+  type Incoming,
+  isThenable,
+  processSpan,
+  receive,
+  runHandler,
+} from './handler-dispatch.js';
 import { hookList, type SendHook } from './hooks.js';
 import { Lanes } from './lanes.js';
 import { ReadMarks } from './read-marks.js';
 import { RecentIds } from './recent-ids.js';
+import { Replies } from './replies.js';
 import { retryDelay } from './retry-timing.js';
 
 /** Kinds of mail that pass the work waiting in the lanes. */
@@ -56,12 +55,9 @@ export class AgentHost {
   private readonly handled: RecentIds;
   private readonly lanes: Lanes<Incoming>;
   private readonly reads: ReadMarks;
+  private readonly replies: Replies;
   // Made on first use: ten thousand idle agents should cost little.
   private attemptsMap: Map<string, number> | undefined;
-  /** Answers computed but not yet sent (a redelivery sends them without running the handler again). */
-  private outboxMap: Map<string, OutgoingMail> | undefined;
-  /** Failed sends of a kept answer, by message id (for the backoff). */
-  private replyFailuresMap: Map<string, number> | undefined;
   private readonly stopController = new AbortController();
   private readonly maxAttempts: number;
   private readonly options: AgentOptions;
@@ -111,6 +107,7 @@ export class AgentHost {
       (item, key) => this.run(item, key),
       (ms, fn) => env.timer.after(ms, fn),
     );
+    this.replies = new Replies(this.actions, this, (id, deadLettered) => this.handledNow(id, deadLettered));
     this.reads = new ReadMarks(mailbox, this.inFlight, this, () => this.checkIdle());
   }
 
@@ -123,16 +120,6 @@ export class AgentHost {
   private get attempts(): Map<string, number> {
     this.attemptsMap ??= new Map();
     return this.attemptsMap;
-  }
-
-  private get replyFailures(): Map<string, number> {
-    this.replyFailuresMap ??= new Map();
-    return this.replyFailuresMap;
-  }
-
-  private get outbox(): Map<string, OutgoingMail> {
-    this.outboxMap ??= new Map();
-    return this.outboxMap;
   }
 
   start(): void {
@@ -184,29 +171,9 @@ export class AgentHost {
     if (this.actor) stop(this.actor);
   }
 
-  /** received: task states (for collect) and CANCEL take effect at once, not behind a busy handler. */
+  /** received: decoded, and handed to the actor as one page (see `receive` in handler-dispatch.ts). */
   private receive(messages: Message[]): void {
-    const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message, this.answered) }));
-    if (this.log.isLevelEnabled('debug')) {
-      for (const { message: m, decoded } of items) {
-        this.log.debug(
-          {
-            message_id: m.message_id,
-            from: m.from_address,
-            kind: decoded.kind,
-            task_id: 'taskId' in decoded ? decoded.taskId : undefined,
-          },
-          'message received',
-        );
-      }
-    }
-    for (const { message, decoded: d } of items) {
-      this.actions.heard(message);
-      if (isDecodeFailure(d)) continue;
-      if (recordTaskMail(this.tasks, d) === 'canceled' && d.kind === 'cancel') {
-        this.dispatchEnv.controllers.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
-      }
-    }
+    const items = receive(this.dispatchEnv, messages, this.answered);
     if (this.actor) dispatchTo(this.actor, items);
   }
 
@@ -248,7 +215,7 @@ export class AgentHost {
    */
   private run(item: Incoming, key: string): void {
     // Tracing on: one `receive` span per delivery, continuing the trace the mail carries.
-    const span = tracingOn() ? this.deliverySpan(item) : undefined;
+    const span = tracingOn() ? deliverySpan(this.mailbox.address, item) : undefined;
     let outcome: Settlement | Promise<Settlement>;
     try {
       outcome = this.deliver(item, span);
@@ -273,21 +240,6 @@ export class AgentHost {
   private ended(item: Incoming, key: string, settlement: Settlement, span: MailSpan | undefined): void {
     if (span) endSpan(span, undefined, ['mailroom.delivery.state', settlement.state]);
     this.settle(item, key, settlement);
-  }
-
-  private deliverySpan({ message, decoded: d }: Incoming): MailSpan | undefined {
-    if (isDecodeFailure(d)) {
-      return startDelivery(this.mailbox.address, message, { kind: 'undecodable', taskId: d.taskId }, undefined);
-    }
-    const taskId = 'taskId' in d ? d.taskId : undefined;
-    return startDelivery(this.mailbox.address, message, { kind: d.kind, taskId }, 'body' in d ? d.body : undefined);
-  }
-
-  private processSpan({ decoded: d }: Incoming, delivery: MailSpan, attempt: number): MailSpan | undefined {
-    const kind = isDecodeFailure(d) ? 'undecodable' : d.kind;
-    const taskId = isDecodeFailure(d) ? d.taskId : 'taskId' in d ? d.taskId : undefined;
-    const taskName = !isDecodeFailure(d) && d.kind === 'task' ? d.name : undefined;
-    return startProcess(this.mailbox.address, delivery, { kind, taskId, taskName, attempt });
   }
 
   /**
@@ -333,13 +285,13 @@ export class AgentHost {
   private deliver(item: Incoming, span: MailSpan | undefined): Settlement | Promise<Settlement> {
     const id = item.message.message_id;
     if (this.handled.has(id)) return SETTLED;
-    const pending = this.outboxMap?.get(id);
-    if (pending) return this.reply(id, pending, false, span);
+    const pending = this.replies.kept(id);
+    if (pending) return this.replies.send(id, pending, false, span);
     const verdict = this.env.supervision?.verdicts.get(id);
     if (verdict) return this.skip(item, verdict, span);
     const attempt = (this.attemptsMap?.get(id) ?? 0) + 1;
     // The handler's `process` span: its delegates and answers carry its trace context.
-    const handling = span ? this.processSpan(item, span, attempt) : undefined;
+    const handling = span ? processSpan(this.mailbox.address, item, span, attempt) : undefined;
     let outcome: HandlerOutcome;
     try {
       outcome = handling
@@ -365,7 +317,7 @@ export class AgentHost {
     // Past the stop deadline the handler was aborted: whatever it returned, the mail stays unread.
     if (this.stopController.signal.aborted) return released();
     this.attemptsMap?.delete(id);
-    if (answer) return this.reply(id, answer, false, handling);
+    if (answer) return this.replies.send(id, answer, false, handling);
     return this.handledNow(id);
   }
 
@@ -435,39 +387,11 @@ export class AgentHost {
     if (d.kind === 'error') return this.handledNow(id, deadLettered);
     const taskId = !isDecodeFailure(d) && 'taskId' in d ? d.taskId : undefined;
     const callback = !isDecodeFailure(d) && d.kind === 'task' ? d.body.callback : undefined;
-    return this.reply(
+    return this.replies.send(
       id,
       errorMail({ message: item.message, callback }, taskId, info, traceFieldsOf(span)),
       deadLettered,
       span,
     );
-  }
-
-  /**
-   * replied: sends the answer (at most once: its key is the message's); if it cannot go out, keeps
-   * it for the redelivery, which comes after the 429's Retry-After, or after a backoff that doubles
-   * with each failure (100 ms up to 30 s) so that an answer nobody takes never spins.
-   */
-  private async reply(id: string, answer: OutgoingMail, deadLettered = false, span?: MailSpan): Promise<Settlement> {
-    this.outbox.set(id, answer);
-    const send = span ? startSend(answer.to[0] ?? '', { kind: 'reply' }, span) : undefined;
-    try {
-      const sent = await this.actions.sendRequest(answer, { priority: 1 });
-      if (send) {
-        spanSent(send, sent);
-        endSpan(send);
-      }
-    } catch (err) {
-      endSpan(send, err);
-      const failures = (this.replyFailures.get(id) ?? 0) + 1;
-      this.replyFailures.set(id, failures);
-      const afterMs = err instanceof RateLimitedError ? err.retryAfterMs : Math.min(30_000, 100 * 2 ** (failures - 1));
-      this.log.warn({ err, message_id: id, failures, afterMs }, 'could not send the reply; it will be sent again');
-      return released(afterMs);
-    }
-    this.outboxMap?.delete(id);
-    this.replyFailuresMap?.delete(id);
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ message_id: id, to: answer.to }, 'replied');
-    return this.handledNow(id, deadLettered);
   }
 }

@@ -1,11 +1,18 @@
 import type { Logger } from 'pino';
-import { type DecodeFailure, isDecodeFailure, type ProtocolMessage } from '../protocol/codec.js';
+import {
+  type AnsweredTask,
+  type DecodeFailure,
+  decodeMessage,
+  isDecodeFailure,
+  type ProtocolMessage,
+} from '../protocol/codec.js';
 import { DECISIONS, type EscalationDecision } from '../protocol/decision.js';
 import { ackMail, decisionMail, errorMail, type OutgoingMail, resultMail } from '../protocol/outgoing.js';
 import { decodeTaskData } from '../protocol/task-contract.js';
+import { recordTaskMail } from '../tasks/task-mail.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { onAbort } from '../time/on-abort.js';
-import { type MailSpan, traceFieldsOf } from '../tracing/spans.js';
+import { type MailSpan, startDelivery, startProcess, traceFieldsOf } from '../tracing/spans.js';
 import type { Message } from '../wire/model.js';
 import { type Agent, type Task, typedHandlerOf } from './agent.js';
 import { type Actions, MessageContext } from './agent-actions.js';
@@ -27,6 +34,30 @@ export type DispatchEnv = {
   /** Aborts a running task's handler (CANCEL, stop): one controller per task in progress. */
   controllers: Map<string, AbortController>;
 };
+
+/**
+ * received: a page of arriving mail, decoded (`answered` finds the sent task a reply that names
+ * none answers). Task states (for collect) and CANCEL take effect here, at once, not behind a busy
+ * handler; the host then puts each item in its lane.
+ */
+export function receive(env: DispatchEnv, messages: Message[], answered: AnsweredTask): Incoming[] {
+  const items: Incoming[] = messages.map((message) => ({ message, decoded: decodeMessage(message, answered) }));
+  const log = env.logs.log;
+  if (log.isLevelEnabled('debug')) {
+    for (const { message: m, decoded: d } of items) {
+      const task_id = 'taskId' in d ? d.taskId : undefined;
+      log.debug({ message_id: m.message_id, from: m.from_address, kind: d.kind, task_id }, 'message received');
+    }
+  }
+  for (const { message, decoded: d } of items) {
+    env.actions.heard(message);
+    if (isDecodeFailure(d)) continue;
+    if (recordTaskMail(env.tasks, d) === 'canceled' && d.kind === 'cancel') {
+      env.controllers.get(d.taskId)?.abort(d.body.reason ?? 'canceled');
+    }
+  }
+  return items;
+}
 
 /** What `runHandler` gives back: the answer at once when the handler returned synchronously. */
 export type HandlerOutcome = OutgoingMail | undefined | Promise<OutgoingMail | undefined>;
@@ -168,4 +199,19 @@ async function runTask(
     env.controllers.delete(taskId);
     unlisten();
   }
+}
+
+/** Tracing on: the `receive` span of one delivery to `agent`, continuing the trace the mail carries. */
+export function deliverySpan(agent: string, { message, decoded: d }: Incoming): MailSpan | undefined {
+  if (isDecodeFailure(d)) return startDelivery(agent, message, { kind: 'undecodable', taskId: d.taskId }, undefined);
+  const taskId = 'taskId' in d ? d.taskId : undefined;
+  return startDelivery(agent, message, { kind: d.kind, taskId }, 'body' in d ? d.body : undefined);
+}
+
+/** Tracing on: the handler's `process` span, under its delivery's; its delegates and answers carry its context. */
+export function processSpan(agent: string, { decoded: d }: Incoming, delivery: MailSpan, attempt: number) {
+  const kind = isDecodeFailure(d) ? 'undecodable' : d.kind;
+  const taskId = isDecodeFailure(d) ? d.taskId : 'taskId' in d ? d.taskId : undefined;
+  const taskName = !isDecodeFailure(d) && d.kind === 'task' ? d.name : undefined;
+  return startProcess(agent, delivery, { kind, taskId, taskName, attempt });
 }

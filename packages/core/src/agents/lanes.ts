@@ -1,5 +1,46 @@
 import { Fifo } from '../time/fifo.js';
 
+/** Up to this many keys a `KeySet` keeps in an array. */
+const FEW = 32;
+
+/**
+ * A set of keys that is mostly a handful (one per running item): an array while it is small, a
+ * `Set` past `FEW`. Each message adds its key and deletes it again; a `Set` that sees a new string
+ * every time rehashes its table every few calls, a scan of a few pointers costs next to nothing.
+ */
+class KeySet {
+  private few: string[] = [];
+  private many: Set<string> | undefined;
+
+  has(key: string): boolean {
+    return this.many ? this.many.has(key) : this.few.includes(key);
+  }
+
+  add(key: string): void {
+    if (this.many) this.many.add(key);
+    else if (!this.few.includes(key)) {
+      this.few.push(key);
+      if (this.few.length > FEW) {
+        this.many = new Set(this.few);
+        this.few = [];
+      }
+    }
+  }
+
+  delete(key: string): void {
+    if (this.many) {
+      this.many.delete(key);
+      if (this.many.size === 0) this.many = undefined;
+      return;
+    }
+    const few = this.few;
+    const i = few.indexOf(key);
+    if (i < 0) return;
+    few[i] = few[few.length - 1] as string;
+    few.pop();
+  }
+}
+
 /**
  * Where an agent's messages wait to run: one FIFO lane per ordering key (a thread, or the key the
  * agent names), at most `limit` items running at once, and never two of one lane. A lane whose
@@ -11,7 +52,7 @@ export class Lanes<T> {
   /** Items waiting, per key (a key with a running or held head may have some too); lanes are short: arrays. */
   private readonly waiting = new Map<string, T[]>();
   /** Keys whose head runs now, or waits out a backoff: their later items wait. */
-  private readonly busy = new Set<string>();
+  private readonly busy = new KeySet();
   /** Keys with items waiting and nothing running: taken in turn. */
   private readonly ready = new Fifo<string>();
   /** Items held for a later run, with how to cancel the wait. */

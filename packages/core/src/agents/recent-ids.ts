@@ -1,12 +1,4 @@
-/** A 30-bit hash of a string (FNV-1a, then mixed): always a small integer. */
-function hashOf(s: string): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h & 0x3fffffff;
-}
+import { hashOf } from '../inbox/string-set.js';
 
 const EMPTY_TABLE = new Int32Array(0);
 

@@ -1,4 +1,5 @@
 import { type Observable, Subject } from 'rxjs';
+import { StringSet } from './string-set.js';
 
 /**
  * The message ids handed to a consumer and not yet settled. The inbox stream adds to it and never
@@ -6,7 +7,7 @@ import { type Observable, Subject } from 'rxjs';
  * redelivery after a failure).
  */
 export class InFlight {
-  private readonly ids = new Set<string>();
+  private readonly ids = new StringSet();
   private readonly changes = new Subject<{ redeliver: boolean }>();
 
   /** Emits after every `settle`; `redeliver` says whether any id was released without being marked read. */
@@ -22,6 +23,11 @@ export class InFlight {
 
   add(id: string): void {
     this.ids.add(id);
+  }
+
+  /** Adds `id` unless it is in flight already: true when it was added (one lookup, not two). */
+  take(id: string): boolean {
+    return this.ids.add(id);
   }
 
   /** Settles ids: marked read, or released so that the stream may deliver them again. */

@@ -92,8 +92,7 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
       const messages = page.messages.length > 1 ? sortByArrival(page.messages) : page.messages;
       const fresh: Message[] = [];
       for (const m of messages) {
-        if (inFlight.has(m.message_id)) continue;
-        inFlight.add(m.message_id);
+        if (!inFlight.take(m.message_id)) continue;
         fresh.push(m);
       }
       const wasTailing = tailing;
@@ -148,7 +147,8 @@ export function inboxStream(mailbox: Mailbox, options: InboxStreamOptions = {}):
 
     const wake = () => {
       if (phase === 'polling') again = true;
-      else if (phase === 'waiting') {
+      // A poll already due at once takes the new mail too (every send wakes: most find one due).
+      else if (phase === 'waiting' && !loop.due) {
         const idle = inFlight.size === 0 && scheduler.now() - lastEmitAt >= 1;
         wait(0, idle ? wakeScheduler : scheduler);
       }

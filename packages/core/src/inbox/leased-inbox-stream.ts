@@ -71,8 +71,7 @@ export function leasedInboxStream(mailbox: LeasingMailbox, options: InboxStreamO
       const fresh: Message[] = [];
       for (const m of page.messages) {
         if (page.lease_id) held.set(m.message_id, page.lease_id);
-        if (inFlight.has(m.message_id)) continue;
-        inFlight.add(m.message_id);
+        if (!inFlight.take(m.message_id)) continue;
         fresh.push(m);
       }
       if (held.size > 0 && !cancelRenew) cancelRenew = timer.after((leaseSeconds * 1000) / 3, renew);

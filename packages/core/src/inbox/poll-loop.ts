@@ -58,6 +58,11 @@ export class PollLoop {
     }
   }
 
+  /** A poll is scheduled to run at once (`next` does nothing until it ran). */
+  get due(): boolean {
+    return this.soon;
+  }
+
   /** Called by the poll as it starts: nothing is scheduled any more. */
   started(): void {
     this.cancelNext = undefined;

@@ -61,8 +61,7 @@ export function pushedInboxStream(
       cursor = page.cursor ?? cursor;
       const fresh: Message[] = [];
       for (const m of page.messages) {
-        if (inFlight.has(m.message_id)) continue;
-        inFlight.add(m.message_id);
+        if (!inFlight.take(m.message_id)) continue;
         fresh.push(m);
       }
       if (fresh.length > 0) subscriber.next(fresh);

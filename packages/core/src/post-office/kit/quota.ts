@@ -31,9 +31,11 @@ export function rateLimits(usage: QuotaUsage, limits: QuotaLimits, now: number):
 
 /** Milliseconds until one more send fits the windows at `now` (0: it fits now). */
 export function quotaWaitMs(usage: QuotaUsage, limits: QuotaLimits, now: number): number {
-  const used = currentUsage(usage, now);
-  if (used.daily >= limits.daily) return (Math.floor(now / DAY_MS) + 1) * DAY_MS - now;
-  if (used.hourly >= limits.hourly) return (Math.floor(now / HOUR_MS) + 1) * HOUR_MS - now;
+  // Field by field, as `countSend`: every send of the embedded post office asks.
+  const day = Math.floor(now / DAY_MS);
+  if ((usage.dayWindow === day ? usage.dayUsed : 0) >= limits.daily) return (day + 1) * DAY_MS - now;
+  const hour = Math.floor(now / HOUR_MS);
+  if ((usage.hourWindow === hour ? usage.hourUsed : 0) >= limits.hourly) return (hour + 1) * HOUR_MS - now;
   return 0;
 }
 

@@ -5,6 +5,9 @@ import { checkSendFast } from './fast-checks.js';
 
 const EMPTY: string[] = [];
 
+/** The last recipient found on its domain: an agent mostly writes to the same few (no string search each send). */
+const lastChecked = { address: '', domain: '' };
+
 /** A validated send: recipients deduplicated (to, then cc, then bcc), every one on this domain. */
 export type SendPlan = {
   request: ReturnType<typeof SendRequest.parse>;
@@ -22,11 +25,14 @@ export function planSend(request: unknown, domain: string): SendPlan {
   const cc = req.cc?.length ? [...new Set(req.cc)].filter((a) => !to.includes(a)) : EMPTY;
   const bcc = req.bcc?.length ? [...new Set(req.bcc)].filter((a) => !to.includes(a) && !cc.includes(a)) : EMPTY;
   const recipients = cc.length === 0 && bcc.length === 0 ? to : [...to, ...cc, ...bcc];
-  const suffix = `@${domain}`;
   for (const address of recipients) {
+    if (address === lastChecked.address && domain === lastChecked.domain) continue;
+    const suffix = `@${domain}`;
     if (!address.endsWith(suffix) && !address.toLowerCase().endsWith(suffix)) {
       throw ValidationError.single(['to'], `${address} is outside ${domain}: external delivery is not supported here`);
     }
+    lastChecked.address = address;
+    lastChecked.domain = domain;
   }
   return { request: req, to, cc, bcc, recipients };
 }

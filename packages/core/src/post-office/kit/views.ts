@@ -56,8 +56,9 @@ export function messageView(m: MessageFacts): Message {
     thread_id: m.threadId,
     from_address: m.from,
     from_agent_id: m.fromAgentId,
-    to_addresses: [...m.to],
-    cc_addresses: [...m.cc],
+    // Copies (a caller may change its view), made the cheapest way: most mail has no cc.
+    to_addresses: m.to.slice(),
+    cc_addresses: m.cc.length === 0 ? [] : m.cc.slice(),
     subject: m.subject,
     body_text: m.bodyText,
     body_html: m.bodyHtml,

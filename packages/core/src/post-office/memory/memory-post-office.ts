@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import type { PostOffice } from '../../mailbox/post-office-contract.js';
 import { type Clock, systemClock } from '../../time/clock.js';
 import type { ClaimQuery, LeasedPage, RenewRequest, RenewResult } from '../../wire/lease.js';
@@ -9,7 +9,7 @@ import {
   type InboxPage,
   InboxQuery,
   type Message,
-  RegisterRequest,
+  type RegisterRequest,
   type Registration,
   type SendRequest,
   type SendResult,
@@ -20,38 +20,30 @@ import {
 import { parseOrThrow } from '../../wire/parse.js';
 import { decodeCursor, encodeCursor, inboxCursorMode } from '../kit/cursor.js';
 import { checkInboxFast } from '../kit/fast-checks.js';
-import { hashKey, newApiKey } from '../kit/keys.js';
 import { LeaseTable } from '../kit/lease-table.js';
 import { checkOfficeOptions } from '../kit/office-options.js';
-import { admitSend, emptyUsage, type QuotaLimits } from '../kit/quota.js';
+import { admitSend, type QuotaLimits } from '../kit/quota.js';
 import { planSend } from '../kit/send-plan.js';
 import { WakeUps } from '../kit/wake-ups.js';
-import { HideableList } from './hideable-list.js';
+import { MemoryAccounts } from './memory-accounts.js';
+import { deliver, forget, hideReceived, hideSent, received, senderList, setRead, viewFor } from './memory-copies.js';
 import {
+  ALL,
   accountOf,
   addressedTo,
-  type Box,
-  copyOf,
-  deliver,
-  type Entry,
-  forget,
-  hideCopy,
-  insOf,
+  type Copy,
   joinThread,
+  newStored,
   rootOf,
   type Stored,
-  senderLists,
-  setRead,
-  shown,
   threadIdOf,
   threadOf,
-  unreadShown,
-  viewFor,
-  viewOf,
+  UNREAD,
+  viewIn,
+  viewOut,
 } from './memory-store.js';
 import { MessageTable } from './message-table.js';
 import { Retention, type RetentionOptions } from './retention.js';
-
 /** Options of {@link MemoryPostOffice}. */
 export type MemoryPostOfficeOptions = {
   /** Domain of the addresses. @default 'agents.localhost' */
@@ -76,9 +68,7 @@ export type MemoryPostOfficeOptions = {
 export class MemoryPostOffice implements PostOffice {
   readonly domain: string;
   private readonly clock: Clock;
-  private readonly defaultLimits: QuotaLimits;
-  private readonly boxes = new Map<string, Box>();
-  private readonly keys = new Map<string, string>();
+  private readonly accounts: MemoryAccounts;
   private readonly messages = new MessageTable<Stored>(`msg_${randomBytes(4).toString('hex')}`);
   private readonly wake = new WakeUps();
   private readonly retention: Retention | undefined;
@@ -92,7 +82,8 @@ export class MemoryPostOffice implements PostOffice {
     checkOfficeOptions('MemoryPostOffice', options);
     this.domain = options.domain ?? 'agents.localhost';
     this.clock = options.clock ?? systemClock;
-    this.defaultLimits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
+    const limits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
+    this.accounts = new MemoryAccounts(this.domain, limits, this.isoNow);
     this.retention = options.retention ? new Retention(options.retention, (stored) => this.forget(stored)) : undefined;
   }
 
@@ -108,49 +99,26 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async register(request: RegisterRequest): Promise<Registration> {
-    const { agent_id } = parseOrThrow(RegisterRequest, request, 'registration');
-    const address = `${agent_id}@${this.domain}`;
-    if (this.boxes.has(address)) throw new ConflictError(`agent id ${agent_id} is taken`);
-    const apiKey = newApiKey();
-    const createdAt = this.isoNow();
-    this.boxes.set(address, {
-      address,
-      agentId: agent_id,
-      self: [address],
-      createdAt,
-      limits: { ...this.defaultLimits },
-      usage: emptyUsage(),
-      totalSent: 0,
-      totalReceived: 0,
-      unread: 0,
-      inbox: new HideableList(shown),
-      unreadInbox: new HideableList(unreadShown),
-      bySender: new Map(),
-      sent: new HideableList(shown),
-      idempotency: new Map(),
-    });
-    this.keys.set(hashKey(apiKey), address);
-    return { agent_id, api_key: apiKey, status: 'active', created_at: createdAt, email_address: address };
+    return this.accounts.register(request);
   }
 
   async authenticate(apiKey: string): Promise<string | undefined> {
-    return this.keys.get(hashKey(apiKey));
+    return this.accounts.authenticate(apiKey);
   }
 
   /** Sets an account's send quotas (the server takes them as configuration). */
   setLimits(address: string, limits: Partial<QuotaLimits>): void {
-    const box = this.box(address);
-    box.limits = { ...box.limits, ...limits };
+    this.accounts.setLimits(address, limits);
   }
 
   async send(from: string, request: SendRequest): Promise<SendResult> {
     const { request: req, to, cc, bcc, recipients: addresses } = planSend(request, this.domain);
-    const sender = this.box(from);
+    const sender = this.accounts.box(from);
     if (req.idempotency_key !== undefined) {
       const first = sender.idempotency.get(req.idempotency_key);
       if (first) return first;
     }
-    const recipients = addresses.map((address) => this.recipient(address));
+    const recipients = addresses.map((address) => this.accounts.recipient(address));
     let parent: Stored | undefined;
     if (req.in_reply_to != null) {
       parent = this.visible(from, req.in_reply_to);
@@ -159,51 +127,30 @@ export class MemoryPostOffice implements PostOffice {
     const now = this.clock.now();
     admitSend(sender.usage, sender.limits, now);
     // Every check passed: from here on nothing throws, so nothing is stored half-way.
-    const createdAt = this.iso(now);
-    const id = this.messages.nextId();
-    // The message is its sender's copy (an outbound entry) as well.
-    const stored: Stored = {
-      stored: undefined as unknown as Stored,
-      owner: sender,
-      direction: 'outbound',
-      readAt: null,
-      starred: false,
-      deleted: false,
-      pos: 0,
-      senderPos: -1,
-      id,
-      root: parent ? rootOf(parent) : undefined,
-      threadId: undefined,
-      from,
-      fromAgentId: sender.agentId,
-      // One recipient: its account's one-address list, shared (the views copy it).
-      to: to.length === 1 && recipients.length === 1 ? (recipients[0] as Box).self : to,
+    const stored = newStored({
+      id: this.messages.nextId(),
+      sender,
+      recipients,
+      parent,
+      to,
       cc,
       bcc,
       subject: req.subject,
       bodyText: req.body_text ?? null,
       bodyHtml: req.body_html ?? null,
-      inReplyTo: parent ? parent.id : null,
-      createdAt,
-      in0: undefined,
-      insMore: undefined,
-      thread: undefined,
-      gone: false,
+      createdAt: this.iso(now),
       idemKey: req.idempotency_key,
-    };
+    });
     this.messages.add(stored);
     this.kept += 1;
     if (parent) joinThread(rootOf(parent), stored);
-    stored.stored = stored;
-    stored.pos = sender.sent.push(stored);
-    sender.totalSent += 1;
-    for (const box of recipients) deliver(box, stored);
+    deliver(stored, recipients);
     const result: SendResult = {
-      message_id: id,
+      message_id: stored.id,
       thread_id: threadIdOf(stored),
       status: 'delivered',
       delivery_type: 'internal',
-      message: viewOf(stored),
+      message: viewOut(stored),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);
@@ -213,16 +160,12 @@ export class MemoryPostOffice implements PostOffice {
 
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {
     const q = checkInboxFast(query) ?? parseOrThrow(InboxQuery, query, 'inbox query');
-    const box = this.box(address);
-    let list: HideableList<Entry> = q.unread_only ? box.unreadInbox : box.inbox;
+    const box = this.accounts.box(address);
+    const list = q.from_address === undefined ? box.inbox : senderList(box, q.from_address);
     const mode = inboxCursorMode(q.unread_only, q.from_address);
-    if (q.from_address !== undefined) {
-      const lists = senderLists(box, q.from_address);
-      list = q.unread_only ? lists.unread : lists.all;
-    }
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, mode);
-    const page = list.page(start, q.limit);
-    const messages = page.items.map((e) => viewOf(e));
+    const page = list.page(start, q.limit, q.unread_only ? UNREAD : ALL);
+    const messages = page.items.map(viewIn);
     return {
       messages,
       total: messages.length,
@@ -235,42 +178,50 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async message(address: string, messageId: string): Promise<Message> {
-    const box = this.box(address);
-    const entry = this.own(box, messageId);
-    if (entry && !entry.deleted) {
-      if (entry.direction === 'inbound' && entry.readAt === null) {
-        setRead(box, entry, true, this.isoNow());
+    const box = this.accounts.box(address);
+    const stored = this.live(messageId);
+    // The caller's own copy: received (preferred) or sent; a deleted one is not found.
+    const copy = stored && received(stored, box);
+    if (copy && !copy.deleted) {
+      if (copy.readAt === null) {
+        setRead(box, copy, true, this.isoNow());
         this.leases.end(address, [messageId]);
-        this.retention?.touched(entry.stored);
+        this.retention?.touched(copy.stored);
       }
-      const view = viewOf(entry);
+      const view = viewIn(copy);
       this.retention?.trim(() => this.kept);
       return view;
     }
-    const stored = this.visible(address, messageId);
-    if (!stored || entry?.deleted) throw new NotFoundError(`message ${messageId} not found`);
-    return viewFor(stored, box);
+    const sent = !copy && stored?.sender === box;
+    if (sent && !stored.sentDeleted) return viewOut(stored);
+    const visible = this.visible(address, messageId);
+    if (!visible || copy || sent) throw new NotFoundError(`message ${messageId} not found`);
+    return viewFor(visible, box);
   }
 
   async markRead(address: string, messageIds: readonly string[], options: { unread?: boolean } = {}): Promise<number> {
-    const box = this.box(address);
+    const box = this.accounts.box(address);
     if (!Array.isArray(messageIds) || messageIds.length === 0 || messageIds.length > 100) {
       throw ValidationError.single(['message_ids'], 'must list 1..100 message ids');
     }
-    const entries: Entry[] = [];
+    // Only received copies have a read state; the caller's sent mail is accepted and left as it is.
+    const copies: Copy[] = [];
     for (const id of messageIds) {
-      const entry = typeof id === 'string' ? this.own(box, id) : undefined;
-      if (!entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
-      entries.push(entry);
+      const stored = typeof id === 'string' ? this.live(id) : undefined;
+      const copy = stored && received(stored, box);
+      if (copy && !copy.deleted) copies.push(copy);
+      else if (copy || stored?.sender !== box || stored.sentDeleted) {
+        throw new NotFoundError(`message ${String(id)} not found`);
+      }
     }
     const read = options.unread !== true;
     const at = this.isoNow();
     this.leases.end(address, messageIds);
     let changed = 0;
-    for (const entry of entries) {
-      if (entry.direction !== 'inbound' || (entry.readAt !== null) === read) continue;
-      setRead(box, entry, read, at);
-      if (read) this.retention?.touched(entry.stored);
+    for (const copy of copies) {
+      if ((copy.readAt !== null) === read) continue;
+      setRead(box, copy, read, at);
+      if (read) this.retention?.touched(copy.stored);
       changed += 1;
     }
     this.retention?.trim(() => this.kept);
@@ -278,27 +229,37 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async star(address: string, messageId: string): Promise<{ starred: boolean }> {
-    const entry = this.own(this.box(address), messageId);
-    if (!entry || entry.deleted) throw new NotFoundError(`message ${messageId} not found`);
-    entry.starred = !entry.starred;
-    return { starred: entry.starred };
+    const box = this.accounts.box(address);
+    const stored = this.live(messageId);
+    const copy = stored && received(stored, box);
+    if (copy && !copy.deleted) {
+      copy.starred = !copy.starred;
+      return { starred: copy.starred };
+    }
+    if (copy || stored?.sender !== box || stored.sentDeleted) throw new NotFoundError(`message ${messageId} not found`);
+    stored.sentStarred = !stored.sentStarred;
+    return { starred: stored.sentStarred };
   }
 
   async delete(address: string, messageId: string): Promise<void> {
-    const box = this.box(address);
+    const box = this.accounts.box(address);
     const stored = this.messages.get(messageId);
-    const entries = stored ? [...insOf(stored), stored].filter((e) => e.owner === box && !e.deleted) : [];
-    if (entries.length === 0) throw new NotFoundError(`message ${messageId} not found`);
-    for (const entry of entries) hideCopy(box, entry);
+    // Every copy the caller holds goes: the received one, and the sent one (mail to oneself).
+    const copy = stored && received(stored, box);
+    const inbound = copy !== undefined && !copy.deleted;
+    const outbound = stored?.sender === box && !stored.sentDeleted;
+    if (!stored || (!inbound && !outbound)) throw new NotFoundError(`message ${messageId} not found`);
+    if (inbound) hideReceived(copy);
+    if (outbound) hideSent(stored);
     this.leases.end(address, [messageId]);
-    if (stored && this.retention) {
+    if (this.retention) {
       this.retention.touched(stored);
       this.retention.trim(() => this.kept);
     }
   }
 
   async thread(address: string, threadId: string): Promise<Thread> {
-    const box = this.box(address);
+    const box = this.accounts.box(address);
     const root = typeof threadId === 'string' ? this.root(threadId) : undefined;
     const thread = root && threadOf(root);
     const live = thread ? (thread.gone > 0 ? thread.messages.filter((m) => !m.gone) : thread.messages) : [];
@@ -324,10 +285,10 @@ export class MemoryPostOffice implements PostOffice {
 
   async sent(address: string, query: SentQuery = {}): Promise<SentPage> {
     const q = parseOrThrow(SentQuery, query, 'sent query');
-    const box = this.box(address);
+    const box = this.accounts.box(address);
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, 's');
     const page = box.sent.page(start, q.limit);
-    const messages = page.items.map((e) => viewOf(e));
+    const messages = page.items.map(viewOut);
     return {
       messages,
       total: messages.length,
@@ -337,7 +298,7 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async account(address: string): Promise<Account> {
-    return accountOf(this.box(address), this.clock.now());
+    return accountOf(this.accounts.box(address), this.clock.now());
   }
 
   wakeups(address: string): Observable<void> {
@@ -350,36 +311,14 @@ export class MemoryPostOffice implements PostOffice {
   }
 
   async renewLease(address: string, request: RenewRequest): Promise<RenewResult> {
-    this.box(address);
+    this.accounts.box(address);
     return this.leases.renew(address, request);
   }
 
-  private box(address: string): Box {
-    const box = typeof address === 'string' ? this.boxes.get(address) : undefined;
-    if (!box) throw new NotFoundError(`no account ${String(address)}`);
-    return box;
-  }
-
-  private recipient(address: string): Box {
-    // A registered address is on this domain (its account was made as `<id>@<domain>`).
-    const registered = this.boxes.get(address);
-    if (registered) return registered;
-    const at = address.lastIndexOf('@');
-    if (address.slice(at + 1).toLowerCase() !== this.domain) {
-      throw ValidationError.single(
-        ['to'],
-        `${address} is outside ${this.domain}: external delivery is not supported here`,
-      );
-    }
-    const box = this.boxes.get(address);
-    if (!box) throw new NotFoundError(`recipient ${address} is not registered`);
-    return box;
-  }
-
-  /** The caller's own copy of a message: received (preferred) or sent. */
-  private own(box: Box, messageId: string): Entry | undefined {
+  /** A message not forgotten. */
+  private live(messageId: string): Stored | undefined {
     const stored = this.messages.get(messageId);
-    return stored && !stored.gone ? copyOf(stored, box) : undefined;
+    return stored && !stored.gone ? stored : undefined;
   }
 
   /** The first message of a thread. */
@@ -390,8 +329,8 @@ export class MemoryPostOffice implements PostOffice {
 
   /** A message that `address` may see: one of a thread it takes part in. */
   private visible(address: string, messageId: string): Stored | undefined {
-    const stored = this.messages.get(messageId);
-    if (!stored || stored.gone) return undefined;
+    const stored = this.live(messageId);
+    if (!stored) return undefined;
     const thread = threadOf(rootOf(stored));
     if (thread.participants.includes(address)) return stored;
     return thread.hidden.includes(address) && addressedTo(stored, address) ? stored : undefined;

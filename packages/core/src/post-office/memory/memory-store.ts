@@ -1,20 +1,35 @@
 import type { Account, Message, SendResult } from '../../wire/model.js';
 import type { QuotaLimits, QuotaUsage } from '../kit/quota.js';
 import { accountView, messageView } from '../kit/views.js';
-import { HideableList } from './hideable-list.js';
+import type { HideableList } from './hideable-list.js';
 
-// The records of the embedded post office: one stored message, one copy (entry) per account
-// that sent or received it, per-account lists, and threads kept on their first message. The
-// stored message is itself its sender's copy (one object less per message for the collector).
+// The records of the embedded post office: one stored message, one copy per account that received
+// it, per-account lists, and threads kept on their first message. The collector traces every one
+// of them for as long as the mail is kept, so a message is as few objects as it can be: the stored
+// message is its sender's copy (the `sent*` fields) and its first recipient's copy (the `Copy`
+// fields) as well; only the second and later recipients of a message get a `Copy` object of their
+// own (in `more`). An inbox list holds copies, a sent list stored messages: each list knows how to
+// read what it holds. Copies live in `memory-copies.ts`.
 
-export type Stored = Entry & {
+/** A recipient's copy of a message: its own read state, star and place in its lists. */
+export type Copy = {
+  stored: Stored;
+  owner: Box;
+  readAt: string | null;
+  starred: boolean;
+  deleted: boolean;
+  /** Positions in the lists that hold this copy (the inbox lists; its sender's lists), to hide it there. */
+  pos: number;
+  senderPos: number;
+};
+
+/** A message, read as its first recipient's copy (`Copy`'s fields) and as its sender's (`sent*`). */
+export type Stored = Copy & {
   id: string;
   /** The thread's first message (itself for a root): the thread id is derived from its id. */
   root: Stored | undefined;
-  /** On a thread's first message, its thread id once made. */
-  threadId: string | undefined;
+  sender: Box;
   from: string;
-  fromAgentId: string;
   to: readonly string[];
   cc: readonly string[];
   bcc: readonly string[];
@@ -23,30 +38,23 @@ export type Stored = Entry & {
   bodyHtml: string | null;
   inReplyTo: string | null;
   createdAt: string;
-  /** The first recipient's copy, and the others' (most mail has one recipient). */
-  in0: Entry | undefined;
-  insMore: Entry[] | undefined;
+  /** The copies of the second and later recipients (most mail has one recipient). */
+  more: Copy[] | undefined;
   /** On a thread's first message, once the thread has more than one message. */
   thread: ThreadState | undefined;
   /** Forgotten by the retention policy: no longer in any list, view or thread. */
   gone: boolean;
   /** The sender's idempotency key, so that forgetting the message forgets the key too. */
   idemKey: string | undefined;
+  /** The sender's copy: its star, its deletion, its place in the sender's sent list. */
+  sentStarred: boolean;
+  sentDeleted: boolean;
+  sentPos: number;
 };
 
-export type Entry = {
-  stored: Stored;
-  owner: Box;
-  direction: 'inbound' | 'outbound';
-  readAt: string | null;
-  starred: boolean;
-  deleted: boolean;
-  /** Positions in the lists that hold this entry, to hide it there. */
-  pos: number;
-  senderPos: number;
-};
-
-export type SenderLists = { all: HideableList<Entry>; unread: HideableList<Entry> };
+/** The views of an inbox list (`HideableList`): every copy not deleted, and the unread ones. */
+export const ALL = 0;
+export const UNREAD = 1;
 
 export type Box = {
   address: string;
@@ -59,15 +67,17 @@ export type Box = {
   totalSent: number;
   totalReceived: number;
   unread: number;
-  inbox: HideableList<Entry>;
-  unreadInbox: HideableList<Entry>;
-  /** Built on the first `from_address` query for a sender, then kept up to date. */
-  bySender: Map<string, SenderLists>;
-  sent: HideableList<Entry>;
+  /** Received copies; views `ALL` and `UNREAD`. */
+  inbox: HideableList<Copy>;
+  /** The inbox by sender (views `ALL`, `UNREAD`): built on the first `from_address` query for it, then kept up to date. */
+  bySender: Map<string, HideableList<Copy>>;
+  sent: HideableList<Stored>;
   idempotency: Map<string, SendResult>;
 };
 
 export type ThreadState = {
+  /** The thread id, once made (a message alone in its thread keeps none: its id is made for each view). */
+  id: string | undefined;
   messages: Stored[];
   /** Senders, to and cc: seen by every participant. */
   participants: string[];
@@ -77,33 +87,93 @@ export type ThreadState = {
   gone: number;
 };
 
+/** What a send stores: checked, and every recipient's account found. */
+export type NewMessage = {
+  id: string;
+  sender: Box;
+  /** Every recipient once, in order (at least one). */
+  recipients: readonly Box[];
+  parent: Stored | undefined;
+  to: readonly string[];
+  cc: readonly string[];
+  bcc: readonly string[];
+  subject: string;
+  bodyText: string | null;
+  bodyHtml: string | null;
+  createdAt: string;
+  idemKey: string | undefined;
+};
+
+/** The stored message of a send (in no list yet): its first recipient's copy unread, its sender's kept. */
+export function newStored(m: NewMessage): Stored {
+  const first = m.recipients[0] as Box;
+  const stored: Stored = {
+    stored: undefined as unknown as Stored,
+    owner: first,
+    readAt: null,
+    starred: false,
+    deleted: false,
+    pos: -1,
+    senderPos: -1,
+    id: m.id,
+    root: m.parent ? rootOf(m.parent) : undefined,
+    sender: m.sender,
+    from: m.sender.address,
+    // One recipient: its account's one-address list, shared (the views copy it).
+    to: m.to.length === 1 && m.recipients.length === 1 ? first.self : m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    subject: m.subject,
+    bodyText: m.bodyText,
+    bodyHtml: m.bodyHtml,
+    inReplyTo: m.parent ? m.parent.id : null,
+    createdAt: m.createdAt,
+    more: undefined,
+    thread: undefined,
+    gone: false,
+    idemKey: m.idemKey,
+    sentStarred: false,
+    sentDeleted: false,
+    sentPos: -1,
+  };
+  stored.stored = stored;
+  return stored;
+}
+
 export const addOnce = (list: string[], items: readonly string[]) => {
   for (const a of items) if (!list.includes(a)) list.push(a);
 };
 
-export const shown = (e: Entry) => !e.deleted;
-export const unreadShown = (e: Entry) => !e.deleted && e.readAt === null;
-
 export const rootOf = (m: Stored): Stored => m.root ?? m;
 /**
- * The thread id, made once per thread: views and lanes share one string, made flat (`join`, not a
- * template: a concatenation keeps its parts alive beside the copy a lookup makes).
+ * The thread id: made once per thread and kept on it once the thread has a reply; a message alone
+ * in its thread (most mail) keeps none, its id is made for each view (a string less for the
+ * collector to keep per message). Made flat (not a concatenation: that keeps its parts alive beside
+ * the copy a lookup makes).
  */
 export const threadIdOf = (m: Stored): string => {
   const root = rootOf(m);
-  root.threadId ??= ['thr_', root.id.slice(4)].join('');
-  return root.threadId;
+  if (!root.thread) return threadIdFor(root.id);
+  root.thread.id ??= threadIdFor(root.id);
+  return root.thread.id;
 };
-export const insOf = (m: Stored): Entry[] => (m.in0 ? [m.in0, ...(m.insMore ?? [])] : []);
+
+/** `thr_` and the id past its `msg_`: from character codes for the common 18-character id (a join costs twice that). */
+function threadIdFor(id: string): string {
+  if (id.length !== 18) return ['thr_', id.slice(4)].join('');
+  const c = (i: number) => id.charCodeAt(i);
+  // biome-ignore format: one code per character
+  return String.fromCharCode(116, 104, 114, 95, c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12), c(13), c(14), c(15), c(16), c(17));
+}
 
 /** Whether `address` sent or received this message (bcc included). */
 export const addressedTo = (m: Stored, address: string): boolean =>
   m.from === address || m.to.includes(address) || m.cc.includes(address) || m.bcc.includes(address);
 
-/** A thread as stored on its first message (derived while it has only that one). */
 /** A reply joins its root's thread: the thread is made on the first reply; senders, to and cc are seen, bcc hidden. */
 export function joinThread(root: Stored, reply: Stored): void {
   root.thread ??= {
+    id: undefined,
     messages: [root],
     participants: [root.from, ...root.to, ...root.cc],
     hidden: [...root.bcc],
@@ -116,9 +186,11 @@ export function joinThread(root: Stored, reply: Stored): void {
   addOnce(root.thread.hidden, reply.bcc);
 }
 
+/** A thread as stored on its first message (derived while it has only that one). */
 export function threadOf(root: Stored): ThreadState {
   return (
     root.thread ?? {
+      id: undefined,
       messages: [root],
       participants: [root.from, ...root.to, ...root.cc],
       hidden: root.bcc as string[],
@@ -127,14 +199,13 @@ export function threadOf(root: Stored): ThreadState {
   );
 }
 
-/** A message as the owner of `entry` sees it. */
-export function viewOf(entry: Entry): Message {
-  const m = entry.stored;
+/** A message as one account sees it: received (`direction` inbound) or sent, with its read state and star. */
+function view(m: Stored, direction: Message['direction'], readAt: string | null, starred: boolean): Message {
   return messageView({
     id: m.id,
     threadId: threadIdOf(m),
     from: m.from,
-    fromAgentId: m.fromAgentId,
+    fromAgentId: m.sender.agentId,
     to: m.to,
     cc: m.cc,
     subject: m.subject,
@@ -142,147 +213,17 @@ export function viewOf(entry: Entry): Message {
     bodyHtml: m.bodyHtml,
     inReplyTo: m.inReplyTo,
     createdAt: m.createdAt,
-    direction: entry.direction,
-    readAt: entry.readAt,
-    starred: entry.starred,
+    direction,
+    readAt,
+    starred,
   });
 }
 
-/** A fresh copy of a message for `owner`. */
-export function newEntry(stored: Stored, owner: Box, direction: Entry['direction']): Entry {
-  return { stored, owner, direction, readAt: null, starred: false, deleted: false, pos: 0, senderPos: -1 };
-}
+/** A received message as the owner of `copy` sees it. */
+export const viewIn = (copy: Copy): Message => view(copy.stored, 'inbound', copy.readAt, copy.starred);
 
-export function deliver(box: Box, stored: Stored): void {
-  const entry = newEntry(stored, box, 'inbound');
-  if (!stored.in0) {
-    stored.in0 = entry;
-  } else {
-    stored.insMore ??= [];
-    stored.insMore.push(entry);
-  }
-  entry.pos = box.inbox.push(entry);
-  box.unreadInbox.push(entry);
-  const lists = box.bySender.get(stored.from);
-  if (lists) {
-    entry.senderPos = lists.all.push(entry);
-    lists.unread.push(entry);
-  }
-  box.unread += 1;
-  box.totalReceived += 1;
-}
-
-export function senderLists(box: Box, from: string): SenderLists {
-  let lists = box.bySender.get(from);
-  if (!lists) {
-    lists = { all: new HideableList(shown), unread: new HideableList(unreadShown) };
-    for (const entry of box.inbox.values()) {
-      if (entry.stored.from !== from) continue;
-      entry.senderPos = lists.all.push(entry);
-      lists.unread.push(entry);
-    }
-    box.bySender.set(from, lists);
-  }
-  return lists;
-}
-
-export function setRead(box: Box, entry: Entry, read: boolean, at: string): void {
-  const lists = box.bySender.get(entry.stored.from);
-  if (read) {
-    entry.readAt = at;
-    box.unread -= 1;
-    box.unreadInbox.hide(entry.pos);
-    lists?.unread.hide(entry.senderPos);
-  } else {
-    entry.readAt = null;
-    box.unread += 1;
-    box.unreadInbox.rebuild();
-    lists?.unread.rebuild();
-  }
-}
-
-/** Every recipient read or deleted its copy: nobody still needs the message. */
-export function finished(stored: Stored): boolean {
-  const unread = (e: Entry) => !e.deleted && e.readAt === null;
-  if (stored.in0 && unread(stored.in0)) return false;
-  if (stored.insMore) for (const e of stored.insMore) if (unread(e)) return false;
-  return true;
-}
-
-/** Takes one copy out of every list of its owner, for good. */
-function dropEntry(e: Entry): void {
-  const box = e.owner;
-  if (!e.deleted) hideCopy(box, e);
-  if (e.direction === 'outbound') {
-    box.sent.drop(e.pos);
-    return;
-  }
-  box.inbox.drop(e.pos);
-  box.unreadInbox.drop(e.pos);
-  const lists = box.bySender.get(e.stored.from);
-  if (lists && e.senderPos >= 0) {
-    lists.all.drop(e.senderPos);
-    lists.unread.drop(e.senderPos);
-  }
-}
-
-/**
- * Forgets a message: out of every list, view and thread, and its idempotency key with it. A
- * thread's first message stays findable (not visible) while the thread has other messages.
- */
-export function forget(stored: Stored, messages: { delete(id: string): void }): void {
-  stored.gone = true;
-  dropEntry(stored);
-  if (stored.in0) dropEntry(stored.in0);
-  if (stored.insMore) for (const e of stored.insMore) dropEntry(e);
-  const idempotency = stored.owner.idempotency;
-  if (stored.idemKey !== undefined && idempotency.get(stored.idemKey)?.message_id === stored.id) {
-    idempotency.delete(stored.idemKey);
-  }
-  const root = rootOf(stored);
-  const thread = root.thread;
-  if (!thread) {
-    messages.delete(stored.id);
-    return;
-  }
-  thread.gone += 1;
-  const live = thread.messages.length - thread.gone;
-  if (stored !== root) messages.delete(stored.id);
-  if (live === 0) messages.delete(root.id);
-  if (thread.gone * 2 > thread.messages.length) {
-    thread.messages = thread.messages.filter((m) => !m.gone);
-    thread.gone = 0;
-  }
-}
-
-/** The copy of a message that `box` holds: received (preferred) or sent. */
-export function copyOf(stored: Stored, box: Box): Entry | undefined {
-  if (stored.in0?.owner === box) return stored.in0;
-  if (stored.insMore) for (const e of stored.insMore) if (e.owner === box) return e;
-  return stored.owner === box ? stored : undefined;
-}
-
-/** A message of a thread as `viewer` sees it: its own copy, or one made up for the view. */
-export function viewFor(stored: Stored, viewer: Box): Message {
-  const own = copyOf(stored, viewer);
-  if (own) return viewOf(own);
-  return viewOf({ ...newEntry(stored, viewer, stored.from === viewer.address ? 'outbound' : 'inbound'), pos: -1 });
-}
-
-/** Deletes one copy for its owner: it leaves every list (the message stays for the others). */
-export function hideCopy(box: Box, entry: Entry): void {
-  entry.deleted = true;
-  if (entry.direction === 'outbound') {
-    box.sent.hide(entry.pos);
-    return;
-  }
-  if (entry.readAt === null) box.unread -= 1;
-  box.inbox.hide(entry.pos);
-  box.unreadInbox.hide(entry.pos);
-  const lists = box.bySender.get(entry.stored.from);
-  lists?.all.hide(entry.senderPos);
-  lists?.unread.hide(entry.senderPos);
-}
+/** A sent message as its sender sees it. */
+export const viewOut = (m: Stored): Message => view(m, 'outbound', null, m.sentStarred);
 
 /** The account of `box` as the API shows it. */
 export function accountOf(box: Box, now: number): Account {

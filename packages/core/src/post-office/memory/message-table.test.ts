@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../errors.js';
 import { MemoryPostOffice } from './memory-post-office.js';
+import { MessageTable } from './message-table.js';
 
 const LIMITS = { hourly: 1e9, daily: 1e9 };
 
@@ -30,5 +31,26 @@ describe('MemoryPostOffice message ids', () => {
       await expect(po.message(b, id)).rejects.toBeInstanceOf(NotFoundError);
     }
     await expect(po.markRead(b, [`${last}0`])).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('makes ids and thread ids of the one format, whichever way it builds them', async () => {
+    const table = new MessageTable<{ id: string }>('msg_0123abcd');
+    const long = new MessageTable<{ id: string }>('msg_0123abcd_x');
+    for (let n = 1; n <= 3000; n++) {
+      const id = table.nextId();
+      expect(id).toBe(`msg_0123abcd${n.toString(36).padStart(6, '0')}`);
+      table.add({ id });
+      expect(table.get(id)?.id).toBe(id);
+      const other = long.nextId();
+      expect(other).toBe(`msg_0123abcd_x${n.toString(36).padStart(6, '0')}`);
+      long.add({ id: other });
+    }
+    const po = new MemoryPostOffice({ limits: LIMITS });
+    const [a, b] = await Promise.all(
+      ['alice', 'bob'].map(async (id) => (await po.register({ agent_id: id })).email_address),
+    );
+    const sent = await po.send(a as string, { to: [b as string], subject: 'hi' });
+    expect(sent.message_id).toMatch(/^msg_[0-9a-f]{8}000001$/);
+    expect(sent.thread_id).toBe(`thr_${sent.message_id.slice(4)}`);
   });
 });

@@ -1,5 +1,8 @@
 /** '00'..'zz': the last two base-36 digits of an id. */
 const LOW_DIGITS = Array.from({ length: 1296 }, (_, i) => i.toString(36).padStart(2, '0'));
+/** The character code of each base-36 digit. */
+const DIGIT_CODES = Array.from({ length: 36 }, (_, i) => i.toString(36).charCodeAt(0));
+const fromCodes = String.fromCharCode;
 
 /**
  * The stored messages by id. Ids are `<head><sequence in base 36>`, so a message's slot is its
@@ -15,6 +18,8 @@ export class MessageTable<T extends { id: string }> {
   private holes = 0;
   private high = -1;
   private highDigits = '';
+  /** The codes of the head and the high digits (16 of them), or none when the id is longer. */
+  private codes: number[] = [];
   /** Messages kept from a part of `slots` that was cut off. */
   private readonly early = new Map<string, T>();
 
@@ -31,8 +36,25 @@ export class MessageTable<T extends { id: string }> {
     if (high !== this.high) {
       this.high = high;
       this.highDigits = high.toString(36).padStart(4, '0');
+      this.codes =
+        this.head.length === 12 && this.highDigits.length === 4 ? this.codesOf(this.head + this.highDigits) : [];
     }
-    return [this.head, this.highDigits, LOW_DIGITS[n % 1296] as string].join('');
+    const low = n % 1296;
+    const c = this.codes;
+    // The common case, a 12-character head and 6 digits: made from character codes, about half the
+    // cost of a join (an id is made for every message).
+    if (c.length === 16) {
+      const d1 = DIGIT_CODES[(low / 36) | 0] as number;
+      const d0 = DIGIT_CODES[low % 36] as number;
+      // biome-ignore format: one code per character
+      return fromCodes(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, d1, d0);
+    }
+    return [this.head, this.highDigits, LOW_DIGITS[low] as string].join('');
+  }
+
+  /** The character codes of `s`. */
+  private codesOf(s: string): number[] {
+    return Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
   }
 
   /** Stores the message of the id `nextId()` gave. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Fifo } from '../../time/fifo.js';
 import { parseOrThrow } from '../../wire/parse.js';
-import { finished, type Stored } from './memory-store.js';
+import { finished } from './memory-copies.js';
+import type { Stored } from './memory-store.js';
 
 const RetentionOptions = z.object({ maxMessages: z.number().int().min(1) });
 
