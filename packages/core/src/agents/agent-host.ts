@@ -7,9 +7,9 @@ import { inboxStream } from '../inbox/inbox-stream.js';
 import type { Mailbox } from '../mailbox/mailbox.js';
 import type { SendScheduler } from '../outbox/send-scheduler.js';
 import { isDecodeFailure } from '../protocol/codec.js';
-import { errorMail, type OutgoingMail } from '../protocol/outgoing.js';
+import type { OutgoingMail } from '../protocol/outgoing.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
-import { endSpan, type MailSpan, traceFieldsOf, tracingOn, withSpan } from '../tracing/spans.js';
+import { endSpan, type MailSpan, tracingOn, withSpan } from '../tracing/spans.js';
 import type { Message } from '../wire/model.js';
 import { Agent } from './agent.js';
 import { Actions } from './agent-actions.js';
@@ -21,6 +21,7 @@ import {
   type HandlerOutcome,
   type Incoming,
   isThenable,
+  isUrgent,
   processSpan,
   receive,
   runHandler,
@@ -31,9 +32,6 @@ import { ReadMarks } from './read-marks.js';
 import { RecentIds } from './recent-ids.js';
 import { Replies } from './replies.js';
 import { retryDelay } from './retry-timing.js';
-
-/** Kinds of mail that pass the work waiting in the lanes. */
-const URGENT: ReadonlySet<string> = new Set(['ack', 'status', 'result', 'error', 'cancel']);
 
 /**
  * Delivers one agent's mail: its inbox stream feeds its nact actor (the one entry of arrivals), the
@@ -64,6 +62,8 @@ export class AgentHost {
   private actor: Ref<Incoming[]> | undefined;
   private subscription: Subscription | undefined;
   private stopping = false;
+  /** Messages handed to the actor that have not arrived yet (`stop` waits for them). */
+  private transit = 0;
   /** A supervised handler failed: the rest of the mailbox waits for the restarted agent. */
   private crashed = false;
   private idle: (() => void) | undefined;
@@ -152,7 +152,7 @@ export class AgentHost {
     this.stopping = true;
     this.subscription?.unsubscribe();
     this.releaseWaiting();
-    if (this.lanes.running > 0 || this.reads.busy) {
+    if (this.lanes.running > 0 || this.reads.busy || this.transit > 0) {
       await new Promise<void>((resolve) => {
         const timeout = this.env.scheduler.schedule(() => {
           this.log.warn({ deadlineMs }, 'handlers still running at the stop deadline; aborting them');
@@ -174,7 +174,9 @@ export class AgentHost {
   /** received: decoded, and handed to the actor as one page (see `receive` in handler-dispatch.ts). */
   private receive(messages: Message[]): void {
     const items = receive(this.dispatchEnv, messages, this.answered);
-    if (this.actor) dispatchTo(this.actor, items);
+    if (!this.actor) return;
+    this.transit += items.length;
+    dispatchTo(this.actor, items);
   }
 
   private get halted(): boolean {
@@ -183,11 +185,9 @@ export class AgentHost {
 
   /** In the actor: each message joins its lane (or goes back to the post office if the agent halted). */
   private arrive(items: Incoming[]): void {
+    this.transit -= items.length;
     if (this.halted) {
-      this.inFlight.settle(
-        items.map((i) => i.message.message_id),
-        !this.crashed,
-      );
+      this.arriveHalted(items);
       return;
     }
     // Answers to this agent's own tasks (and CANCELs) pass the new work waiting: a handler that
@@ -197,14 +197,11 @@ export class AgentHost {
       // A handler that failed synchronously may have crashed the agent (supervised) in the push
       // before: the rest of the page goes back to the post office, as the lanes' waiting mail did.
       if (this.halted) {
-        this.inFlight.settle(
-          items.slice(i).map((item) => item.message.message_id),
-          !this.crashed,
-        );
+        this.arriveHalted(items.slice(i));
         return;
       }
       const item = items[i] as Incoming;
-      this.lanes.push(item, !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind));
+      this.lanes.push(item, isUrgent(item));
     }
   }
 
@@ -263,6 +260,22 @@ export class AgentHost {
     this.checkIdle();
   }
 
+  /**
+   * A page that arrives after `stop` (received just before it): the answers to this agent's tasks
+   * (and CANCELs) took effect when they were received — an `ask` or `collect` may have returned
+   * with them already — so they are handled, and marked read, before the agent stops; anything
+   * else goes back to the post office unread. After a crash, everything goes back.
+   */
+  private arriveHalted(items: Incoming[]): void {
+    const back: string[] = [];
+    for (const item of items) {
+      if (!this.crashed && isUrgent(item)) this.lanes.push(item, true);
+      else back.push(item.message.message_id);
+    }
+    if (back.length > 0) this.inFlight.settle(back, !this.crashed);
+    this.checkIdle();
+  }
+
   /** Hands every message not running back to the post office, unread (the agent stops or crashed). */
   private releaseWaiting(): void {
     const waiting = this.lanes.drain();
@@ -275,7 +288,7 @@ export class AgentHost {
   }
 
   private checkIdle(): void {
-    if (this.idle && this.lanes.running === 0 && !this.reads.busy) this.idle();
+    if (this.idle && this.lanes.running === 0 && !this.reads.busy && this.transit === 0) this.idle();
   }
 
   /**
@@ -330,7 +343,7 @@ export class AgentHost {
     const id = item.message.message_id;
     this.attemptsMap?.delete(id);
     const settled =
-      item.decoded.kind === 'task' ? await this.answerFailure(item, verdict, false, span) : this.handledNow(id);
+      item.decoded.kind === 'task' ? await this.replies.failure(item, verdict, false, span) : this.handledNow(id);
     if (settled.state !== 'released') this.env.supervision?.verdicts.delete(id);
     return settled;
   }
@@ -372,26 +385,6 @@ export class AgentHost {
       this.log.error({ err, message_id: id, attempts: attempt }, 'message dead-lettered');
       this.env.deadLetters.next({ agent: this.mailbox.address, message: item.message, error: info, attempts: attempt });
     }
-    return this.answerFailure(item, info, report, span);
-  }
-
-  /** dead-lettered: answered with ERROR (never an ERROR with an ERROR: two agents would bounce it forever). */
-  private answerFailure(
-    item: Incoming,
-    info: ErrorInfo,
-    deadLettered: boolean,
-    span?: MailSpan,
-  ): Promise<Settlement> | Settlement {
-    const id = item.message.message_id;
-    const d = item.decoded;
-    if (d.kind === 'error') return this.handledNow(id, deadLettered);
-    const taskId = !isDecodeFailure(d) && 'taskId' in d ? d.taskId : undefined;
-    const callback = !isDecodeFailure(d) && d.kind === 'task' ? d.body.callback : undefined;
-    return this.replies.send(
-      id,
-      errorMail({ message: item.message, callback }, taskId, info, traceFieldsOf(span)),
-      deadLettered,
-      span,
-    );
+    return this.replies.failure(item, info, report, span);
   }
 }

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import { RateLimitedError } from '../errors.js';
-import type { OutgoingMail } from '../protocol/outgoing.js';
-import { endSpan, type MailSpan, spanSent, startSend } from '../tracing/spans.js';
+import { isDecodeFailure } from '../protocol/codec.js';
+import { errorMail, type OutgoingMail } from '../protocol/outgoing.js';
+import { endSpan, type MailSpan, spanSent, startSend, traceFieldsOf } from '../tracing/spans.js';
 import type { Actions } from './agent-actions.js';
+import type { ErrorInfo } from './agent-options.js';
 import { released, type Settlement } from './delivery.js';
+import type { Incoming } from './handler-dispatch.js';
 
 /**
  * The "replied" step of a delivery: an answer is sent at most once (its key is the message's), and
@@ -54,5 +57,20 @@ export class Replies {
     this.failuresMap?.delete(id);
     if (this.logs.log.isLevelEnabled('debug')) this.logs.log.debug({ message_id: id, to: answer.to }, 'replied');
     return this.handled(id, deadLettered);
+  }
+
+  /** dead-lettered: answered with ERROR (never an ERROR with an ERROR: two agents would bounce it forever). */
+  failure(item: Incoming, info: ErrorInfo, deadLettered: boolean, span?: MailSpan): Promise<Settlement> | Settlement {
+    const id = item.message.message_id;
+    const d = item.decoded;
+    if (d.kind === 'error') return this.handled(id, deadLettered);
+    const taskId = !isDecodeFailure(d) && 'taskId' in d ? d.taskId : undefined;
+    const callback = !isDecodeFailure(d) && d.kind === 'task' ? d.body.callback : undefined;
+    return this.send(
+      id,
+      errorMail({ message: item.message, callback }, taskId, info, traceFieldsOf(span)),
+      deadLettered,
+      span,
+    );
   }
 }

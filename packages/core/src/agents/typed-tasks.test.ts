@@ -177,3 +177,25 @@ describe('typed tasks and ask', () => {
     ]);
   });
 });
+
+describe('stopping right after an answer', () => {
+  it('leaves no answer unread: a runtime stopped as soon as ask and collect return has read their RESULTs', async () => {
+    const running: Runtime[] = [];
+    const { runtime, userRef, postOffice } = await embeddedRuntime(running);
+    const worker = await runtime.spawn(new Summarizer(), { id: 'summarizer-stop' });
+    const out = await userRef.ask(worker.address, Summarize, { text: 'a b c', words: 1 }, { timeoutMs: 5000 });
+    expect(out).toEqual({ summary: 'a', words: 1 });
+    const task = await userRef.delegate(worker.address, {
+      name: 'summarize',
+      description: 'two words',
+      input: { text: 'd e' },
+    });
+    await userRef.collect([task.taskId], { timeoutMs: 5000 });
+    await runtime.stop();
+    // The RESULTs took effect (ask and collect returned with them): none waits to be delivered again.
+    const inbox = await postOffice.inbox(userRef.address, {});
+    const unread = inbox.messages.filter((m) => m.read_at === null).map((m) => m.subject.split(':')[0]);
+    expect(inbox.messages.filter((m) => m.subject.startsWith('RESULT:'))).toHaveLength(2);
+    expect(unread).toEqual([]);
+  });
+});
