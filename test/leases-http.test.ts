@@ -42,6 +42,21 @@ describe('lease extension over HTTP', () => {
     expect((await two.claim({ lease_seconds: 30 })).messages.map((m) => m.subject)).toEqual(['m1']);
   });
 
+  it('renews nothing of a lease that holds nothing, and names no expiry for it', async () => {
+    const { member } = await setup(1);
+    const one = await member();
+    expect(await one.renewLease({ lease_id: 'lease_made_up', lease_seconds: 30 })).toEqual({
+      renewed: 0,
+      lease_expires_at: null,
+    });
+    const a = await one.claim({ lease_seconds: 30 });
+    await one.markRead([a.messages[0]?.message_id as string]);
+    expect(await one.renewLease({ lease_id: a.lease_id as string, lease_seconds: 30 })).toEqual({
+      renewed: 0,
+      lease_expires_at: null,
+    });
+  });
+
   it('holds a claim with wait until mail arrives', async () => {
     const { worker, bossBox, member } = await setup(0);
     const one = await member();

@@ -68,7 +68,8 @@ export class LeaseTable {
       else h.until = until;
     }
     if (until === null && renewed > 0) this.onReleased(address);
-    return { renewed, lease_expires_at: until === null ? null : new Date(until).toISOString() };
+    // A lease that holds nothing (ended, taken over, or never given) has no expiry to name.
+    return { renewed, lease_expires_at: until === null || renewed === 0 ? null : new Date(until).toISOString() };
   }
 
   /** Ends the leases on messages that were read (or marked unread: released) or deleted. */
