@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONS } from '../packages/server/src/cli-config.js';
 import { CLI, cleanEnv, runCli, serveCli } from './support/ops.js';
 import { freshDatabase, PG_ADMIN_URL, postgresReachable } from './support/postgres.js';
@@ -318,7 +318,7 @@ describe('logs for people', () => {
       });
       // The server writes a request's log lines from its own process: they may reach our pipe
       // just after the answer does.
-      await vi.waitFor(() => expect(server.log()).toContain('inbox answered: nothing matched'), { timeout: 10_000 });
+      await server.logged(/inbox answered: nothing matched/);
       const lines = server
         .log()
         .split('\n')
