@@ -132,56 +132,61 @@ describe.skipIf(!server)('two processes on one PostgreSQL database', () => {
   });
 });
 
+/** Runs `fn` with an office of its own on a fresh database of the server; closes and drops both after. */
+async function withFreshOffice(
+  options: Partial<Parameters<typeof PostgresPostOffice.open>[0]>,
+  fn: (office: PostgresPostOffice) => Promise<void>,
+): Promise<void> {
+  const fresh = await freshDatabase();
+  const database = pgDatabase({ connectionString: fresh.url, max: 8 });
+  const office = await PostgresPostOffice.open({ ...options, database, ownsDatabase: true });
+  try {
+    await fn(office);
+  } finally {
+    await office.close();
+    await fresh.drop();
+  }
+}
+
 describe.skipIf(!server)('the server on PostgreSQL: batch send', () => {
   it('keeps the order of a batch: each inbox and the sent list have its mail as listed, and the quota refuses the last', async () => {
-    const fresh = await freshDatabase();
-    const office = await PostgresPostOffice.open({
-      database: pgDatabase({ connectionString: fresh.url, max: 8 }),
-      ownsDatabase: true,
-      clock: new RunningClock(),
+    await withFreshOffice({ clock: new RunningClock() }, async (office) => {
+      const app = buildServer({ postOffice: office, logRequests: false });
+      try {
+        await app.listen({ host: '127.0.0.1', port: 0 });
+        const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+        const a = await office.register({ agent_id: 'alice' });
+        const b = await office.register({ agent_id: 'bob' });
+        const c = await office.register({ agent_id: 'carol' });
+        await office.setLimits(a.email_address, { hourly: 60 });
+        const subjects = Array.from({ length: 61 }, (_, i) => `b${i}`);
+        const res = await fetch(`${url}/email/send/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': a.api_key },
+          body: JSON.stringify({
+            sends: subjects.map((subject, i) => ({ to: [i % 2 ? b.email_address : c.email_address], subject })),
+          }),
+        });
+        expect(res.status).toBe(200);
+        const { results } = (await res.json()) as { results: { status: number }[] };
+        // As if sent one after another: the 61st is the one over the quota of 60.
+        expect(results.map((r) => r.status)).toEqual([...Array(60).fill(200), 429]);
+        const sent = subjects.slice(0, 60);
+        const inboxOf = async (address: string) =>
+          (await office.inbox(address, { limit: 100 })).messages.map((m) => m.subject);
+        expect(await inboxOf(b.email_address)).toEqual(sent.filter((_, i) => i % 2));
+        expect(await inboxOf(c.email_address)).toEqual(sent.filter((_, i) => !(i % 2)));
+        expect((await office.sent(a.email_address, { limit: 100 })).messages.map((m) => m.subject)).toEqual(sent);
+      } finally {
+        await app.close();
+      }
     });
-    const app = buildServer({ postOffice: office, logRequests: false });
-    try {
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-      const a = await office.register({ agent_id: 'alice' });
-      const b = await office.register({ agent_id: 'bob' });
-      const c = await office.register({ agent_id: 'carol' });
-      await office.setLimits(a.email_address, { hourly: 60 });
-      const subjects = Array.from({ length: 61 }, (_, i) => `b${i}`);
-      const res = await fetch(`${url}/email/send/batch`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': a.api_key },
-        body: JSON.stringify({
-          sends: subjects.map((subject, i) => ({ to: [i % 2 ? b.email_address : c.email_address], subject })),
-        }),
-      });
-      expect(res.status).toBe(200);
-      const { results } = (await res.json()) as { results: { status: number }[] };
-      // As if sent one after another: the 61st is the one over the quota of 60.
-      expect(results.map((r) => r.status)).toEqual([...Array(60).fill(200), 429]);
-      const sent = subjects.slice(0, 60);
-      const inboxOf = async (address: string) =>
-        (await office.inbox(address, { limit: 100 })).messages.map((m) => m.subject);
-      expect(await inboxOf(b.email_address)).toEqual(sent.filter((_, i) => i % 2));
-      expect(await inboxOf(c.email_address)).toEqual(sent.filter((_, i) => !(i % 2)));
-      expect((await office.sent(a.email_address, { limit: 100 })).messages.map((m) => m.subject)).toEqual(sent);
-    } finally {
-      await app.close();
-      await office.close();
-      await fresh.drop();
-    }
   });
 });
 
 describe.skipIf(!server)('PostgreSQL: sends of one sender that go out together', () => {
   it('never deadlock with another sender whose sends lock the same recipients in the other order', async () => {
-    const fresh = await freshDatabase();
-    const office = await PostgresPostOffice.open({
-      database: pgDatabase({ connectionString: fresh.url, max: 8 }),
-      ownsDatabase: true,
-    });
-    try {
+    await withFreshOffice({}, async (office) => {
       const [a, b, c, d] = await Promise.all(
         ['anna', 'bert', 'cleo', 'dora'].map(async (id) => (await office.register({ agent_id: id })).email_address),
       );
@@ -195,9 +200,6 @@ describe.skipIf(!server)('PostgreSQL: sends of one sender that go out together',
         ),
       );
       expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String(o.reason))).toEqual([]);
-    } finally {
-      await office.close();
-      await fresh.drop();
-    }
+    });
   });
 });
