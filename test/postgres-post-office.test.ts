@@ -185,6 +185,21 @@ describe.skipIf(!server)('the server on PostgreSQL: batch send', () => {
 });
 
 describe.skipIf(!server)('PostgreSQL: sends of one sender that go out together', () => {
+  it('keep their order when their bodies are large (the group is cut by size, not only by count)', async () => {
+    await withFreshOffice({}, async (office) => {
+      const a = (await office.register({ agent_id: 'anna' })).email_address;
+      const b = (await office.register({ agent_id: 'bert' })).email_address;
+      const body = 'x'.repeat(256 * 1024 - 16);
+      const subjects = Array.from({ length: 40 }, (_, i) => `big ${i}`);
+      await Promise.all(
+        subjects.map((subject) => office.send(a, { to: [b], subject, body_text: `${subject} ${body}` })),
+      );
+      const page = await office.inbox(b, { limit: 100 });
+      expect(page.messages.map((m) => m.subject)).toEqual(subjects);
+      expect(page.messages.every((m) => m.body_text === `${m.subject} ${body}`)).toBe(true);
+    });
+  });
+
   it('never deadlock with another sender whose sends lock the same recipients in the other order', async () => {
     await withFreshOffice({}, async (office) => {
       const [a, b, c, d] = await Promise.all(

@@ -12,8 +12,9 @@ export type Sent = { result: SendResult; recipients: readonly string[] };
 /** A send asked for while others of its sender were on their way. */
 type Waiting = { request: SendRequest; resolve: (sent: Sent) => void; reject: (err: unknown) => void };
 
-/** The most sends of one sender in one statement. */
+/** The most sends of one sender in one statement, and about the most text they carry. */
 const MAX_GROUP = 100;
+const MAX_GROUP_CHARS = 4 * 1024 * 1024;
 
 /**
  * The sends of a PostgreSQL post office, in the order they were asked for per sender — as SQLite
@@ -56,7 +57,7 @@ export class PgSender {
     let group = first;
     while (group.length > 0) {
       await this.sendGroup(from, group);
-      group = this.waiting.get(from)?.splice(0, MAX_GROUP) ?? [];
+      group = nextGroup(this.waiting.get(from) ?? []);
     }
     this.waiting.delete(from);
   }
@@ -156,4 +157,17 @@ export class PgSender {
     const [row] = await this.s.db.query<MessageRow>(this.s.q.messageBySeq, [seq]);
     return sendResult(toMessage({ ...(row as MessageRow), direction: 'outbound', read_at: null, starred: 0 }));
   }
+}
+
+/** Takes the next group off `queue`: up to MAX_GROUP sends, and MAX_GROUP_CHARS of text unless one alone has more. */
+function nextGroup(queue: Waiting[]): Waiting[] {
+  let n = 0;
+  let chars = 0;
+  for (const { request: r } of queue) {
+    // The request is not checked yet (planSend does that in the group): count only what is text.
+    for (const text of [r.subject, r.body_text, r.body_html]) chars += typeof text === 'string' ? text.length : 0;
+    if (n === MAX_GROUP || (n > 0 && chars > MAX_GROUP_CHARS)) break;
+    n += 1;
+  }
+  return queue.splice(0, n);
 }
