@@ -2,13 +2,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OPTIONS } from '../packages/server/src/cli-config.js';
 import { CLI, cleanEnv, runCli, serveCli } from './support/ops.js';
 import { freshDatabase, PG_ADMIN_URL, postgresReachable } from './support/postgres.js';
 
 // An operator's view of mailroom-server: its commands run as real processes on the store a
 // running server uses, its configuration from flags and MAILROOM_* variables, its probes, its logs.
+
+// Each test here starts Node processes one after another (a server, CLI commands: 1-3 s each on a
+// loaded 2-core machine; one test took 25 s of the default 30 there). The budget is a guard against
+// a hang, not a claim on speed: nothing here asserts how long anything takes.
+vi.setConfig({ testTimeout: 90_000 });
 
 const dirs: string[] = [];
 const tempDb = () => {
