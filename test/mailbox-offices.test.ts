@@ -10,9 +10,9 @@ import { freshDatabase, postgresReachable } from './support/postgres.js';
 // The Mailbox contract (push and concurrent sends included) on every post office, in process; the
 // server behind HttpMailbox is held to it in http-mailbox.test.ts, the memory office in core.
 
-mailboxConformance('LocalMailbox on SqlitePostOffice', async () => {
+mailboxConformance('LocalMailbox on SqlitePostOffice', async ({ clock }) => {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-mailbox-'));
-  const po = new SqlitePostOffice({ path: join(dir, 'mail.db') });
+  const po = new SqlitePostOffice({ path: join(dir, 'mail.db'), clock });
   return {
     async agent(agentId, options = {}) {
       const { email_address } = await po.register({ agent_id: agentId });
@@ -26,9 +26,9 @@ mailboxConformance('LocalMailbox on SqlitePostOffice', async () => {
   };
 });
 
-mailboxConformance('LocalMailbox on PostgresPostOffice on PGlite', async () => {
+mailboxConformance('LocalMailbox on PostgresPostOffice on PGlite', async ({ clock }) => {
   const database = pgliteDatabase(await PGlite.create());
-  const po = await PostgresPostOffice.open({ database, ownsDatabase: true });
+  const po = await PostgresPostOffice.open({ database, ownsDatabase: true, clock });
   return {
     async agent(agentId, options = {}) {
       const { email_address } = await po.register({ agent_id: agentId });
@@ -41,11 +41,12 @@ mailboxConformance('LocalMailbox on PostgresPostOffice on PGlite', async () => {
 
 const server = await postgresReachable();
 if (server) {
-  mailboxConformance('LocalMailbox on PostgresPostOffice on the PostgreSQL server', async () => {
+  mailboxConformance('LocalMailbox on PostgresPostOffice on the PostgreSQL server', async ({ clock }) => {
     const fresh = await freshDatabase();
     const po = await PostgresPostOffice.open({
       database: pgDatabase({ connectionString: fresh.url, max: 4 }),
       ownsDatabase: true,
+      clock,
     });
     return {
       async agent(agentId, options = {}) {

@@ -7,6 +7,7 @@ import { PostgresPostOffice, pgDatabase } from '@mailroom/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMail, countBySubject } from './support/mail.js';
 import { freshDatabase, postgresReachable } from './support/postgres.js';
+import { inOneHourSince } from './support/quota-window.js';
 import { killHard, registerAt, startAgent, startReplica, until } from './support/replicas.js';
 import { reportAnswers } from './support/soak-report.js';
 
@@ -36,26 +37,27 @@ describe.skipIf(!server)('mailroom-server replicas on PostgreSQL', () => {
     return r;
   };
 
+  // The poll is held for 30 s, longer than this test may run: an answer at all means it was woken
+  // (at the end of its wait it would find the mail too, but too late).
   it('answers a long poll held by one replica when mail for it is sent through another', async () => {
     const [a, b] = [await replica(), await replica()];
     const alice = await registerAt(a.url, 'lp-alice');
     const bob = await registerAt(b.url, 'lp-bob');
     const bobOnA = await HttpMailbox.connect({ baseUrl: a.url, apiKey: bob.api_key });
     const aliceOnB = await HttpMailbox.connect({ baseUrl: b.url, apiKey: alice.api_key });
-    const startedAt = Date.now();
-    const held = bobOnA.inbox({ unread_only: true, wait: 20 });
+    const held = bobOnA.inbox({ unread_only: true, wait: 30 });
     await aliceOnB.send({ to: [bob.email_address], subject: 'across replicas' });
     const page = await held;
     expect(page.messages.map((m) => m.subject)).toEqual(['across replicas']);
-    expect(Date.now() - startedAt).toBeLessThan(10_000); // woken, not timed out at 20 s
     await Promise.all([killHard(a.child), killHard(b.child)]);
-  });
+  }, 29_000);
 
   it('keeps a quota exact when one account sends through three replicas at once', async () => {
     const rs = [await replica(), await replica(), await replica()];
     const alice = await registerAt(rs[0]!.url, 'q-alice');
     const bob = await registerAt(rs[1]!.url, 'q-bob');
     await office.setLimits(alice.email_address, { hourly: 25 });
+    const started = Date.now();
     const statuses = await Promise.all(
       Array.from({ length: 90 }, (_, i) =>
         fetch(`${rs[i % 3]!.url}/email/send`, {
@@ -65,10 +67,17 @@ describe.skipIf(!server)('mailroom-server replicas on PostgreSQL', () => {
         }).then((r) => r.status),
       ),
     );
-    expect(statuses.filter((s) => s === 200)).toHaveLength(25);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(65);
-    expect((await office.account(alice.email_address)).rate_limits.hourly.used).toBe(25);
-    expect((await office.inbox(bob.email_address, { limit: 100 })).messages).toHaveLength(25);
+    const ok = statuses.filter((s) => s === 200).length;
+    expect(statuses.filter((s) => s === 429)).toHaveLength(90 - ok);
+    const used = (await office.account(alice.email_address)).rate_limits.hourly.used;
+    expect((await office.inbox(bob.email_address, { limit: 100 })).messages).toHaveLength(ok);
+    if (inOneHourSince(started)) {
+      expect({ ok, used }).toEqual({ ok: 25, used: 25 });
+    } else {
+      // An hour began during the race (the replicas read the wall clock): each window held its 25.
+      expect(ok).toBeLessThanOrEqual(50);
+      expect(used).toBeLessThanOrEqual(25);
+    }
     for (const r of rs) await killHard(r.child);
   });
 

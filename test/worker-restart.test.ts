@@ -5,12 +5,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthError, ValidationError } from '@mailroom/core';
 import { HttpMailbox, registeringMailboxFactory } from '@mailroom/http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanEnv, runCli, serveCli } from './support/ops.js';
 import { tsBlocks } from './support/readme-blocks.js';
 import { runTsc } from './support/tsc.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+// Each test here starts Node processes one after another (a server, CLI commands: 1-3 s each on a
+// loaded 2-core machine; one test took 25 s of the default 30 there). The budget is a guard against
+// a hang, not a claim on speed: nothing here asserts how long anything takes.
+vi.setConfig({ testTimeout: 90_000 });
 // Inside the repository, so that `@mailroom/*` resolves as it does for the examples.
 const scratch = join(root, 'test', `.readme-worker-${process.pid}`);
 

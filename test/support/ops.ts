@@ -37,18 +37,26 @@ export async function serveCli(args: string[], env: Record<string, string> = {})
     log += d;
   });
   const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const m = /listening on (http:\/\/[\w.]+:\d+)/.exec(log);
-      if (m) resolve(m[1] as string);
-    };
-    p.stdout?.on('data', check);
-    p.stderr?.on('data', check);
-    void exited.then(() => reject(new Error(`mailroom-server exited early: ${log}`)));
-  });
+  /** The first match of `pattern` in the log: at once, or when the line comes (fails if the process exits first). */
+  const logged = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(log);
+        if (!m) return;
+        p.stdout?.off('data', check);
+        p.stderr?.off('data', check);
+        resolve(m);
+      };
+      p.stdout?.on('data', check);
+      p.stderr?.on('data', check);
+      check();
+      void exited.then(() => reject(new Error(`mailroom-server exited before it logged ${pattern}: ${log}`)));
+    });
+  const url = (await logged(/listening on (http:\/\/[\w.]+:\d+)/))[1] as string;
   return {
     url,
     log: () => log,
+    logged,
     async stop(): Promise<number | null> {
       p.kill('SIGTERM');
       return exited;

@@ -2,7 +2,7 @@ import { Agent, type AgentContext, defineTask, type StatusBody, type TaskMail } 
 import { embeddedRuntime } from '@mailroom/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { stoppedAfterEach } from '../test/support.js';
+import { inState, stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import { scriptedModel } from './scripted-model.js';
 
@@ -74,7 +74,7 @@ describe('input required', () => {
       input: { room: 'hall' },
     });
     const question = await user.next((s) => s.kind === 'status' && s.mail.body.state === 'input-required');
-    await expect.poll(() => userRef.tasks.get(taskId, 'sent')?.state).toBe('input-required');
+    await inState(userRef.tasks, taskId, 'sent', 'input-required');
     const asked = question.kind === 'status' ? question.mail.message : undefined;
     await userRef.send(painter.address, `Re: ${asked?.subject}`, 'Hi! The colour is ochre, thanks.', {
       inReplyTo: asked?.message_id ?? '',

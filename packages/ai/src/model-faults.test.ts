@@ -3,7 +3,7 @@ import { embeddedRuntime, VirtualTime } from '@mailroom/core/testing';
 import { APICallError } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { stoppedAfterEach } from '../test/support.js';
+import { aborted, inState, stoppedAfterEach } from '../test/support.js';
 import { ModelAgent } from './model-agent.js';
 import { retryAfterMs } from './provider-retry.js';
 import { scriptedModel } from './scripted-model.js';
@@ -28,10 +28,21 @@ const tooMany = (retryAfter: string) =>
     isRetryable: true,
   });
 
+/** A model whose one stream never ends; `streaming` resolves with the call's abort signal once it is called. */
+function hangingModel() {
+  let called!: (signal: AbortSignal | undefined) => void;
+  const streaming = new Promise<AbortSignal | undefined>((resolve) => (called = resolve));
+  const model = scriptedModel((options) => {
+    called(options.abortSignal);
+    return { hang: true };
+  });
+  return { model, streaming };
+}
+
 describe('cancellation and provider faults', () => {
   it('CANCEL of the task aborts the model stream; no RESULT goes out', async () => {
     const { runtime, userRef } = await embeddedRuntime(runtimes);
-    const model = scriptedModel([{ hang: true }]);
+    const { model, streaming } = hangingModel();
     const agent = await runtime.spawn(new ModelAgent({ contract: Answer, model, instructions: 'x' }), {
       id: 'answerer',
     });
@@ -40,12 +51,12 @@ describe('cancellation and provider faults', () => {
       description: 'answer',
       input: { question: 'why?' },
     });
-    await expect.poll(() => model.doStreamCalls.length).toBe(1);
-    const signal = model.doStreamCalls[0]?.abortSignal;
+    const signal = await streaming;
     expect(signal?.aborted).toBe(false);
     await userRef.cancel(taskId, 'changed my mind');
-    await expect.poll(() => signal?.aborted).toBe(true);
-    await expect.poll(() => agent.tasks.get(taskId, 'received')?.state).toBe('canceled');
+    await aborted(signal as AbortSignal);
+    await inState(agent.tasks, taskId, 'received', 'canceled');
+    expect(model.doStreamCalls).toHaveLength(1);
     const kinds = (await userRef.audit(threadId)).map((e) => e.kind);
     expect(kinds).not.toContain('result');
     expect(kinds).not.toContain('error');
@@ -53,12 +64,12 @@ describe('cancellation and provider faults', () => {
 
   it('stopping the runtime aborts the model stream', async () => {
     const { runtime, userRef } = await embeddedRuntime(runtimes, { stopTimeoutMs: 50 });
-    const model = scriptedModel([{ hang: true }]);
+    const { model, streaming } = hangingModel();
     const agent = await runtime.spawn(new ModelAgent({ contract: Answer, model, instructions: 'x' }), {
       id: 'answerer',
     });
     await userRef.delegate(agent.address, { name: 'answer', description: 'answer', input: { question: 'why?' } });
-    await expect.poll(() => model.doStreamCalls.length).toBe(1);
+    await streaming;
     await runtime.stop();
     expect(model.doStreamCalls[0]?.abortSignal?.aborted).toBe(true);
   });

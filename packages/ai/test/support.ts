@@ -1,4 +1,5 @@
-import { defineTask, type Runtime } from '@mailroom/core';
+import { defineTask, type Runtime, type TaskRegistry, type TaskRole, type TaskState } from '@mailroom/core';
+import { filter, firstValueFrom } from 'rxjs';
 import { afterEach } from 'vitest';
 import { z } from 'zod';
 
@@ -12,6 +13,21 @@ export function stoppedAfterEach(): Runtime[] {
   });
   return runtimes;
 }
+
+/** Resolves once the task's record is in `state`: at once, or when the registry reports the change. */
+export async function inState(tasks: TaskRegistry, taskId: string, role: TaskRole, state: TaskState): Promise<void> {
+  const changed = firstValueFrom(
+    tasks.changes$.pipe(filter((r) => r.taskId === taskId && r.role === role && r.state === state)),
+  );
+  if (tasks.get(taskId, role)?.state !== state) await changed;
+}
+
+/** Resolves once `signal` is aborted (at once if it is). */
+export const aborted = (signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 
 /** A peer's contract: facts on a topic. */
 export const Research = defineTask({

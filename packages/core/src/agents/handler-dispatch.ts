@@ -15,7 +15,8 @@ import { onAbort } from '../time/on-abort.js';
 import { type MailSpan, startDelivery, startProcess, traceFieldsOf } from '../tracing/spans.js';
 import type { Message } from '../wire/model.js';
 import { type Agent, type Task, typedHandlerOf } from './agent.js';
-import { type Actions, MessageContext } from './agent-actions.js';
+import type { Actions } from './agent-actions.js';
+import { MessageContext } from './message-context.js';
 
 /** A message as the host hands it to its handler: the mail and what its subject and body say. */
 export type Incoming = { message: Message; decoded: ProtocolMessage | DecodeFailure };

@@ -57,12 +57,16 @@ describe('beforeSend hooks', () => {
         return ctx.reply('pong');
       }
     }
+    let hooked!: () => void;
+    const replied = new Promise<void>((resolve) => (hooked = resolve));
     const hook: SendHook = (mail) => {
       order.push(`spawn saw ${mail.body_text}`);
+      hooked();
       return undefined;
     };
     const signed = await runtime.spawn(new Signed(), { id: 'signed', beforeSend: hook });
     await userRef.send(signed.address, 'ping', 'ping');
-    await expect.poll(() => order).toEqual(['agent', 'spawn saw pong -- signed']);
+    await replied;
+    expect(order).toEqual(['agent', 'spawn saw pong -- signed']);
   });
 });

@@ -2,8 +2,8 @@ import { MemoryPostOffice } from '../post-office/memory/memory-post-office.js';
 import { mailboxConformance } from '../testing/index.js';
 import { LocalMailbox } from './local-mailbox.js';
 
-mailboxConformance('LocalMailbox on MemoryPostOffice', async () => {
-  const po = new MemoryPostOffice();
+mailboxConformance('LocalMailbox on MemoryPostOffice', async ({ clock }) => {
+  const po = new MemoryPostOffice({ clock });
   return {
     async agent(agentId, options = {}) {
       const reg = await po.register({ agent_id: agentId });

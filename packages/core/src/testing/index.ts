@@ -6,8 +6,9 @@
 // only the conformance suites need it; everything else here loads without it.
 export { embeddedRuntime } from './embedded.js';
 export { type Leasing, leaseConformance } from './lease-conformance.js';
-export { type MailboxFixture, mailboxConformance } from './mailbox-conformance.js';
+export { type MailboxFixture, type MailboxFixtureOptions, mailboxConformance } from './mailbox-conformance.js';
 export { ManualClock } from './manual-clock.js';
 export { type PostOfficeFactoryOptions, postOfficeConformance } from './post-office-conformance.js';
 export { Recorder, type Seen } from './recorder.js';
+export { RunningClock } from './running-clock.js';
 export { drain, VirtualTime } from './virtual-time.js';

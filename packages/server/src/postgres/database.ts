@@ -63,6 +63,8 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
       await client.connect();
       for (const channel of listeners.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
       listener = client;
+      // After a loss: notifications flow again from here on (what came meanwhile is not replayed).
+      if (retryMs > 0) options.logger?.info({ channels: listeners.size }, 'postgres: listening again');
       retryMs = 0;
       return client;
     })();

@@ -24,7 +24,6 @@ import {
   type LeasedPage,
   newApiKey,
   parseOrThrow,
-  planSend,
   type QuotaLimits,
   RegisterRequest,
   type Registration,
@@ -59,7 +58,7 @@ import {
 import { quoteIdent, type SqlDatabase } from './database.js';
 import { PostgresPostOfficeOptions } from './options.js';
 import { migrate } from './schema.js';
-import { type SendOutcome, sendError, sendResult } from './send-function.js';
+import { PgSender } from './sender.js';
 import { type PgStatements, pgStatements } from './statements.js';
 
 type EntryRow = { direction: 'inbound' | 'outbound'; read_at: string | null; starred: number; deleted: number };
@@ -82,6 +81,7 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
   private readonly origin = randomBytes(6).toString('hex');
   private stopListening: (() => Promise<void>) | undefined;
   private readonly options: z.output<typeof PostgresPostOfficeOptions>;
+  private readonly sender: PgSender;
 
   /** Connects, creates or migrates the schema, and listens for mail sent through other processes. */
   static async open(options: PostgresPostOfficeOptions): Promise<PostgresPostOffice> {
@@ -99,6 +99,8 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
     this.limits = { hourly: options.limits?.hourly ?? 10_000, daily: options.limits?.daily ?? 100_000 };
     this.q = pgStatements(quoteIdent(options.schema));
     this.channel = `mailroom_${options.schema}`;
+    const { db, q, clock, domain, channel, origin } = this;
+    this.sender = new PgSender({ db, q, clock, domain, channel, origin });
   }
 
   /** Stops listening (and closes the database when the office owns it). */
@@ -193,63 +195,9 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
   }
 
   async send(from: string, request: SendRequest): Promise<SendResult> {
-    const plan = planSend(request, this.domain);
-    const req = plan.request;
-    const now = this.clock.now();
-    const createdAt = new Date(now).toISOString();
-    const suffix = randomBytes(12).toString('base64url');
-    // Each participant once (a sender may write to itself); seen wins over bcc.
-    const hidden = new Map<string, number>();
-    for (const a of [from, ...plan.to, ...plan.cc]) hidden.set(a, 0);
-    for (const a of plan.bcc) if (!hidden.has(a)) hidden.set(a, 1);
-    const toJson = JSON.stringify(plan.to);
-    const ccJson = JSON.stringify(plan.cc);
-    const [row] = await this.db.query<{ r: SendOutcome }>(this.q.send, [
-      from,
-      plan.recipients,
-      [...hidden.keys()],
-      [...hidden.values()],
-      toJson,
-      ccJson,
-      req.subject,
-      req.body_text ?? null,
-      req.body_html ?? null,
-      req.in_reply_to ?? null,
-      req.idempotency_key ?? null,
-      now,
-      createdAt,
-      `msg_${suffix}`,
-      `thr_${suffix}`,
-      this.channel,
-      JSON.stringify([this.origin, plan.recipients]),
-    ]);
-    const r = (row as { r: SendOutcome }).r;
-    if ('idem' in r) return this.replay(r.idem);
-    if ('error' in r) throw sendError(r, now);
-    for (const a of plan.recipients) this.wake.notify(a);
-    const message = toMessage({
-      id: `msg_${suffix}`,
-      thread_id: r.thread_id,
-      from_address: from,
-      from_agent_id: r.agent_id,
-      to_json: toJson,
-      cc_json: ccJson,
-      subject: req.subject,
-      body_text: req.body_text ?? null,
-      body_html: req.body_html ?? null,
-      in_reply_to: r.in_reply_to,
-      created_at: createdAt,
-      direction: 'outbound',
-      read_at: null,
-      starred: 0,
-    });
-    return sendResult(message);
-  }
-
-  /** The first result of a repeated idempotency key, rebuilt from its message. */
-  private async replay(seq: number): Promise<SendResult> {
-    const [row] = await this.db.query<MessageRow>(this.q.messageBySeq, [seq]);
-    return sendResult(toMessage({ ...(row as MessageRow), direction: 'outbound', read_at: null, starred: 0 }));
+    const { result, recipients } = await this.sender.send(from, request);
+    for (const a of recipients) this.wake.notify(a);
+    return result;
   }
 
   async inbox(address: string, query: InboxQuery = {}): Promise<InboxPage> {

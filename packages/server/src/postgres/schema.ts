@@ -1,5 +1,5 @@
 import type { SqlSession } from './database.js';
-import { SEND_FUNCTION } from './send-function.js';
+import { SEND_FUNCTION, SEND_GROUP_FUNCTION } from './send-function.js';
 
 /**
  * The migrations of the PostgreSQL post office, in order. Each runs once per schema, in a
@@ -66,6 +66,7 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
     PRIMARY KEY (owner, key)
   )`,
   SEND_FUNCTION,
+  SEND_GROUP_FUNCTION,
 ];
 
 /**

@@ -75,6 +75,37 @@ export const SEND_FUNCTION: readonly string[] = [
   $fn$`,
 ];
 
+/**
+ * Several sends of one sender as one statement: `send_mail` for each, in the order given, in the
+ * caller's transaction (every account they touch is locked first, in one order, until the end). Each send's
+ * fields are those of `send_mail` after `p_from`, by name without `p_`; returns the outcomes in
+ * order. A refused send is an outcome like any other; a database fault fails the whole group.
+ */
+export const SEND_GROUP_FUNCTION: readonly string[] = [
+  `CREATE FUNCTION {S}.send_mails(p_from TEXT, p_sends JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+  DECLARE
+    m JSONB;
+    outcomes JSONB := '[]'::jsonb;
+  BEGIN
+    -- Every account the group touches, locked at once in one order (as send_mail does for one send):
+    -- taken one send at a time, two groups could each hold what the other waits for.
+    PERFORM 1 FROM {S}.accounts WHERE address = p_from OR address IN (
+      SELECT r FROM jsonb_array_elements(p_sends) AS s(v), jsonb_array_elements_text(s.v->'recipients') AS r)
+      ORDER BY address FOR UPDATE;
+    FOR m IN SELECT t.v FROM jsonb_array_elements(p_sends) WITH ORDINALITY AS t(v, i) ORDER BY t.i LOOP
+      outcomes := outcomes || jsonb_build_array({S}.send_mail(p_from,
+        ARRAY(SELECT e FROM jsonb_array_elements_text(m->'recipients') WITH ORDINALITY AS t(e, i) ORDER BY i),
+        ARRAY(SELECT e FROM jsonb_array_elements_text(m->'participants') WITH ORDINALITY AS t(e, i) ORDER BY i),
+        ARRAY(SELECT e::INT FROM jsonb_array_elements_text(m->'hidden') WITH ORDINALITY AS t(e, i) ORDER BY i),
+        m->>'to_json', m->>'cc_json', m->>'subject', m->>'body_text', m->>'body_html', m->>'in_reply_to',
+        m->>'idem', (m->>'now')::BIGINT, m->>'created_at', m->>'id', m->>'new_thread', m->>'channel',
+        m->>'notice'));
+    END LOOP;
+    RETURN outcomes;
+  END
+  $fn$`,
+];
+
 /** What `send_mail` returns. */
 export type SendOutcome =
   | { seq: number; thread_id: string; agent_id: string; in_reply_to: string | null }

@@ -14,6 +14,7 @@ export function pgStatements(s: string) {
     account: `SELECT * FROM ${s}.accounts WHERE address = $1`,
     addresses: `SELECT address FROM ${s}.accounts ORDER BY created_at, address`,
     send: `SELECT ${s}.send_mail(${Array.from({ length: 17 }, (_, i) => `$${i + 1}`).join(', ')}) AS r`,
+    sendGroup: `SELECT ${s}.send_mails($1, $2::jsonb) AS r`,
     messageBySeq: `SELECT ${PG_MESSAGE_COLUMNS} FROM ${s}.messages m WHERE m.seq = $1`,
     byKey: `SELECT address FROM ${s}.accounts WHERE key_hash = $1`,
     byAgentId: `SELECT * FROM ${s}.accounts WHERE agent_id = $1`,
