@@ -333,7 +333,10 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
       await this.db.query('SELECT pg_notify($1, $2)', [this.channel, JSON.stringify([this.origin, [address]])]);
       this.wake.notify(address);
     }
-    return { renewed: renewed.length, lease_expires_at: until === null ? null : new Date(until).toISOString() };
+    return {
+      renewed: renewed.length,
+      lease_expires_at: until === null || renewed.length === 0 ? null : new Date(until).toISOString(),
+    };
   }
 
   private onNotice(payload: string): void {
