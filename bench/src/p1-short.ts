@@ -6,7 +6,7 @@
 // nact actor. Under callgrind, (count at N = 60 000 − count at N = 20 000) / 40 000 is the cost
 // of one message with start-up and warm-up taken out. `core` lets one script drive another
 // worktree's build (`<worktree>/packages/core/dist/index.js`), so that both sides run the same loop.
-import { dispatch, spawn, start, stop } from 'nact';
+import { nactRate } from './nact-baseline.js';
 
 async function agents(n: number, w: number, core: string): Promise<void> {
   const { Agent, createRuntime, MemoryPostOffice } = (await import(core)) as typeof import('@mailroom/core');
@@ -44,24 +44,8 @@ async function agents(n: number, w: number, core: string): Promise<void> {
 }
 
 async function nact(n: number): Promise<void> {
-  const system = start();
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const actor = spawn(
-    system,
-    (count: number, _msg: number) => {
-      if (count + 1 === n) done();
-      return count + 1;
-    },
-    'sink',
-    { initialState: 0, onCrash: (_m, _e, ctx) => ctx.resume },
-  );
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) dispatch(actor, i);
-  await finished;
-  const ms = performance.now() - t0;
-  stop(system);
-  console.log(`nact: ${n} messages in ${Math.round(ms)} ms: ${Math.round((n / ms) * 1000)}/s`);
+  const rate = await nactRate(n);
+  console.log(`nact: ${n} messages in ${Math.round((n / rate) * 1000)} ms: ${Math.round(rate)}/s`);
 }
 
 const args = process.argv.slice(2);

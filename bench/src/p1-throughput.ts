@@ -1,30 +1,11 @@
 import { Agent, createRuntime, MemoryPostOffice } from '@mailroom/core';
-import { dispatch, spawn, start, stop } from 'nact';
+import { nactRate } from './nact-baseline.js';
 import { type BenchResult, round } from './result.js';
 
 const N = 200_000;
 
 /** Raw nact: dispatch N messages to one actor, until the last is handled. */
-async function nactBaseline(): Promise<number> {
-  const system = start();
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const actor = spawn(
-    system,
-    (count: number, _msg: number) => {
-      if (count + 1 === N) done();
-      return count + 1;
-    },
-    'sink',
-    { initialState: 0, onCrash: (_m, _e, ctx) => ctx.resume },
-  );
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) dispatch(actor, i);
-  await finished;
-  const ms = performance.now() - t0;
-  stop(system);
-  return (N / ms) * 1000;
-}
+const nactBaseline = () => nactRate(N);
 
 /** Mailroom: one agent sends N messages to another on the embedded post office; each handled and marked read. */
 async function mailroom(maxMessages?: number): Promise<{ rate: number; unreadAfter: number }> {
