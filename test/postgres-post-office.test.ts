@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
+import { ValidationError } from '@mailroom/core';
 import {
   leaseConformance,
   type PostOfficeFactoryOptions,
@@ -197,6 +198,30 @@ describe.skipIf(!server)('PostgreSQL: sends of one sender that go out together',
       const page = await office.inbox(b, { limit: 100 });
       expect(page.messages.map((m) => m.subject)).toEqual(subjects);
       expect(page.messages.every((m) => m.body_text === `${m.subject} ${body}`)).toBe(true);
+    });
+  });
+
+  it('fail alone when one of them carries text PostgreSQL cannot take: a lone surrogate is stored as U+FFFD, NUL is a 422', async () => {
+    await withFreshOffice({}, async (office) => {
+      const a = (await office.register({ agent_id: 'anna' })).email_address;
+      const b = (await office.register({ agent_id: 'bert' })).email_address;
+      const round = (odd: string) =>
+        Promise.allSettled(
+          ['first', odd, 'third'].map((body_text, i) => office.send(a, { to: [b], subject: `s${i}`, body_text })),
+        );
+      const surrogate = await round('x\ud800y');
+      expect(surrogate.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      const nul = await round('x\u0000y');
+      expect(nul.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((nul[1] as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
+      const page = await office.inbox(b, { limit: 10 });
+      expect(page.messages.map((m) => [m.subject, m.body_text])).toEqual([
+        ['s0', 'first'],
+        ['s1', 'x\ufffdy'],
+        ['s2', 'third'],
+        ['s0', 'first'],
+        ['s2', 'third'],
+      ]);
     });
   });
 

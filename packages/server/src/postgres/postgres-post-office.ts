@@ -100,7 +100,7 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
     this.q = pgStatements(quoteIdent(options.schema));
     this.channel = `mailroom_${options.schema}`;
     const { db, q, clock, domain, channel, origin } = this;
-    this.sender = new PgSender({ db, q, clock, domain, channel, origin });
+    this.sender = new PgSender({ db, q, clock, domain, channel, origin, log: this.options.logger });
   }
 
   /** Stops listening (and closes the database when the office owns it). */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock, SendRequest, SendResult } from '@mailroom/core';
+import { type Clock, type SendRequest, type SendResult, ValidationError } from '@mailroom/core';
 import { planSend } from '@mailroom/core/post-office';
+import type { Logger } from 'pino';
 import { type MessageRow, toMessage } from '../rows.js';
 import type { SqlSession } from './database.js';
 import { type SendOutcome, sendError, sendResult } from './send-function.js';
@@ -11,6 +12,21 @@ export type Sent = { result: SendResult; recipients: readonly string[] };
 
 /** A send asked for while others of its sender were on their way. */
 type Waiting = { request: SendRequest; resolve: (sent: Sent) => void; reject: (err: unknown) => void };
+
+/**
+ * Text as PostgreSQL stores it: a lone UTF-16 surrogate becomes U+FFFD (what the driver does to a
+ * parameter, and a JSON value of a group would otherwise be refused whole); NUL it cannot store.
+ */
+function storable<T extends string | null>(value: T, field: string): T {
+  if (value === null) return value;
+  if (value.includes('\u0000')) {
+    throw ValidationError.single(['body', field], 'PostgreSQL cannot store the NUL character (\\u0000)');
+  }
+  return (value as string & { toWellFormed(): string }).toWellFormed() as T;
+}
+
+/** PostgreSQL's "data exception" class: the statement was refused as a whole, nothing was written. */
+const refusedAsData = (err: unknown): boolean => /^22/.test(String((err as { code?: unknown }).code ?? ''));
 
 /** The most sends of one sender in one statement, and about the most text they carry. */
 const MAX_GROUP = 100;
@@ -37,6 +53,7 @@ export class PgSender {
       /** The NOTIFY channel of the office, and the origin its notices carry. */
       channel: string;
       origin: string;
+      log?: Pick<Logger, 'warn'> | undefined;
     },
   ) {}
 
@@ -75,13 +92,28 @@ export class PgSender {
     }
     if (sends.length === 0) return;
     try {
-      const outcomes =
-        sends.length === 1
-          ? [await this.query<SendOutcome>(this.s.q.send, [from, ...Object.values(sends[0]?.args.fields ?? {})])]
-          : await this.query<SendOutcome[]>(this.s.q.sendGroup, [
-              from,
-              JSON.stringify(sends.map((x) => x.args.fields)),
-            ]);
+      let outcomes: SendOutcome[];
+      try {
+        outcomes =
+          sends.length === 1
+            ? [await this.query<SendOutcome>(this.s.q.send, [from, ...Object.values(sends[0]?.args.fields ?? {})])]
+            : await this.query<SendOutcome[]>(this.s.q.sendGroup, [
+                from,
+                JSON.stringify(sends.map((x) => x.args.fields)),
+              ]);
+      } catch (err) {
+        // One send's data refused the group's statement (nothing of it was written): each goes
+        // alone, in order, so that only the one at fault fails.
+        if (sends.length === 1 || !refusedAsData(err)) throw err;
+        // Code and message only: the error's detail may quote the mail.
+        const { code, message } = err as { code?: string; message?: string };
+        this.s.log?.warn(
+          { code, reason: message, sends: sends.length },
+          'a group of sends was refused; sending one by one',
+        );
+        for (const x of sends) await this.sendGroup(from, [x.w]);
+        return;
+      }
       for (const [i, { w, args }] of sends.entries()) {
         const r = outcomes[i] as SendOutcome;
         if ('idem' in r) this.replay(r.idem).then((result) => w.resolve({ result, recipients: [] }), w.reject);
@@ -118,11 +150,11 @@ export class PgSender {
       hidden: [...hidden.values()],
       to_json: JSON.stringify(plan.to),
       cc_json: JSON.stringify(plan.cc),
-      subject: req.subject,
-      body_text: req.body_text ?? null,
-      body_html: req.body_html ?? null,
+      subject: storable(req.subject, 'subject'),
+      body_text: storable(req.body_text ?? null, 'body_text'),
+      body_html: storable(req.body_html ?? null, 'body_html'),
       in_reply_to: req.in_reply_to ?? null,
-      idem: req.idempotency_key ?? null,
+      idem: storable(req.idempotency_key ?? null, 'idempotency_key'),
       now,
       created_at: createdAt,
       id: `msg_${suffix}`,
@@ -139,7 +171,7 @@ export class PgSender {
           from_agent_id: r.agent_id,
           to_json: fields.to_json,
           cc_json: fields.cc_json,
-          subject: req.subject,
+          subject: fields.subject,
           body_text: fields.body_text,
           body_html: fields.body_html,
           in_reply_to: r.in_reply_to,
