@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,23 @@ describe('registeringMailboxFactory and a server that is not there yet', () => {
 });
 
 describe('registeringMailboxFactory across restarts', () => {
+  it('does not send a registration again when its answer was lost: it may have been made (a repeat would be a 409)', async () => {
+    let posts = 0;
+    const lossy = createHttpServer((req, res) => {
+      posts += 1;
+      req.resume();
+      req.on('end', () => res.destroy()); // the request arrived; its answer never leaves
+    });
+    await new Promise<void>((r) => lossy.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => lossy.close(r)));
+    const { port } = lossy.address() as { port: number };
+    const open = registeringMailboxFactory({ baseUrl: `http://127.0.0.1:${port}`, waitForServerMs: 5_000 });
+    const error = await open('lost-answer').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailboxError);
+    expect((error as Error).message).toMatch(/answer to POST .*\/agents\/register was lost .*rotate-key lost-answer/);
+    expect(posts).toBe(1);
+  });
+
   it('without keyDir, a second run is a ConflictError that says how to avoid and how to recover', async () => {
     const server = await startServer();
     closers.push(() => server.app.close());

@@ -32,6 +32,15 @@ export type RegisteringOptions = Omit<HttpMailboxOptions, 'apiKey'> & {
 const rotate = (agentId: string) =>
   `\`mailroom-server rotate-key ${agentId} --db <the server's --db>\` (on the server's host; it prints a new key and the old one stops working)`;
 
+/** Failures where the request never reached the server (nothing to lose by trying again). */
+const NOT_SENT: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
 /**
  * A runtime `mailboxFactory` for a server of your own: each agent id is registered on first use
  * (`POST /agents/register`) and gets an HttpMailbox with the key it was given. With `keyDir` the
@@ -60,9 +69,17 @@ export function registeringMailboxFactory(options: RegisteringOptions): (agentId
         redirect: 'manual',
       });
     } catch (err) {
-      throw new MailboxError(`request failed: network error: POST ${url} (${networkReason(err)})`, undefined, {
-        cause: err,
-      });
+      const reason = networkReason(err);
+      // Waited for and tried again only where the request cannot have arrived: a registration
+      // whose answer was lost may have been made (its key with it), and a repeat would be a 409.
+      if (!NOT_SENT.has(reason)) {
+        throw new MailboxError(
+          `request failed: the answer to POST ${url} was lost (${reason}); ${agentId} may be registered already: if a second try says so, get it a key with mailroom-server rotate-key ${agentId}`,
+          undefined,
+          { cause: err },
+        );
+      }
+      throw new MailboxError(`request failed: network error: POST ${url} (${reason})`, undefined, { cause: err });
     }
     if (res.status === 409) {
       await res.body?.cancel();
