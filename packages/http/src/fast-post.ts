@@ -43,9 +43,12 @@ export class FastPost {
     const body = Buffer.from(JSON.stringify(json));
     return new Promise((resolve) => {
       let settled = false;
+      // The whole attempt, not only each idle gap: an answer that trickles in still ends in time.
+      const timer = setTimeout(() => req.destroy(new Error(`no answer in ${this.timeoutMs} ms`)), this.timeoutMs);
       const done = (answer: FastAnswer | undefined, why?: string) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         if (why && this.logger?.isLevelEnabled('debug')) {
           this.logger.debug({ path, why }, 'fast attempt gave no answer; the call goes the usual way');
         }
@@ -81,7 +84,6 @@ export class FastPost {
           });
         },
       );
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`no answer in ${this.timeoutMs} ms`)));
       req.on('error', (err) => done(undefined, err.message));
       req.end(body);
     });
@@ -100,18 +102,22 @@ export function headersOf(raw: IncomingHttpHeaders): AnswerHeaders {
 
 /**
  * What follows a fast attempt: a 2xx is the answer; a 3xx or 4xx (but 408, and a 429 short enough
- * to wait out) is the error the usual way would throw; a 408 or 5xx, a 429 after its
+ * to wait out) is the error the usual way would throw; a 408 or 5xx, a 429 or 503 after its
  * `Retry-After` (`waitMs`), and a network failure (no answer) go the usual way, with its retries.
  */
 export function afterFastAttempt(
   answer: FastAnswer | undefined,
-  maxRetryAfterMs: number,
+  maxWaitMs: number,
 ): { next: 'answer'; data: unknown } | { next: 'throw'; error: Error } | { next: 'usual'; waitMs: number } {
   if (!answer) return { next: 'usual', waitMs: 0 };
   const { status } = answer;
   if (status >= 200 && status <= 299) return { next: 'answer', data: answer.data };
-  const waitMs = status === 429 ? Number(answer.headers.get('retry-after')) * 1000 : Number.NaN;
-  if (waitMs >= 0 && waitMs <= maxRetryAfterMs) return { next: 'usual', waitMs };
-  if (status === 408 || status >= 500) return { next: 'usual', waitMs: 0 };
+  const retryAfter = answer.headers.get('retry-after');
+  const waitMs = retryAfter === null ? 0 : Number(retryAfter) * 1000;
+  // A wait longer than `maxWaitMs` (the option, or what is left of the call's deadline) is not made.
+  const waitable = waitMs >= 0 && waitMs <= maxWaitMs;
+  if (status === 429 && waitable) return { next: 'usual', waitMs };
+  // A 503 names when to come back too (the usual way honours it the same).
+  if (status === 408 || status >= 500) return { next: 'usual', waitMs: status === 503 && waitable ? waitMs : 0 };
   return { next: 'throw', error: errorOfAnswer(status, answer.data, answer.headers, new Error(`HTTP ${status}`)) };
 }

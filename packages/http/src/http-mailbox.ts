@@ -340,21 +340,21 @@ export class HttpMailbox implements Mailbox {
 
   /** A POST that is safe to repeat: first on the fast path, then as {@link afterFastAttempt} says. */
   private async post<S extends z.ZodType>(schema: S, path: string, json: unknown): Promise<z.output<S>> {
-    const startedAt = Date.now();
+    // The first attempt (and a wait it is told to make) counts against the call's deadline.
+    const deadline = Date.now() + (this.options.totalTimeoutMs ?? 60_000);
     const answer = await this.fast?.post(path, json);
     if (answer) this.learn(answer.headers);
-    const after = afterFastAttempt(answer, this.options.maxRetryAfterMs ?? 30_000);
+    const after = afterFastAttempt(answer, Math.min(this.options.maxRetryAfterMs ?? 30_000, deadline - Date.now()));
     if (after.next === 'answer') return checked(schema, after.data);
     if (after.next === 'throw') {
       this.logRefusal('POST', `/${path}`, answer?.status ?? 0, after.error);
       throw after.error;
     }
     if (after.waitMs > 0) {
-      this.options.logger?.warn({ path: `/${path}`, status: 429, waitMs: after.waitMs }, 'rate limited: waits');
+      this.options.logger?.warn({ path: `/${path}`, status: answer?.status, waitMs: after.waitMs }, 'told to wait');
       await new Promise((resolve) => setTimeout(resolve, after.waitMs));
     }
-    // The first attempt counts against the call's deadline.
-    const totalTimeout = Math.max(1, (this.options.totalTimeoutMs ?? 60_000) - (Date.now() - startedAt));
+    const totalTimeout = Math.max(1, deadline - Date.now());
     return this.call(schema, () => this.http.post(path, { json, totalTimeout, ...REPEATABLE }));
   }
 
