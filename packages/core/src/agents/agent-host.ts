@@ -276,15 +276,13 @@ export class AgentHost {
     this.checkIdle();
   }
 
-  /** Hands every message not running back to the post office, unread (the agent stops or crashed). */
+  /**
+   * Takes back every message not running (the agent stops or crashed): as a page arriving then
+   * would be — the answers to this agent's tasks still handled at a stop, the rest back unread.
+   */
   private releaseWaiting(): void {
     const waiting = this.lanes.drain();
-    if (waiting.length > 0) {
-      this.inFlight.settle(
-        waiting.map((i) => i.message.message_id),
-        !this.crashed,
-      );
-    }
+    if (waiting.length > 0) this.arriveHalted(waiting);
   }
 
   private checkIdle(): void {

@@ -199,3 +199,38 @@ describe('stopping right after an answer', () => {
     expect(unread).toEqual([]);
   });
 });
+
+describe('stopping while an answer waits for a slot', () => {
+  it('handles and marks read a RESULT that waited behind the busy handler which collected it', async () => {
+    const running: Runtime[] = [];
+    const { runtime, postOffice } = await embeddedRuntime(running);
+    const worker = await runtime.spawn(new Summarizer(), { id: 'summarizer-slot' });
+    let collected!: () => void;
+    const wasCollected = new Promise<void>((r) => (collected = r));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const boss = await runtime.spawn(
+      new (class extends Agent {
+        override async onMessage(_m: unknown, ctx: AgentContext) {
+          const task = await ctx.delegate(worker.address, {
+            name: 'summarize',
+            description: 'one word',
+            input: { text: 'p q', words: 1 },
+          });
+          await ctx.collect([task.taskId], { timeoutMs: 5000 });
+          collected();
+          await gate; // the only slot stays taken: the RESULT waits in its lane
+        }
+      })(),
+      { id: 'boss-slot', concurrency: 1 },
+    );
+    const user = await runtime.spawn(new (class extends Agent {})(), { id: 'user-slot' });
+    await user.send(boss.address, 'go', '');
+    await wasCollected;
+    const stopping = runtime.stop();
+    open();
+    await stopping;
+    const unread = await postOffice.inbox(boss.address, { unread_only: true });
+    expect(unread.messages.map((m) => m.subject.split(':')[0])).toEqual([]);
+  });
+});
