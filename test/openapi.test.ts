@@ -117,6 +117,7 @@ describe('/openapi.json describes what the server does', () => {
         '/admin/accounts',
         '/admin/accounts/{agent_id}/rotate-key',
         '/admin/accounts/{agent_id}/revoke-key',
+        '/admin/accounts/{agent_id}/limits',
         '/email/claim',
         '/email/lease',
         '/ui/thread/{thread_id}',
@@ -192,6 +193,14 @@ describe('/openapi.json describes what the server does', () => {
     expect(await probe('POST', '/admin/accounts/{agent_id}/revoke-key', { agent_id: 'doc-new' }, { key: null })).toBe(
       200,
     );
+    expect(
+      await probe(
+        'POST',
+        '/admin/accounts/{agent_id}/limits',
+        { agent_id: 'doc-new' },
+        { key: null, body: JSON.stringify({ hourly: 50 }) },
+      ),
+    ).toBe(200);
     // No key, an unknown key, or a bad admin key.
     for (const [method, path, params] of [
       ['POST', '/email/send', {}],
@@ -216,6 +225,7 @@ describe('/openapi.json describes what the server does', () => {
       ['GET', '/admin/accounts', {}],
       ['POST', '/admin/accounts/{agent_id}/rotate-key', agent],
       ['POST', '/admin/accounts/{agent_id}/revoke-key', agent],
+      ['POST', '/admin/accounts/{agent_id}/limits', agent],
     ] as const) {
       expect(await probe(method, path, params, { admin: 'wrong' })).toBe(401);
       expect(await probe(method, path, params, { admin: null })).toBe(401);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
-import { ValidationError } from '@mailroom/core';
+import { NotFoundError, RateLimitedError, ValidationError } from '@mailroom/core';
 import {
   leaseConformance,
   type PostOfficeFactoryOptions,
@@ -181,6 +181,20 @@ describe.skipIf(!server)('the server on PostgreSQL: batch send', () => {
       } finally {
         await app.close();
       }
+    });
+  });
+});
+
+describe.skipIf(!server)('PostgreSQL: an operator changes an account’s quotas', () => {
+  it('holds the new hourly limit at once and keeps the daily one', async () => {
+    await withFreshOffice({ clock: new RunningClock() }, async (office) => {
+      const a = (await office.register({ agent_id: 'quota' })).email_address;
+      const summary = await office.setAccountLimits('quota', { hourly: 1 });
+      expect(summary.rate_limits.hourly.limit).toBe(1);
+      expect(summary.rate_limits.daily.limit).toBe(100_000);
+      await office.send(a, { to: [a], subject: 'one' });
+      await expect(office.send(a, { to: [a], subject: 'two' })).rejects.toBeInstanceOf(RateLimitedError);
+      await expect(office.setAccountLimits('nobody', { hourly: 1 })).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 });

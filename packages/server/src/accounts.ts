@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type AccountRow, pageOf, toAccount } from './rows.js';
 
 // Accounts an operator manages: list them, give one a new key, revoke its key. The SQLite and
-// PostgreSQL post offices have these (the CLI's `register`, `rotate-key`, `revoke-key` and
+// PostgreSQL post offices have these (the CLI's `register`, `rotate-key`, `revoke-key`, `set-limits` and
 // `accounts`, and the admin API, work on them); the embedded MemoryPostOffice has not.
 
 /** One account as the operator sees it: who, since when, whether its key works, its use. */
@@ -39,6 +39,16 @@ export type AccountListQuery = z.input<typeof AccountListQuery>;
 /** The path parameter naming an account. */
 export const AgentIdParams = z.object({ agent_id: AgentId });
 
+/** New send quotas for an account: either or both; the other stays as it is. */
+export const AccountLimits = z
+  .object({
+    hourly: z.number().int().min(0).max(1e9).optional(),
+    daily: z.number().int().min(0).max(1e9).optional(),
+  })
+  .strict()
+  .refine((l) => l.hourly !== undefined || l.daily !== undefined, { message: 'give hourly, daily or both' });
+export type AccountLimits = z.infer<typeof AccountLimits>;
+
 /** What a post office offers an operator beside the API (SQLite and PostgreSQL have it). */
 export interface AccountAdmin {
   /** Accounts by agent id, a page at a time. */
@@ -47,12 +57,19 @@ export interface AccountAdmin {
   rotateKey(agentId: string): Promise<Registration>;
   /** No key opens the account any more (until `rotateKey`); its mail stays. `NotFoundError` for an unknown id. */
   revokeKey(agentId: string): Promise<AccountSummary>;
+  /** New send quotas for an account (at once, also for a running server). `NotFoundError` for an unknown id. */
+  setAccountLimits(agentId: string, limits: AccountLimits): Promise<AccountSummary>;
 }
 
 /** True when the post office lets an operator manage its accounts. */
 export function hasAccountAdmin(po: PostOffice): po is PostOffice & AccountAdmin {
   const p = po as Partial<AccountAdmin>;
-  return typeof p.listAccounts === 'function' && typeof p.rotateKey === 'function' && typeof p.revokeKey === 'function';
+  return (
+    typeof p.listAccounts === 'function' &&
+    typeof p.rotateKey === 'function' &&
+    typeof p.revokeKey === 'function' &&
+    typeof p.setAccountLimits === 'function'
+  );
 }
 
 /**

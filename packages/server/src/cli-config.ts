@@ -5,7 +5,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 // came from.
 
 /** The commands; `serve` when none is given. */
-export const COMMANDS = ['serve', 'register', 'rotate-key', 'revoke-key', 'accounts'] as const;
+export const COMMANDS = ['serve', 'register', 'rotate-key', 'revoke-key', 'set-limits', 'accounts'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Kind =
@@ -164,6 +164,8 @@ export type Invocation =
       agentId: string | undefined;
       values: Values;
       sources: Record<string, string>;
+      /** The options given (as a flag or by the environment), not left at their default. */
+      given: ReadonlySet<string>;
     };
 
 /** A usage error: the CLI prints it in one line and exits 2. */
@@ -193,13 +195,15 @@ export function readInvocation(argv: readonly string[], env: NodeJS.ProcessEnv):
   if (!COMMANDS.includes(command)) {
     throw new UsageError(`unknown command ${JSON.stringify(first)} (commands: ${COMMANDS.join(', ')})`);
   }
-  const needsId = command === 'register' || command === 'rotate-key' || command === 'revoke-key';
+  const needsId =
+    command === 'register' || command === 'rotate-key' || command === 'revoke-key' || command === 'set-limits';
   if (needsId && rest.length !== 1)
     throw new UsageError(`${command} takes one agent id: mailroom-server ${command} <id>`);
   if (!needsId && rest.length > 0) throw new UsageError(`${command} takes no argument (got ${rest.join(' ')})`);
 
   const values: Values = {};
   const sources: Record<string, string> = {};
+  const given = new Set<string>();
   for (const o of OPTIONS) {
     const flag = flags[o.flag];
     if (o.scope === 'serve' && command !== 'serve') {
@@ -212,9 +216,11 @@ export function readInvocation(argv: readonly string[], env: NodeJS.ProcessEnv):
     if (flag !== undefined) {
       raw = flag;
       source = `--${o.flag}`;
+      given.add(o.flag);
     } else if (fromEnv !== undefined && fromEnv !== '') {
       raw = fromEnv;
       source = o.env;
+      given.add(o.flag);
     } else {
       raw = o.default;
       source = `--${o.flag}`;
@@ -222,7 +228,10 @@ export function readInvocation(argv: readonly string[], env: NodeJS.ProcessEnv):
     sources[o.flag] = source;
     values[o.flag] = raw === undefined ? undefined : check(o, raw, source);
   }
-  return { help: false, command, agentId: needsId ? rest[0] : undefined, values, sources };
+  if (command === 'set-limits' && !given.has('hourly-limit') && !given.has('daily-limit')) {
+    throw new UsageError('set-limits needs --hourly-limit N, --daily-limit N or both');
+  }
+  return { help: false, command, agentId: needsId ? rest[0] : undefined, values, sources, given };
 }
 
 /** Node's parser's complaint in words of this command (its own text suggests `-- "--flag"`, which is no use here). */
@@ -283,9 +292,11 @@ Usage:
   mailroom-server register <id>          create an account; prints its API key (once)
   mailroom-server rotate-key <id>        a new key for an account; the old one stops working at once
   mailroom-server revoke-key <id>        no key opens the account until rotate-key
+  mailroom-server set-limits <id> --hourly-limit N --daily-limit N
+                                         new send quotas for an account (either or both)
   mailroom-server accounts               list the accounts
 
-register, rotate-key, revoke-key and accounts work on the store itself (--db, the same file or
+register, rotate-key, revoke-key, set-limits and accounts work on the store itself (--db, the same file or
 database the server uses; a running server sees the change at once).
 
 Options of every command (each also from its environment variable; the flag wins):

@@ -55,7 +55,7 @@ if (invocation.version) {
   process.stdout.write(`mailroom-server ${pkg.version}\n`);
   process.exit(0);
 }
-const { command, agentId, values, sources } = invocation;
+const { command, agentId, values, sources, given } = invocation;
 
 const db = String(values.db);
 const sqlite = db !== ':memory:' && !isPostgresUrl(db);
@@ -100,7 +100,7 @@ try {
 if (command === 'serve') await serve(office, values);
 else await manage(command, agentId as string, office);
 
-/** `register`, `rotate-key`, `revoke-key`, `accounts`: one change to the store, then exit. */
+/** `register`, `rotate-key`, `revoke-key`, `set-limits`, `accounts`: one change to the store, then exit. */
 async function manage(
   cmd: Exclude<Command, 'serve'>,
   id: string,
@@ -127,6 +127,14 @@ async function manage(
       const s = await admin.revokeKey(id);
       say(
         `revoked the API key of ${s.email_address} in ${dbName}: no key opens it until \`mailroom-server rotate-key ${id}\``,
+      );
+    } else if (cmd === 'set-limits') {
+      const s = await admin.setAccountLimits(id, {
+        ...(given.has('hourly-limit') ? { hourly: Number(values['hourly-limit']) } : {}),
+        ...(given.has('daily-limit') ? { daily: Number(values['daily-limit']) } : {}),
+      });
+      say(
+        `${s.email_address} in ${dbName} may now send ${s.rate_limits.hourly.limit} an hour and ${s.rate_limits.daily.limit} a day`,
       );
     } else {
       out(['agent_id', 'address', 'key', 'created_at', 'sent', 'received'].join('\t'));

@@ -1,6 +1,13 @@
 import { type PostOffice, RegisterRequest, Registration } from '@mailroom/core/post-office';
 import { z } from 'zod';
-import { AccountList, AccountListQuery, AccountSummary, AgentIdParams, hasAccountAdmin } from './accounts.js';
+import {
+  AccountLimits,
+  AccountList,
+  AccountListQuery,
+  AccountSummary,
+  AgentIdParams,
+  hasAccountAdmin,
+} from './accounts.js';
 import { rejectLongIds } from './guards.js';
 import type { App, Hook, RouteBook } from './routes.js';
 
@@ -123,6 +130,24 @@ export function registerOperationRoutes(
         async ({ params }, req) => {
           const summary = await po.revokeKey(params.agent_id);
           req.log.info({ agent_id: params.agent_id }, 'API key revoked');
+          return summary;
+        },
+      );
+      book.route(
+        admin,
+        {
+          method: 'POST',
+          url: '/admin/accounts/:agent_id/limits',
+          summary: 'New send quotas for an account (hourly, daily or both); they hold at once',
+          description: 'Sends already counted in the current windows stay counted.',
+          auth: 'adminKey',
+          params: AgentIdParams,
+          body: AccountLimits,
+          response: { body: AccountSummary },
+        },
+        async ({ params, body }, req) => {
+          const summary = await po.setAccountLimits(params.agent_id, body);
+          req.log.info({ agent_id: params.agent_id, limits: body }, 'send quotas changed');
           return summary;
         },
       );

@@ -35,6 +35,7 @@ import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import {
   type AccountAdmin,
+  AccountLimits,
   type AccountList,
   AccountListQuery,
   type AccountSummary,
@@ -193,6 +194,13 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
     return toSummary({ ...row, key_hash }, this.clock.now());
   }
 
+  async setAccountLimits(agentId: string, limits: AccountLimits): Promise<AccountSummary> {
+    const l = parseOrThrow(AccountLimits, limits, 'limits');
+    const row = this.byAgentId(agentId);
+    this.setLimits(row.address, l);
+    return toSummary(this.byAgentId(agentId), this.clock.now());
+  }
+
   /** Whether the store answers a query and can write now (a probe write): `/ready` answers with it. */
   ready(): { ok: true } | { ok: false; reason: string } {
     return this.store.health();
@@ -210,7 +218,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   }
 
   /** Sets an account's send quotas. */
-  setLimits(address: string, limits: Partial<QuotaLimits>): void {
+  setLimits(address: string, limits: { hourly?: number | undefined; daily?: number | undefined }): void {
     this.store.write(() => {
       const a = accountRow(this.q, address);
       this.q.setLimits.run(limits.hourly ?? a.hourly_limit, limits.daily ?? a.daily_limit, address);

@@ -36,6 +36,7 @@ import type { Observable } from 'rxjs';
 import type { z } from 'zod';
 import {
   type AccountAdmin,
+  AccountLimits,
   type AccountList,
   AccountListQuery,
   type AccountSummary,
@@ -167,6 +168,13 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
     return toSummary({ ...row, key_hash }, this.clock.now());
   }
 
+  async setAccountLimits(agentId: string, limits: AccountLimits): Promise<AccountSummary> {
+    const l = parseOrThrow(AccountLimits, limits, 'limits');
+    const row = await this.byAgentId(agentId);
+    await this.setLimits(row.address, l);
+    return toSummary(await this.byAgentId(agentId), this.clock.now());
+  }
+
   /** Whether the database answers a query now: `/ready` answers with it. */
   async ready(): Promise<{ ok: true } | { ok: false; reason: string }> {
     try {
@@ -189,7 +197,7 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
   }
 
   /** Sets an account's send quotas. */
-  async setLimits(address: string, limits: Partial<QuotaLimits>): Promise<void> {
+  async setLimits(address: string, limits: { hourly?: number | undefined; daily?: number | undefined }): Promise<void> {
     await this.accountRow(address);
     await this.db.query(this.q.setLimits, [limits.hourly ?? null, limits.daily ?? null, address]);
   }
