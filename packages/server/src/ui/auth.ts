@@ -34,10 +34,10 @@ export class DashboardAuth {
     return session && (await this.stillValid(session, req)) ? session : undefined;
   };
 
-  /** For an error page's header: no session when the store cannot say (the page shows the error). */
-  readonly sessionForError = (req: FastifyRequest): Promise<Session | undefined> =>
+  /** The session, or none when the store cannot say (logged): for an error page's header, and sign-out. */
+  readonly sessionOrNone = (req: FastifyRequest): Promise<Session | undefined> =>
     this.sessionOf(req).catch((err: unknown) => {
-      req.log.warn({ err }, 'dashboard: the session could not be checked for an error page');
+      req.log.warn({ err }, 'dashboard: the session could not be checked; going on without it');
       return undefined;
     });
 

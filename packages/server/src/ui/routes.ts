@@ -110,20 +110,20 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
             : err instanceof Error
               ? err.message
               : String(err);
-        return problem(req, reply.code(status), message, await sessionForError(req));
+        return problem(req, reply.code(status), message, await sessionOrNone(req));
       });
       ui.setNotFoundHandler(async (req, reply) => {
         const path = req.url.split('?')[0] ?? '';
         const allowed = options.methodsOf?.(path) ?? [];
         if (allowed.length > 0) {
           const message = `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}`;
-          return problem(req, reply.code(405).header('allow', allowed.join(', ')), message, await sessionForError(req));
+          return problem(req, reply.code(405).header('allow', allowed.join(', ')), message, await sessionOrNone(req));
         }
-        return problem(req, reply.code(404), `There is no page ${path}.`, await sessionForError(req));
+        return problem(req, reply.code(404), `There is no page ${path}.`, await sessionOrNone(req));
       });
 
       const auth = new DashboardAuth(po, sessions);
-      const { sessionOf, sessionForError, signedIn, checkForm } = auth;
+      const { sessionOf, sessionOrNone, signedIn, checkForm } = auth;
       const secure = (req: FastifyRequest) => req.protocol === 'https';
 
       const mailOf = async (session: Session): Promise<MailIndex> =>
@@ -192,8 +192,9 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       });
 
       ui.post('/sign-out', HIDDEN, async (req, reply) => {
-        const session = await sessionOf(req).catch(() => undefined);
-        // Signed out already (expired, or another tab): nothing to protect, only the cookie to clear.
+        // Signed out already (expired, or another tab), or a store that cannot say (logged): nothing
+        // to protect, only the cookie to clear.
+        const session = await sessionOrNone(req);
         if (session) {
           checkForm(req, session.csrf);
           sessions.delete(session.id);
