@@ -159,6 +159,36 @@ describe('mailroom server', () => {
     expect(page.messages.map((m) => m.subject)).toEqual(['ping']);
   }, 25_000);
 
+  // On PostgreSQL a replica's first read can miss mail that another replica commits meanwhile, and
+  // the wake-up for it can come before the poll is held. Here the mail lands right after the read.
+  it('answers a long poll at once when the mail lands while its first read is under way', async () => {
+    const fay = await s.register('fay');
+    const office = s.postOffice;
+    const read = office.inbox.bind(office);
+    let during: (() => Promise<unknown>) | undefined;
+    office.inbox = async (address, query) => {
+      const page = await read(address, query);
+      const land = during;
+      during = undefined;
+      await land?.();
+      return page;
+    };
+    try {
+      during = () =>
+        s.request('/email/send', {
+          method: 'POST',
+          key: alice.api_key,
+          body: JSON.stringify({ to: [fay.email_address], subject: 'raced' }),
+        });
+      // Held for 30 s: only the wake-up that came during the read can end it in time.
+      const res = await s.request('/email/inbox?unread_only=true&wait=30', { key: fay.api_key });
+      const page = (await res.json()) as { messages: { subject: string }[] };
+      expect(page.messages.map((m) => m.subject)).toEqual(['raced']);
+    } finally {
+      office.inbox = read;
+    }
+  }, 20_000);
+
   it('marks a batch read with POST /email/read', async () => {
     const erin = await s.register('erin');
     const ids: string[] = [];

@@ -1,7 +1,7 @@
 import type { PostOffice } from '@mailroom/core';
 import { ClaimQuery, LEASES_HEADER, LeasedPage, RenewRequest, RenewResult } from '@mailroom/core/post-office';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { clientGone, holdFor } from './hold.js';
+import { longPoll } from './hold.js';
 import { type App, announce, debugOn, type RouteBook } from './routes.js';
 
 /**
@@ -55,7 +55,7 @@ export function registerLeaseRoutes(email: App, book: RouteBook, po: PostOffice,
   );
 }
 
-async function claimWithWait(
+function claimWithWait(
   po: PostOffice,
   req: FastifyRequest,
   reply: FastifyReply,
@@ -64,13 +64,13 @@ async function claimWithWait(
 ): Promise<LeasedPage> {
   const { wait, ...rest } = query;
   const claim = (po.claim as NonNullable<PostOffice['claim']>).bind(po);
-  let page = await claim(req.address, rest);
-  const deadline = Date.now() + (wait ?? 0) * 1000;
-  while (page.messages.length === 0 && !closing.aborted && !clientGone(reply)) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    await holdFor(po, req.address, reply, Math.min(remaining, CLAIM_RECHECK_MS), closing);
-    page = await claim(req.address, rest);
-  }
-  return page;
+  return longPoll({
+    po,
+    req,
+    reply,
+    closing,
+    waitMs: (wait ?? 0) * 1000,
+    recheckMs: CLAIM_RECHECK_MS,
+    read: () => claim(req.address, rest),
+  });
 }

@@ -15,7 +15,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PAGE_CSP, rejectLongIds } from './guards.js';
-import { clientGone, holdFor } from './hold.js';
+import { longPoll } from './hold.js';
 import { registerLeaseRoutes } from './lease-routes.js';
 import { type App, debugOn, type Hook, type RouteBook } from './routes.js';
 import { registerOperationRoutes } from './routes-ops.js';
@@ -257,29 +257,13 @@ export function registerRoutes(
 }
 
 /** `GET /email/inbox` with the long-poll extension: holds the request until a match or `wait` ends. */
-async function inboxWithWait(
+function inboxWithWait(
   po: PostOffice,
   req: FastifyRequest,
   reply: FastifyReply,
   query: InboxQueryParsed,
   closing: AbortSignal,
 ): Promise<InboxPage> {
-  // The response closes early when the client gives up (its socket closed): stop holding then.
-  const gone = () => clientGone(reply);
   const { wait, ...rest } = query;
-  const page = await po.inbox(req.address, rest);
-  if (!wait || page.messages.length > 0 || closing.aborted) return page;
-  const deadline = Date.now() + wait * 1000;
-  let latest = page;
-  while (latest.messages.length === 0) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0 || closing.aborted) break;
-    if (gone()) {
-      req.log.debug({ heldMs: wait * 1000 - remaining }, 'long poll given up by the client');
-      break;
-    }
-    await holdFor(po, req.address, reply, remaining, closing);
-    latest = await po.inbox(req.address, rest);
-  }
-  return latest;
+  return longPoll({ po, req, reply, closing, waitMs: (wait ?? 0) * 1000, read: () => po.inbox(req.address, rest) });
 }
