@@ -221,6 +221,47 @@ describe('push delivery and batch send [ext] over HTTP', () => {
   });
 });
 
+describe('push delivery [ext]: the first page', () => {
+  // The stream reads its first page before it starts (a bad cursor is a plain 422); mail that lands
+  // meanwhile wakes nobody who listens yet. Here it lands right after that read, and the heartbeat
+  // (its next re-read) is an hour away: only the wake-up that came during the read can bring it.
+  it('pushes at once the mail that lands while the first page is read', async () => {
+    const server = await startServer({ streamHeartbeatMs: 3_600_000 });
+    const office = server.postOffice;
+    const read = office.inbox.bind(office);
+    try {
+      const a = await server.register('first-a');
+      const b = await server.register('first-b');
+      let during: (() => Promise<unknown>) | undefined = () =>
+        server.request('/email/send', {
+          method: 'POST',
+          key: a.api_key,
+          body: JSON.stringify({ to: [b.email_address], subject: 'raced' }),
+        });
+      office.inbox = async (address, query) => {
+        const page = await read(address, query);
+        const land = during;
+        during = undefined;
+        await land?.();
+        return page;
+      };
+      const res = await server.request('/email/inbox/stream?unread_only=true', { key: b.api_key });
+      const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (!text.includes('event: inbox')) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`the stream ended: ${text}`);
+        text += value;
+      }
+      await reader.cancel();
+      expect(text).toContain('"subject":"raced"');
+    } finally {
+      office.inbox = read;
+      await server.close();
+    }
+  }, 20_000);
+});
+
 describe('push delivery [ext]: the stream ends, the fallbacks', () => {
   it('ends an open stream when the server closes (close does not wait for it)', async () => {
     const server = await startServer();

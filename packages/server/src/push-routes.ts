@@ -10,6 +10,7 @@ import {
   SendBatchResult,
 } from '@mailroom/core/post-office';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Subscription } from 'rxjs';
 import { z } from 'zod';
 import { errorAnswer } from './http-errors.js';
 import { type App, announce, type RouteBook } from './routes.js';
@@ -55,9 +56,22 @@ export function registerPushRoutes(
       // The first page is read before the stream starts: a bad cursor or filter is a plain 422.
       const read = (at: string | undefined) =>
         po.inbox(req.address, { ...filters, ...(at !== undefined ? { cursor: at } : {}) });
-      const first = await read(cursor);
-      if (closing.aborted) return reply.code(503).header('retry-after', '1').send({ detail: 'the server is closing' });
-      streamInbox(po, req, reply, { read, first, cursor, closing, settings });
+      // Wake-ups are listened for before the first read: mail that lands while it is under way, or
+      // before the stream listens itself, is read at once rather than at the next heartbeat.
+      const early = { landed: false };
+      const listening = po.wakeups(req.address).subscribe(() => (early.landed = true));
+      let first: InboxPage;
+      try {
+        first = await read(cursor);
+      } catch (err) {
+        listening.unsubscribe();
+        throw err;
+      }
+      if (closing.aborted) {
+        listening.unsubscribe();
+        return reply.code(503).header('retry-after', '1').send({ detail: 'the server is closing' });
+      }
+      streamInbox(po, req, reply, { read, first, early, listening, cursor, closing, settings });
     },
   );
 }
@@ -114,6 +128,10 @@ function streamInbox(
   s: {
     read: (cursor: string | undefined) => Promise<InboxPage>;
     first: InboxPage;
+    /** Set by a wake-up since before the first read: that page may miss mail. */
+    early: { landed: boolean };
+    /** The subscription that sets `early`, ended once the feed listens itself. */
+    listening: Subscription;
     cursor: string | undefined;
     closing: AbortSignal;
     settings: PushSettings;
@@ -146,7 +164,10 @@ function streamInbox(
     await write('retry: 1000\n: inbox stream\n\n');
     await runInboxFeed({
       read: async (at) => {
-        const page = first ?? (await s.read(at));
+        // The feed listens by now (its first read): the early subscription has done its part.
+        s.listening.unsubscribe();
+        const stale = first === undefined || s.early.landed;
+        const page = stale ? await s.read(at) : (first as InboxPage);
         first = undefined;
         return page;
       },
@@ -160,6 +181,7 @@ function streamInbox(
   })()
     .catch((err: unknown) => req.log.warn({ err }, 'inbox stream ended by a failure; the client resumes'))
     .finally(() => {
+      s.listening.unsubscribe();
       s.closing.removeEventListener('abort', end);
       req.log.debug({ streamedMs: Date.now() - startedAt, pages }, 'inbox stream closed');
       if (!res.destroyed) res.end();
