@@ -12,7 +12,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { firstValueFrom, Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, postgresReachable } from './support/postgres.js';
+import { freshDatabase, PG_ADMIN_URL, postgresReachable } from './support/postgres.js';
 
 // The PostgreSQL post office held to the PostOffice contract: on PGlite (in process, always) and on
 // a real server (when one answers; `.ci/run` makes sure one does). One schema per office.
@@ -131,6 +131,80 @@ describe.skipIf(!server)('two processes on one PostgreSQL database', () => {
       await fresh.drop();
     }
   });
+});
+
+describe.skipIf(!server)('a replica that lost its listening connection', () => {
+  // Mail sent through another replica while this one cannot listen notifies nobody here. The poll
+  // is held for 30 s, longer than the test may run: only a wake-up on listening again answers it.
+  it('answers a long poll held across the loss once it listens again', async () => {
+    const fresh = await freshDatabase();
+    const name = new URL(fresh.url).pathname.slice(1);
+    const refused = new Subject<void>();
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          if (line.includes('postgres: could not listen again')) refused.next();
+        },
+      },
+    );
+    const url = new URL(fresh.url);
+    url.searchParams.set('application_name', 'replica_one');
+    const one = await PostgresPostOffice.open({
+      database: pgDatabase({ connectionString: url.toString(), max: 4, logger }),
+      ownsDatabase: true,
+    });
+    const two = await PostgresPostOffice.open({
+      database: pgDatabase({ connectionString: fresh.url, max: 4 }),
+      ownsDatabase: true,
+    });
+    const app = buildServer({ postOffice: one, logRequests: false });
+    // The database's connections are allowed and refused from another database.
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    const gone = new AbortController();
+    const read = one.inbox.bind(one);
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const alice = (await two.register({ agent_id: 'alice' })).email_address;
+      const bob = await one.register({ agent_id: 'bob' });
+      let isHeld: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (isHeld = resolve));
+      one.inbox = async (address, query) => {
+        const page = await read(address, query);
+        isHeld();
+        return page;
+      };
+      const poll = fetch(`${base}/email/inbox?unread_only=true&wait=30`, {
+        headers: { 'x-api-key': bob.api_key },
+        signal: gone.signal,
+      });
+      await held; // read once, found nothing: waiting for a wake-up
+      await admin.connect();
+      await two.account(alice); // `two` keeps a connection for the send below
+      // No new connection to the database: `one` cannot listen again until it is allowed.
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      const cannotListen = firstValueFrom(refused);
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'replica_one' AND query LIKE 'LISTEN%'",
+        [name],
+      );
+      expect(killed.rowCount).toBe(1);
+      await cannotListen;
+      await two.send(alice, { to: [bob.email_address], subject: 'while not listening' });
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      const page = (await (await poll).json()) as { messages: { subject: string }[] };
+      expect(page.messages.map((m) => m.subject)).toEqual(['while not listening']);
+    } finally {
+      one.inbox = read;
+      gone.abort();
+      await admin.end().catch(() => undefined);
+      await app.close();
+      await one.close();
+      await two.close();
+      await fresh.drop();
+    }
+  }, 20_000);
 });
 
 /** Runs `fn` with an office of its own on a fresh database of the server; closes and drops both after. */

@@ -17,8 +17,12 @@ export interface SqlSession {
 export interface SqlDatabase extends SqlSession {
   /** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlSession) => Promise<T>): Promise<T>;
-  /** Calls `onPayload` for every NOTIFY on `channel` (from any process). Resolves once listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onPayload` for every NOTIFY on `channel` (from any process). Resolves once listening.
+   * `onResumed` is called when listening resumes after the connection that listens was lost: what
+   * was notified meanwhile is gone, so whoever waits for a notification should look again.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onResumed?: () => void): Promise<() => Promise<void>>;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -43,7 +47,7 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10 });
   // An idle pooled connection that drops (server restart) emits 'error': logged, the pool replaces it.
   pool.on('error', (err) => options.logger?.warn({ err }, 'postgres: idle connection lost'));
-  const listeners = new Map<string, Set<(payload: string) => void>>();
+  const listeners = new Map<string, Set<Listener>>();
   let listener: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
   let closed = false;
@@ -53,7 +57,7 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
     connecting ??= (async () => {
       const client = new pg.Client({ connectionString: options.connectionString });
       client.on('notification', (n) => {
-        for (const fn of listeners.get(n.channel) ?? []) fn(n.payload ?? '');
+        for (const l of listeners.get(n.channel) ?? []) l.onPayload(n.payload ?? '');
       });
       client.on('error', (err) => {
         options.logger?.warn({ err }, 'postgres: listening connection lost; reconnecting');
@@ -63,8 +67,12 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
       await client.connect();
       for (const channel of listeners.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
       listener = client;
-      // After a loss: notifications flow again from here on (what came meanwhile is not replayed).
-      if (retryMs > 0) options.logger?.info({ channels: listeners.size }, 'postgres: listening again');
+      // After a loss: notifications flow again from here on. What came meanwhile is not replayed:
+      // every listener is told, so that what waits on one looks again (mail may have landed).
+      if (retryMs > 0) {
+        options.logger?.info({ channels: listeners.size }, 'postgres: listening again');
+        for (const set of listeners.values()) for (const l of set) l.onResumed?.();
+      }
       retryMs = 0;
       return client;
     })();
@@ -77,7 +85,8 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
     listener = undefined;
     retryMs = Math.min(5_000, retryMs === 0 ? 100 : retryMs * 2);
     setTimeout(() => {
-      if (closed) return;
+      // A listen() meanwhile may have connected already: one listening connection, never two.
+      if (closed || listener) return;
       connectListener().catch((err: unknown) => {
         options.logger?.warn({ err, retryMs }, 'postgres: could not listen again; retrying');
         lostListener(undefined as never);
@@ -112,17 +121,25 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
         client.release(broken);
       }
     },
-    async listen(channel, onPayload) {
+    async listen(channel, onPayload, onResumed) {
+      const entry: Listener = { onPayload, onResumed };
       let set = listeners.get(channel);
       if (!set) {
-        set = new Set();
-        listeners.set(channel, set);
-        const client = listener ?? (await connectListener());
-        if (!connecting) await client.query(`LISTEN ${quoteIdent(channel)}`);
+        const fresh = new Set<Listener>();
+        set = fresh;
+        listeners.set(channel, fresh);
+        try {
+          const client = listener ?? (await connectListener());
+          if (!connecting) await client.query(`LISTEN ${quoteIdent(channel)}`);
+        } catch (err) {
+          // Not listening: a later call for the channel must LISTEN again, not take it as done.
+          if (fresh.size === 0 && listeners.get(channel) === fresh) listeners.delete(channel);
+          throw err;
+        }
       }
-      set.add(onPayload);
+      set.add(entry);
       return async () => {
-        set.delete(onPayload);
+        set.delete(entry);
       };
     },
     async close() {
@@ -134,6 +151,9 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
     },
   };
 }
+
+/** One caller of {@link SqlDatabase.listen}. */
+type Listener = { onPayload: (payload: string) => void; onResumed: (() => void) | undefined };
 
 /** The part of a PGlite instance that {@link pgliteDatabase} uses (so the package needs no PGlite at run time). */
 export interface PGliteLike {

@@ -88,7 +88,12 @@ export class PostgresPostOffice implements PostOffice, AccountAdmin {
   static async open(options: PostgresPostOfficeOptions): Promise<PostgresPostOffice> {
     const office = new PostgresPostOffice(parseOrThrow(PostgresPostOfficeOptions, options, 'postgres options'));
     await office.db.transaction((tx) => migrate(tx, office.options.schema, quoteIdent(office.options.schema)));
-    office.stopListening = await office.db.listen(office.channel, (payload) => office.onNotice(payload));
+    office.stopListening = await office.db.listen(
+      office.channel,
+      (payload) => office.onNotice(payload),
+      // Notices sent while the listening connection was down are lost: every waiter looks again.
+      () => office.wake.notifyAll(),
+    );
     return office;
   }
 

@@ -19,6 +19,11 @@ export class WakeUps {
     this.subjects.get(address)?.next();
   }
 
+  /** Wakes whoever listens for any address (wake-ups may have been missed: everyone looks again). */
+  notifyAll(): void {
+    for (const s of this.subjects.values()) s.next();
+  }
+
   /** Ends every stream of wake-ups. */
   complete(): void {
     for (const s of this.subjects.values()) s.complete();
