@@ -47,6 +47,30 @@ export function leaseConformance(
       expect(subjects(await po.inbox(b, { unread_only: true }))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     });
 
+    // A claim that walks past a page of held mail reads the inbox again before it is done: another
+    // claim made meanwhile must not take what the first one already picked.
+    it('gives claims made at once different messages, also when they walk past a page of held mail', async () => {
+      const { po, b } = await setup(105);
+      expect(subjects(await po.claim(b, { limit: 98, lease_seconds: 30 }))).toHaveLength(98);
+      const [one, two] = await Promise.all([
+        po.claim(b, { limit: 5, lease_seconds: 30 }),
+        po.claim(b, { limit: 5, lease_seconds: 30 }),
+      ]);
+      const both = [...subjects(one), ...subjects(two)];
+      expect(new Set(both).size).toBe(both.length);
+      expect(both.sort()).toEqual(['m100', 'm101', 'm102', 'm103', 'm104', 'm98', 'm99']);
+    });
+
+    it('keeps a lease given while a read mark of other mail was under way', async () => {
+      const { po, b, ids } = await setup(2);
+      const [claimed] = await Promise.all([
+        po.claim(b, { limit: 1, lease_seconds: 30 }),
+        po.markRead(b, [ids[1] as string]),
+      ]);
+      expect(subjects(claimed)).toEqual(['m0']);
+      expect(subjects(await po.claim(b, { lease_seconds: 30 }))).toEqual([]);
+    });
+
     it('brings a message back when its lease runs out, exactly once', async () => {
       const { po, clock, b } = await setup(1);
       const first = await po.claim(b, { lease_seconds: 30 });

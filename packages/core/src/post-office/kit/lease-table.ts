@@ -25,33 +25,43 @@ export class LeaseTable {
   async claim(address: string, query: ClaimQuery, inbox: (q: InboxQuery) => Promise<InboxPage>): Promise<LeasedPage> {
     const q = parseOrThrow(ClaimQuery, query, 'claim query');
     const now = this.clock.now();
-    const mine = this.of(address);
-    const picked: InboxPage['messages'] = [];
-    let page = await inbox({ unread_only: true, limit: 100 });
-    const unreadCount = page.unread_count;
-    // Every page but the last holds 100 unread messages: the walk is bounded by the unread mail.
-    for (;;) {
-      for (const m of page.messages) {
-        const h = mine.get(m.message_id);
-        if (h && h.until > now) continue;
-        picked.push(m);
-        if (picked.length === q.limit) break;
-      }
-      if (picked.length === q.limit || !page.has_more || !page.cursor) break;
-      page = await inbox({ unread_only: true, limit: 100, cursor: page.cursor });
-    }
     const leaseId = `lease_${randomBytes(12).toString('base64url')}`;
     const until = now + q.lease_seconds * 1000;
-    for (const m of picked) mine.set(m.message_id, { leaseId, until });
-    return {
-      messages: picked,
-      total: picked.length,
-      unread_count: unreadCount,
-      has_more: picked.length === q.limit,
-      cursor: null,
-      lease_id: picked.length ? leaseId : null,
-      lease_expires_at: picked.length ? new Date(until).toISOString() : null,
-    };
+    const picked: InboxPage['messages'] = [];
+    // Each message is leased as it is picked: a claim made while this one reads its next page
+    // skips what this one took.
+    try {
+      let page = await inbox({ unread_only: true, limit: 100 });
+      const unreadCount = page.unread_count;
+      // Every page but the last holds 100 unread messages: the walk is bounded by the unread mail.
+      for (;;) {
+        // Taken after each read: a read mark meanwhile may have dropped the address's empty table.
+        const mine = this.of(address);
+        for (const m of page.messages) {
+          const h = mine.get(m.message_id);
+          if (h && h.until > now) continue;
+          picked.push(m);
+          mine.set(m.message_id, { leaseId, until });
+          if (picked.length === q.limit) break;
+        }
+        if (picked.length === q.limit || !page.has_more || !page.cursor) break;
+        page = await inbox({ unread_only: true, limit: 100, cursor: page.cursor });
+      }
+      return {
+        messages: picked,
+        total: picked.length,
+        unread_count: unreadCount,
+        has_more: picked.length === q.limit,
+        cursor: null,
+        lease_id: picked.length ? leaseId : null,
+        lease_expires_at: picked.length ? new Date(until).toISOString() : null,
+      };
+    } catch (err) {
+      // Nobody got what was picked: it is claimable again at once.
+      const mine = this.held.get(address);
+      for (const m of picked) if (mine?.get(m.message_id)?.leaseId === leaseId) mine.delete(m.message_id);
+      throw err;
+    }
   }
 
   /** Renews (or with `lease_seconds: 0` releases) the messages still held under a lease. */
