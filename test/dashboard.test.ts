@@ -380,6 +380,25 @@ describe('the dashboard in a real browser', () => {
     // Left open: the server closes with this page's event stream open (see afterAll).
   });
 
+  // The page is made before its live updates listen: mail that lands in between wakes nobody.
+  // Here it lands as the page asks for its stream, before the server has it.
+  it('shows mail that landed after the page was made and before its live updates listened', async () => {
+    const { context, page } = await signIn(alice.api_key);
+    let landed = false;
+    await page.route('**/ui/events', async (route) => {
+      if (!landed) {
+        landed = true;
+        await send(bob, { to: [alice.email_address], subject: 'Landed while the page opened', body_text: 'x' });
+      }
+      await route.continue();
+    });
+    await page.goto(`${s.url}/ui/threads`);
+    await page.waitForSelector('html[data-events=open]');
+    expect(landed).toBe(true);
+    await expect(page.locator('table.threads').textContent()).resolves.toContain('Landed while the page opened');
+    await context.close();
+  });
+
   it('signs out, and a signed-out browser is sent to the sign-in page', async () => {
     const { context, page } = await signIn(bob.api_key);
     await Promise.all([page.waitForURL(`${s.url}/ui/sign-in`), page.click('header button.link')]);

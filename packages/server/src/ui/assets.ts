@@ -58,6 +58,8 @@ form.answer label.note{display:flex;gap:.4em;align-items:center;flex:1}form.answ
 /**
  * Live updates: the server says "mail landed" on /ui/events (Server-Sent Events); the page fetches
  * itself again and swaps the parts marked data-live, unless a form in one of them is being filled in.
+ * It does so once each time the stream opens too, and only then marks the document
+ * `data-events="open"`.
  */
 export const JS = `'use strict';
 (function () {
@@ -74,7 +76,7 @@ export const JS = `'use strict';
     }
     return false;
   }
-  function refresh() {
+  function refresh(then) {
     pending = false;
     fetch(location.href, { credentials: 'same-origin', headers: { 'x-mailroom-live': '1' } })
       .then(function (res) { return res.ok && !res.redirected ? res.text() : null; })
@@ -89,16 +91,22 @@ export const JS = `'use strict';
         }
         document.dispatchEvent(new CustomEvent('mailroom:updated'));
       })
-      .catch(function () { state('error'); });
+      .catch(function () { state('error'); })
+      .then(then);
   }
   if (!('EventSource' in window)) return;
   var events = new EventSource('/ui/events');
-  events.addEventListener('open', function () { state('open'); document.documentElement.setAttribute('data-events', 'open'); });
+  // Mail that landed after the page was made and before the stream listened (or while it was
+  // down, before a reconnect) said nothing: each time the stream opens, the page looks once.
+  events.addEventListener('open', function () {
+    state('open');
+    refresh(function () { document.documentElement.setAttribute('data-events', 'open'); });
+  });
   events.addEventListener('error', function () { state(events.readyState === 2 ? 'closed' : 'error'); });
   events.addEventListener('mail', function () {
     if (pending) return;
     pending = true;
-    setTimeout(refresh, 150);
+    setTimeout(function () { refresh(); }, 150);
   });
 })();
 `;
