@@ -33,6 +33,8 @@ describe("the examples' command lines", () => {
     await server.close();
   });
 
+  // Two runs of an example of three processes: six start-ups, 12-15 s of this test at load 9 on two
+  // cores. Its budget is that of two runs (each may take 60 s, as `example` allows), not 30 s.
   it('two-processes runs twice on the same server (its ids carry the run), each time to the RESULT', async () => {
     for (const run of [1, 2]) {
       const r = await example('two-processes', ['--server', server.url, '--admin-key', 'example-key']);
@@ -42,7 +44,7 @@ describe("the examples' command lines", () => {
       );
       expect(r.stdout).toMatch(/translator-[0-9a-z]+ → requester-[0-9a-z]+ +RESULT:t-/);
     }
-  });
+  }, 120_000);
 
   it('two-processes with --server but no key, or a wrong key: one line each, no server of its own', async () => {
     const noKey = await example('two-processes', ['--server', server.url]);
