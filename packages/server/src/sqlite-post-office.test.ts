@@ -253,30 +253,6 @@ describe('SqlitePostOffice', () => {
     po.close();
   });
 
-  it('commits off the event loop at durability full (the loop goes on while the WAL syncs), in place at fast', async () => {
-    // The group of a send runs at the next turn of the loop; a callback queued just after it runs
-    // in that same turn. It finds the send answered only where the commit ran in place.
-    const answeredAtNextTurn = async (durability: 'full' | 'fast') => {
-      const po = new SqlitePostOffice({ path: join(dir, `loop-${durability}.db`), durability });
-      const a = (await po.register({ agent_id: 'alice' })).email_address;
-      const b = (await po.register({ agent_id: 'bob' })).email_address;
-      let answered = false;
-      const sent = po.send(a, { to: [b], subject: 'hello' }).then(() => {
-        answered = true;
-      });
-      const seen = await new Promise<boolean>((resolve) => setImmediate(() => resolve(answered)));
-      await sent;
-      // Answered means kept: another connection reads it at once.
-      const other = new Database(join(dir, `loop-${durability}.db`));
-      expect(other.prepare('SELECT subject FROM messages').all()).toEqual([{ subject: 'hello' }]);
-      other.close();
-      po.close();
-      return seen;
-    };
-    expect(await answeredAtNextTurn('full')).toBe(false);
-    expect(await answeredAtNextTurn('fast')).toBe(true);
-  });
-
   it('stores API keys hashed, never in the clear', async () => {
     const path = join(dir, 'keys.db');
     const po = new SqlitePostOffice({ path });

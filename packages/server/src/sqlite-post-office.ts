@@ -132,9 +132,9 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
   /** Closes the database. */
   close(): void {
     this.wake.complete();
-    // Writes still waiting for their group are committed first (read marks wait a moment for sends),
-    // after a commit under way, if any; then the connections close.
-    this.writes.close(() => this.store.close());
+    // Writes still waiting for their group are committed first (read marks wait a moment for sends).
+    this.writes.settle();
+    this.store.close();
   }
 
   /** Whether the store can write now (a probe write). */
@@ -260,7 +260,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
     if (!own && !canSee(this.q, row, address)) throw new NotFoundError(`message ${messageId} not found`);
     if (own?.direction === 'inbound' && own.read_at === null) {
       const at = this.isoNow();
-      await this.writes.write((q) => q.setRead.run(at, address, row.seq));
+      await this.writes.write(() => this.q.setRead.run(at, address, row.seq));
       own.read_at = at;
     }
     this.leases.end(address, [messageId]);
@@ -275,11 +275,11 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
     const read = options.unread !== true;
     // Looked up and marked inside the group's transaction (one commit for every write of this turn),
     // every id in one statement and every mark in one more.
-    const changed = await this.writes.write((q) => {
+    const changed = await this.writes.write(() => {
       const found = new Map<string, OwnEntry & { seq: number }>();
       const named = messageIds.filter((id) => typeof id === 'string');
       if (named.length > 0) {
-        const rows = q.ownByIds.all(JSON.stringify(named), address) as (OwnEntry & {
+        const rows = this.q.ownByIds.all(JSON.stringify(named), address) as (OwnEntry & {
           id: string;
           seq: number | null;
         })[];
@@ -297,7 +297,7 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
       for (const entry of found.values()) {
         if (entry.direction === 'inbound' && (entry.read_at !== null) !== read) marked.add(entry.seq);
       }
-      if (marked.size > 0) q.setReadMany.run(read ? this.isoNow() : null, address, JSON.stringify([...marked]));
+      if (marked.size > 0) this.q.setReadMany.run(read ? this.isoNow() : null, address, JSON.stringify([...marked]));
       return marked.size;
     });
     this.leases.end(address, messageIds);

@@ -3,7 +3,6 @@ import { admitSend, type Clock, type QuotaUsage, type SendPlan } from '@mailroom
 import { type AccountRow, type MessageRow, toMessage } from './rows.js';
 import { accountRow, type KnownAccounts, limitsOf, newIdSuffix, parentFor, usageOf } from './sqlite-access.js';
 import { type SqliteStore, storeError } from './sqlite-store.js';
-import type { Statements } from './statements.js';
 
 /**
  * What the sends of one group counted, written once per account just before the group commits:
@@ -18,15 +17,15 @@ type Tally = {
 
 /**
  * How long read marks alone wait for a send to share their commit (see {@link WriteGroups}). A
- * mark is on no answer's path, but its own commit takes a WAL sync, and a group begins only once
- * the commit before it ended: a mark's commit that starts just before a send arrives delays that
- * send by a sync. In a conversation the next send comes within a few ms of the marks (one round
- * trip between client and server on a busy machine), so marks wait long enough to meet it.
+ * mark is on no answer's path, but its own commit holds the event loop for a WAL sync: one that
+ * starts just before a send arrives delays that send by a sync. In a conversation the next send
+ * comes within a few ms of the marks (one round trip between client and server on a busy
+ * machine), so marks wait long enough to meet it.
  */
 const MARKS_WAIT_MS = 10;
 
 type Job = {
-  run: (tally: Tally, q: Statements) => unknown;
+  run: (tally: Tally) => unknown;
   /** The addresses that receive mail when this job commits (a send's recipients). */
   recipients: readonly string[];
   resolve: (result: never) => void;
@@ -35,11 +34,9 @@ type Job = {
 
 /**
  * The writes of the SQLite post office that answer requests (sends, read marks), committed in
- * groups: the writes that arrive while the event loop is busy (one turn of it), or while the last
- * group's commit is under way, share one transaction, so one WAL sync covers them all (at
- * `durability: 'full'` a sync costs milliseconds: one per write would cap the server at a few
- * hundred writes a second). At `full` on a file the commit runs off the event loop (see
- * GroupConnection): requests go on being read and answered meanwhile.
+ * groups: the writes that arrive while the event loop is busy (one turn of it) share one
+ * transaction, so one WAL sync covers them all (at `durability: 'full'` a sync costs milliseconds,
+ * and the loop waits for it: one per write would cap the server at a few hundred writes a second).
  * Each write checks what it depends on (sender, idempotency key, recipients, parent, quota, the
  * caller's copy of a message) inside that transaction, so another process on the same file can
  * never make a quota count twice, and a write that fails fails alone. A promise settles after
@@ -51,12 +48,6 @@ export class WriteGroups {
   private scheduled = false;
   /** Read marks alone wait for a send to share their commit, this long at most. */
   private marksTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A group's commit is under way off the event loop: the next group begins when it ends. */
-  private committing = false;
-  /** A flush came due while a commit was under way. */
-  private due = false;
-  /** Set once the office closes: what is left is committed in place, then this is called. */
-  private closed: (() => void) | undefined;
 
   constructor(
     private readonly store: SqliteStore,
@@ -67,7 +58,7 @@ export class WriteGroups {
   ) {}
 
   send(from: string, plan: SendPlan): Promise<SendResult> {
-    return this.enqueue((tally, q) => this.runSend(from, plan, tally, q), plan.recipients, true);
+    return this.enqueue((tally) => this.runSend(from, plan, tally), plan.recipients, true);
   }
 
   /**
@@ -75,19 +66,13 @@ export class WriteGroups {
    * anything (that write fails alone), or lets a store error through (the group is rolled back
    * and its other writes run again).
    */
-  write<T>(run: (q: Statements) => T): Promise<T> {
-    return this.enqueue((_tally, q) => run(q), [], false);
+  write<T>(run: () => T): Promise<T> {
+    return this.enqueue(run, [], false);
   }
 
-  /**
-   * Commits what waits (before the store closes), in place, then calls `done`: at once, or when a
-   * commit under way ended.
-   */
-  close(done: () => void): void {
-    this.closed = done;
-    if (this.committing) return;
+  /** Commits what waits now (before the store closes). */
+  settle(): void {
     if (this.queue.length > 0) this.flush();
-    done();
   }
 
   /**
@@ -96,11 +81,7 @@ export class WriteGroups {
    * {@link MARKS_WAIT_MS} for a send to share its commit: a send that comes meanwhile then does not
    * wait behind the read mark's own sync, and the two cost one sync, not two.
    */
-  private enqueue<T>(
-    run: (tally: Tally, q: Statements) => T,
-    recipients: readonly string[],
-    isSend: boolean,
-  ): Promise<T> {
+  private enqueue<T>(run: (tally: Tally) => T, recipients: readonly string[], isSend: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, recipients, resolve: resolve as (result: never) => void, reject });
       if (this.scheduled) return;
@@ -114,11 +95,6 @@ export class WriteGroups {
   }
 
   private flush(): void {
-    if (this.committing) {
-      this.due = true;
-      return;
-    }
-    this.due = false;
     this.scheduled = false;
     clearTimeout(this.marksTimer);
     this.marksTimer = undefined;
@@ -129,9 +105,8 @@ export class WriteGroups {
 
   /** Commits what it can of `jobs`; returns the jobs to run again in a fresh transaction. */
   private commitGroup(jobs: Job[]): Job[] {
-    const conn = this.store.groups;
     try {
-      conn.begin();
+      this.store.begin();
     } catch (err) {
       for (const job of jobs) job.reject(err);
       return [];
@@ -141,7 +116,7 @@ export class WriteGroups {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as Job;
       try {
-        done.push({ job, result: job.run(tally, conn.q) });
+        done.push({ job, result: job.run(tally) });
       } catch (err) {
         // Checks throw Mailroom errors before anything is written: that write fails alone.
         if (err instanceof MailroomError) {
@@ -149,57 +124,38 @@ export class WriteGroups {
           continue;
         }
         // A write failed half-way: undo the group, fail this write, run the others again.
-        conn.rollback(err);
+        this.store.rollback(err);
         job.reject(storeError(err));
         return [...done.map((d) => d.job), ...jobs.slice(i + 1)];
       }
     }
     try {
-      this.writeTally(tally, conn.q);
+      this.writeTally(tally);
     } catch (err) {
-      conn.rollback(err);
+      this.store.rollback(err);
       const failure = storeError(err);
       for (const { job } of done) job.reject(failure);
       return [];
     }
+    try {
+      this.store.commit();
+    } catch (err) {
+      for (const { job } of done) job.reject(err);
+      return [];
+    }
     // Recipients are woken before the senders are answered: a push stream's read of the new mail
     // then starts ahead of the answers' writes (the mail is on the path of the round trip, the
-    // sender's answer is not). Both follow the commit (and its WAL sync at `full`).
-    const answer = () => {
-      const recipients = new Set<string>();
-      for (const { job } of done) for (const a of job.recipients) recipients.add(a);
-      if (recipients.size > 0) this.delivered([...recipients]);
-      for (const { job, result } of done) job.resolve(result as never);
-    };
-    const fail = (err: unknown) => {
-      for (const { job } of done) job.reject(err);
-    };
-    let underWay: Promise<void> | undefined;
-    try {
-      if (this.closed) conn.commitHere();
-      else underWay = conn.commit();
-    } catch (err) {
-      fail(err);
-      return [];
-    }
-    if (!underWay) {
-      answer();
-      return [];
-    }
-    // Off the event loop: requests go on meanwhile; their writes wait for the next group.
-    this.committing = true;
-    underWay.then(answer, fail).finally(() => {
-      this.committing = false;
-      if (this.closed) {
-        this.flush();
-        this.closed();
-      } else if (this.due) this.flush();
-    });
+    // sender's answer is not). Both follow the commit.
+    const recipients = new Set<string>();
+    for (const { job } of done) for (const a of job.recipients) recipients.add(a);
+    if (recipients.size > 0) this.delivered([...recipients]);
+    for (const { job, result } of done) job.resolve(result as never);
     return [];
   }
 
   /** The counters the group's sends tallied, one statement per account. */
-  private writeTally(tally: Tally, q: Statements): void {
+  private writeTally(tally: Tally): void {
+    const q = this.store.q;
     for (const [address, { usage, sent }] of tally.senders) {
       q.setUsage.run(usage.hourWindow, usage.hourUsed, usage.dayWindow, usage.dayUsed, sent, address);
     }
@@ -207,7 +163,8 @@ export class WriteGroups {
   }
 
   /** One send inside the group's transaction. Throws a MailroomError before writing, or a store error. */
-  private runSend(from: string, plan: SendPlan, tally: Tally, q: Statements): SendResult {
+  private runSend(from: string, plan: SendPlan, tally: Tally): SendResult {
+    const q = this.store.q;
     const req = plan.request;
     const counted = tally.senders.get(from);
     const sender = counted?.row ?? accountRow(q, from);
@@ -247,7 +204,7 @@ export class WriteGroups {
       in_reply_to: parent ? parent.id : null,
       created_at: createdAt,
     };
-    this.insertMail(q, row, plan, parent === undefined, req.idempotency_key);
+    this.insertMail(row, plan, parent === undefined, req.idempotency_key);
     for (const a of plan.recipients) tally.received.set(a, (tally.received.get(a) ?? 0) + 1);
     return sendResult(row);
   }
@@ -257,13 +214,8 @@ export class WriteGroups {
    * a copy for the sender and each recipient, and the idempotency key. The usual mail (one `to`
    * recipient other than the sender, no cc or bcc) is one statement (see SESSION_SCHEMA).
    */
-  private insertMail(
-    q: Statements,
-    row: StoredMail,
-    plan: SendPlan,
-    newThread: boolean,
-    key: string | undefined,
-  ): void {
+  private insertMail(row: StoredMail, plan: SendPlan, newThread: boolean, key: string | undefined): void {
+    const q = this.store.q;
     const from = row.from_address;
     const only = plan.to.length === 1 && plan.cc.length === 0 && plan.bcc.length === 0 ? plan.to[0] : undefined;
     if (only !== undefined && only !== from && plan.recipients.length === 1) {
