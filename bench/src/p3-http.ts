@@ -66,8 +66,8 @@ function cpuUsOf(pid: number | undefined): number | undefined {
 
 /**
  * CPU time of every live thread of a process, in µs (`/proc/<pid>/task/<tid>/schedstat`): with
- * the threads of libuv's pool, V8's and libsql's (a commit that runs off the event loop runs on
- * one of libsql's).
+ * the threads of libuv's pool, V8's and libsql's (work moved off the event loop is counted here,
+ * not in the main thread's figure).
  */
 function cpuUsAllThreadsOf(pid: number | undefined): number | undefined {
   try {
