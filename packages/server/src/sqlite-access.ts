@@ -73,10 +73,17 @@ export function canSee(q: Statements, row: MessageRow, address: string): boolean
   return part === 'own' && ownEntry(q, address, row.seq) !== undefined;
 }
 
-/** A message by id that `address` may see. */
-export function visibleMessage(q: Statements, address: string, messageId: string): MessageRow | undefined {
-  const row = typeof messageId === 'string' ? (q.message.get(messageId) as MessageRow | undefined) : undefined;
-  return row && canSee(q, row, address) ? row : undefined;
+/**
+ * A message by id that `address` may see (the parent of its reply), as {@link canSee} says, with
+ * the message and the part `address` takes in its thread read in one statement.
+ */
+export function parentFor(q: Statements, address: string, messageId: string): MessageRow | undefined {
+  if (typeof messageId !== 'string') return undefined;
+  const row = q.messageFor.get(address, messageId) as (MessageRow & { hidden: number | null }) | undefined;
+  if (!row || row.hidden === null) return undefined;
+  const { hidden, ...message } = row;
+  // Only ever a bcc recipient of the thread: only the messages addressed to it.
+  return hidden === 0 || ownEntry(q, address, message.seq) !== undefined ? message : undefined;
 }
 
 /**

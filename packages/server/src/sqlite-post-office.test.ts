@@ -154,6 +154,105 @@ describe('SqlitePostOffice', () => {
     second.close();
   });
 
+  it('stores the usual mail (one statement) as it stores any other: copies, key, thread and participants', async () => {
+    const path = join(dir, 'usual.db');
+    const po = new SqlitePostOffice({ path });
+    const [a, b, c] = await Promise.all(
+      ['alice', 'bob', 'carol'].map(async (id) => (await po.register({ agent_id: id })).email_address),
+    );
+    // A reply first (it starts no thread: the rowids of messages and threads part), then the usual
+    // mail and each other kind together (one group), every one with a key.
+    const usual = await po.send(a as string, { to: [b as string], subject: 'usual', idempotency_key: 'k1' });
+    const reply = await po.send(b as string, {
+      to: [a as string],
+      subject: 'Re: usual',
+      in_reply_to: usual.message_id,
+      idempotency_key: 'k5',
+    });
+    const [again, cc, bcc, self] = await Promise.all([
+      po.send(a as string, { to: [b as string], subject: 'usual again', idempotency_key: 'k6' }),
+      po.send(a as string, { to: [b as string], cc: [c as string], subject: 'cc', idempotency_key: 'k2' }),
+      po.send(a as string, { to: [b as string], bcc: [c as string], subject: 'bcc', idempotency_key: 'k3' }),
+      po.send(a as string, { to: [a as string], subject: 'to myself', idempotency_key: 'k4' }),
+    ]);
+    po.close();
+    const db = new Database(path);
+    try {
+      const seqOf = (id: string) =>
+        (db.prepare('SELECT seq FROM messages WHERE id = ?').get(id) as { seq: number }).seq;
+      const copies = (id: string) =>
+        (
+          db.prepare('SELECT owner, direction FROM entries WHERE seq = ? ORDER BY owner, direction').all(seqOf(id)) as {
+            owner: string;
+            direction: string;
+          }[]
+        ).map((r) => `${r.owner.split('@')[0]} ${r.direction}`);
+      const key = (owner: string, k: string) =>
+        (db.prepare('SELECT seq FROM idempotency_keys WHERE owner = ? AND key = ?').get(owner, k) as { seq: number })
+          .seq;
+      const people = (threadId: string) =>
+        (
+          db.prepare('SELECT address, hidden FROM participants WHERE thread_id = ? ORDER BY address').all(threadId) as {
+            address: string;
+            hidden: number;
+          }[]
+        ).map((r) => `${r.address.split('@')[0]} ${r.hidden}`);
+      expect(copies(usual.message_id)).toEqual(['alice outbound', 'bob inbound']);
+      expect(copies(again.message_id)).toEqual(['alice outbound', 'bob inbound']);
+      expect(copies(reply.message_id)).toEqual(['alice inbound', 'bob outbound']);
+      expect(copies(cc.message_id)).toEqual(['alice outbound', 'bob inbound', 'carol inbound']);
+      expect(copies(bcc.message_id)).toEqual(['alice outbound', 'bob inbound', 'carol inbound']);
+      expect(copies(self.message_id)).toEqual(['alice inbound', 'alice outbound']);
+      for (const [sent, k] of [
+        [usual, 'k1'],
+        [again, 'k6'],
+        [cc, 'k2'],
+        [bcc, 'k3'],
+        [self, 'k4'],
+      ] as const)
+        expect(key(a as string, k)).toBe(seqOf(sent.message_id));
+      expect(key(b as string, 'k5')).toBe(seqOf(reply.message_id));
+      expect(people(usual.thread_id)).toEqual(['alice 0', 'bob 0']);
+      expect(people(again.thread_id)).toEqual(['alice 0', 'bob 0']);
+      expect(reply.thread_id).toBe(usual.thread_id);
+      expect(people(bcc.thread_id)).toEqual(['alice 0', 'bob 0', 'carol 1']);
+      const threads = db.prepare('SELECT thread_id, subject FROM threads ORDER BY subject').all() as {
+        subject: string;
+      }[];
+      expect(threads.map((t) => t.subject)).toEqual(['bcc', 'cc', 'to myself', 'usual', 'usual again']);
+      // The statement's view and trigger belong to the connection: nothing of them is in the file.
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'send_usual%'").all()).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('marks many messages read in one call: each counted once, a message sent to oneself by its received copy, none if one is unknown', async () => {
+    const po = new SqlitePostOffice({ path: join(dir, 'marks-many.db') });
+    const a = (await po.register({ agent_id: 'alice' })).email_address;
+    const b = (await po.register({ agent_id: 'bob' })).email_address;
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => (await po.send(a, { to: [b], subject: `m${i}` })).message_id),
+    );
+    const self = (await po.send(b, { to: [b], subject: 'note to self' })).message_id;
+    const mine = (await po.send(b, { to: [a], subject: 'sent by bob' })).message_id;
+    await po.markRead(b, [ids[0] as string]);
+    await expect(po.markRead(b, [ids[1] as string, 'msg_unknown'])).rejects.toThrow(/not found/);
+    expect((await po.inbox(b, { unread_only: true })).messages).toHaveLength(5);
+    // Already read, twice the same, a sent copy (not marked), a message to oneself: three change.
+    expect(await po.markRead(b, [...ids.slice(0, 3), ids[1] as string, mine, self])).toBe(3);
+    expect((await po.inbox(b, { unread_only: true })).messages.map((m) => m.subject)).toEqual(['m3', 'm4']);
+    expect(await po.markRead(b, [ids[0] as string, self, ids[3] as string], { unread: true })).toBe(2);
+    expect((await po.inbox(b, { unread_only: true })).messages.map((m) => m.subject)).toEqual([
+      'm0',
+      'm3',
+      'm4',
+      'note to self',
+    ]);
+    expect((await po.inbox(b, { unread_only: true })).unread_count).toBe(4);
+    po.close();
+  });
+
   it('stores API keys hashed, never in the clear', async () => {
     const path = join(dir, 'keys.db');
     const po = new SqlitePostOffice({ path });

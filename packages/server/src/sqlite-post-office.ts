@@ -273,24 +273,31 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
       throw ValidationError.single(['message_ids'], 'must list 1..100 message ids');
     }
     const read = options.unread !== true;
-    // Looked up and marked inside the group's transaction (one commit for every write of this turn).
+    // Looked up and marked inside the group's transaction (one commit for every write of this turn),
+    // every id in one statement and every mark in one more.
     const changed = await this.writes.write(() => {
-      const targets: { seq: number; entry: OwnEntry }[] = [];
+      const found = new Map<string, OwnEntry & { seq: number }>();
+      const named = messageIds.filter((id) => typeof id === 'string');
+      if (named.length > 0) {
+        const rows = this.q.ownByIds.all(JSON.stringify(named), address) as (OwnEntry & {
+          id: string;
+          seq: number | null;
+        })[];
+        for (const { id, ...entry } of rows) {
+          // The received copy first (a message sent to oneself has both).
+          if (entry.seq !== null && found.get(id)?.direction !== 'inbound')
+            found.set(id, entry as OwnEntry & { seq: number });
+        }
+      }
       for (const id of messageIds) {
-        const entry =
-          typeof id === 'string'
-            ? (this.q.ownById.get(address, id) as (OwnEntry & { seq: number }) | undefined)
-            : undefined;
+        const entry = found.get(id);
         if (!entry || entry.deleted) throw new NotFoundError(`message ${String(id)} not found`);
-        targets.push({ seq: entry.seq, entry });
       }
-      const at = read ? this.isoNow() : null;
       const marked = new Set<number>();
-      for (const { seq, entry } of targets) {
-        if (entry.direction !== 'inbound' || (entry.read_at !== null) === read || marked.has(seq)) continue;
-        this.q.setRead.run(at, address, seq);
-        marked.add(seq);
+      for (const entry of found.values()) {
+        if (entry.direction === 'inbound' && (entry.read_at !== null) !== read) marked.add(entry.seq);
       }
+      if (marked.size > 0) this.q.setReadMany.run(read ? this.isoNow() : null, address, JSON.stringify([...marked]));
       return marked.size;
     });
     this.leases.end(address, messageIds);

@@ -1,7 +1,7 @@
 import { MailroomError, NotFoundError, type SendResult } from '@mailroom/core';
 import { admitSend, type Clock, type QuotaUsage, type SendPlan } from '@mailroom/core/post-office';
 import { type AccountRow, type MessageRow, toMessage } from './rows.js';
-import { accountRow, type KnownAccounts, limitsOf, newIdSuffix, usageOf, visibleMessage } from './sqlite-access.js';
+import { accountRow, type KnownAccounts, limitsOf, newIdSuffix, parentFor, usageOf } from './sqlite-access.js';
 import { type SqliteStore, storeError } from './sqlite-store.js';
 
 /**
@@ -179,7 +179,7 @@ export class WriteGroups {
     for (const address of plan.recipients) {
       if (!this.known.has(address)) throw new NotFoundError(`recipient ${address} is not registered`);
     }
-    const parent = req.in_reply_to != null ? visibleMessage(q, from, req.in_reply_to) : undefined;
+    const parent = req.in_reply_to != null ? parentFor(q, from, req.in_reply_to) : undefined;
     if (req.in_reply_to != null && !parent) throw new NotFoundError(`message ${req.in_reply_to} not found`);
     const now = this.clock.now();
     // The counters as this group left them (the sends before this one in the group count).
@@ -189,64 +189,82 @@ export class WriteGroups {
     // Every check passed: from here on only the store can fail.
     const createdAt = new Date(now).toISOString();
     const suffix = newIdSuffix(now);
-    const id = `msg_${suffix}`;
-    const threadId = parent ? parent.thread_id : `thr_${suffix}`;
-    const toJson = JSON.stringify(plan.to);
-    const ccJson = JSON.stringify(plan.cc);
     if (counted) counted.sent += 1;
     else tally.senders.set(from, { row: sender, usage, sent: 1 });
-    const info = q.insertMessage.run(
-      id,
-      threadId,
-      from,
-      sender.agent_id,
-      toJson,
-      ccJson,
-      req.subject,
-      req.body_text ?? null,
-      req.body_html ?? null,
-      parent ? parent.id : null,
-      createdAt,
-    );
-    const seq = Number(info.lastInsertRowid);
-    if (!parent) q.insertThread.run(threadId, req.subject);
-    const seen = [...plan.to, ...plan.cc];
-    // The usual mail (one recipient, no bcc): sender and recipient in one statement.
-    if (seen.length === 1 && plan.bcc.length === 0) q.addParticipants2.run(threadId, from, 0, threadId, seen[0], 0);
-    else {
-      q.addParticipant.run(threadId, from, 0);
-      for (const a of seen) q.addParticipant.run(threadId, a, 0);
-      for (const a of plan.bcc) q.addParticipant.run(threadId, a, 1);
-    }
-    // The usual mail again: the sender's copy and the recipient's in one statement.
-    const only = plan.recipients.length === 1 ? (plan.recipients[0] as string) : undefined;
-    if (only !== undefined && only !== from) q.insertEntries2.run(from, seq, only, seq);
-    else {
-      q.insertEntry.run(from, seq, 'outbound');
-      for (const a of plan.recipients) q.insertEntry.run(a, seq, 'inbound');
-    }
-    for (const a of plan.recipients) tally.received.set(a, (tally.received.get(a) ?? 0) + 1);
-    const result = sendResult({
-      seq,
-      id,
-      thread_id: threadId,
+    const row: StoredMail = {
+      id: `msg_${suffix}`,
+      thread_id: parent ? parent.thread_id : `thr_${suffix}`,
       from_address: from,
       from_agent_id: sender.agent_id,
-      to_json: toJson,
-      cc_json: ccJson,
+      to_json: JSON.stringify(plan.to),
+      cc_json: JSON.stringify(plan.cc),
       subject: req.subject,
       body_text: req.body_text ?? null,
       body_html: req.body_html ?? null,
       in_reply_to: parent ? parent.id : null,
       created_at: createdAt,
-    });
-    if (req.idempotency_key !== undefined) q.insertIdem.run(from, req.idempotency_key, seq);
-    return result;
+    };
+    this.insertMail(row, plan, parent === undefined, req.idempotency_key);
+    for (const a of plan.recipients) tally.received.set(a, (tally.received.get(a) ?? 0) + 1);
+    return sendResult(row);
+  }
+
+  /**
+   * Writes a message that passed every check: its thread when it starts one, the participants,
+   * a copy for the sender and each recipient, and the idempotency key. The usual mail (one `to`
+   * recipient other than the sender, no cc or bcc) is one statement (see SESSION_SCHEMA).
+   */
+  private insertMail(row: StoredMail, plan: SendPlan, newThread: boolean, key: string | undefined): void {
+    const q = this.store.q;
+    const from = row.from_address;
+    const only = plan.to.length === 1 && plan.cc.length === 0 && plan.bcc.length === 0 ? plan.to[0] : undefined;
+    if (only !== undefined && only !== from && plan.recipients.length === 1) {
+      q.sendUsual.run(
+        row.id,
+        row.thread_id,
+        newThread ? 1 : 0,
+        from,
+        row.from_agent_id,
+        only,
+        row.to_json,
+        row.subject,
+        row.body_text,
+        row.body_html,
+        row.in_reply_to,
+        row.created_at,
+        key ?? null,
+      );
+      return;
+    }
+    const info = q.insertMessage.run(
+      row.id,
+      row.thread_id,
+      from,
+      row.from_agent_id,
+      row.to_json,
+      row.cc_json,
+      row.subject,
+      row.body_text,
+      row.body_html,
+      row.in_reply_to,
+      row.created_at,
+    );
+    const seq = Number(info.lastInsertRowid);
+    if (newThread) q.insertThread.run(row.thread_id, row.subject);
+    q.addParticipant.run(row.thread_id, from, 0);
+    for (const a of [...plan.to, ...plan.cc]) q.addParticipant.run(row.thread_id, a, 0);
+    for (const a of plan.bcc) q.addParticipant.run(row.thread_id, a, 1);
+    q.insertEntry.run(from, seq, 'outbound');
+    for (const a of plan.recipients) q.insertEntry.run(a, seq, 'inbound');
+    if (key !== undefined) q.insertIdem.run(from, key, seq);
   }
 }
 
+/** A message as it is stored (its `seq` is the store's). */
+type StoredMail = Omit<MessageRow, 'seq'>;
+
 /** The answer to a send of the message in `row`, as its sender saw it then (a repeated key gets it again). */
-function sendResult(row: MessageRow): SendResult {
+function sendResult(row: StoredMail): SendResult {
   return {
     message_id: row.id,
     thread_id: row.thread_id,

@@ -1,7 +1,7 @@
 import { MailboxError, MailroomError } from '@mailroom/core';
 import Database from 'libsql';
 import { type Logger, pino } from 'pino';
-import { SCHEMA } from './schema.js';
+import { SCHEMA, SESSION_SCHEMA } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 /**
@@ -55,6 +55,7 @@ export class SqliteStore {
     this.db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    this.db.exec(SESSION_SCHEMA);
     this.q = prepareStatements(this.db);
     this.oldIdempotency = this.db.prepare('SELECT 1 FROM idempotency LIMIT 1').get() !== undefined;
   }

@@ -35,14 +35,22 @@ export const SQL = {
   idemOld: 'SELECT result_json FROM idempotency WHERE owner = ? AND key = ?',
   insertIdem: 'INSERT INTO idempotency_keys (owner, key, seq) VALUES (?, ?, ?)',
   message: `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?`,
+  // A message by id and how `address` takes part in its thread (hidden 0, 1, or NULL: not at all), one statement for a reply's parent.
+  messageFor: `SELECT ${MESSAGE_COLUMNS}, p.hidden AS hidden FROM messages m
+      LEFT JOIN participants p ON p.thread_id = m.thread_id AND p.address = ? WHERE m.id = ?`,
+  // The usual mail in one statement (SESSION_SCHEMA's trigger writes the message, its copies, key, thread and participants).
+  sendUsual:
+    'INSERT INTO send_usual (id, thread_id, new_thread, from_address, from_agent_id, to_address, to_json, subject, body_text, body_html, in_reply_to, created_at, idem_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   insertMessage:
     'INSERT INTO messages (id, thread_id, from_address, from_agent_id, to_json, cc_json, subject, body_text, body_html, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   insertEntry: 'INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, ?, NULL, 0, 0)',
-  insertEntries2:
-    "INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, 'outbound', NULL, 0, 0), (?, ?, 'inbound', NULL, 0, 0)",
-  // The caller's own copy of a message by id, the received one first (as ownEntry): one statement for a read mark.
-  ownById: `SELECT e.seq, e.direction, e.read_at, e.starred, e.deleted FROM messages m JOIN entries e ON e.seq = m.seq AND e.owner = ?
-      WHERE m.id = ? ORDER BY e.direction LIMIT 1`,
+  // The caller's copies of the messages of a JSON array of ids, one statement for a read mark of many
+  // (a row per copy; an id with no message or no copy of the caller's comes back with seq NULL).
+  ownByIds: `SELECT j.value AS id, e.seq, e.direction, e.read_at, e.deleted FROM json_each(?) j
+      LEFT JOIN messages m ON m.id = j.value LEFT JOIN entries e ON e.seq = m.seq AND e.owner = ?`,
+  // Read marks of many received copies (a JSON array of seqs) in one statement.
+  setReadMany:
+    "UPDATE entries SET read_at = ? WHERE owner = ? AND direction = 'inbound' AND seq IN (SELECT value FROM json_each(?))",
   entries: 'SELECT direction, read_at, starred, deleted FROM entries WHERE owner = ? AND seq = ?',
   setRead: "UPDATE entries SET read_at = ? WHERE owner = ? AND seq = ? AND direction = 'inbound'",
   star: 'UPDATE entries SET starred = 1 - starred WHERE owner = ? AND seq = ? AND direction = ?',
@@ -53,8 +61,6 @@ export const SQL = {
   // A participant already there is only written when it becomes visible (a reply writes no page for it).
   addParticipant:
     'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = excluded.hidden WHERE excluded.hidden < participants.hidden',
-  addParticipants2:
-    'INSERT INTO participants (thread_id, address, hidden) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT (thread_id, address) DO UPDATE SET hidden = excluded.hidden WHERE excluded.hidden < participants.hidden',
   participants: 'SELECT address FROM participants WHERE thread_id = ? AND hidden = 0 ORDER BY rowid',
   threadMessages: `SELECT ${MESSAGE_COLUMNS}, e.direction, e.read_at, e.starred FROM messages m
       LEFT JOIN entries e ON e.owner = ? AND e.seq = m.seq
