@@ -1,3 +1,5 @@
+import { get } from 'node:http';
+import type { Socket } from 'node:net';
 import { HttpMailbox } from '@mailroom/http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer } from './support/server.js';
@@ -77,4 +79,43 @@ describe('lease extension over HTTP', () => {
     expect(renew.status).toBe(422);
     expect((await s.request('/email/claim')).status).toBe(401);
   });
+  // A claim long poll released by its client leaving must not claim again: what it found would be
+  // leased to nobody, out of every other member's reach for lease_seconds. Here mail lands just as
+  // the poll is released.
+  it('leases nothing to a client that left its claim long poll', async () => {
+    const { s, worker, bossBox, member } = await setup(0);
+    const office = s.postOffice;
+    const claim = office.claim.bind(office);
+    const sockets: Socket[] = [];
+    s.app.server.on('connection', (socket: Socket) => sockets.push(socket));
+    let sent: Promise<unknown> | undefined;
+    const land = () => (sent ??= bossBox.send({ to: [worker.email_address], subject: 'late' }));
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    let calls = 0;
+    let left = false;
+    office.claim = async (address, query) => {
+      calls += 1;
+      if (calls > 1 && left) await land();
+      const page = await claim(address, query);
+      if (calls === 1) held();
+      return page;
+    };
+    try {
+      // On a connection of its own, so that the server sees which one closes.
+      const poll = get(`${s.url}/email/claim?wait=30`, { agent: false, headers: { 'x-api-key': worker.api_key } });
+      poll.on('error', () => {});
+      await holding;
+      const socket = sockets.at(-1) as Socket;
+      const closed = new Promise((r) => socket.once('close', r));
+      left = true;
+      poll.destroy();
+      await closed;
+      await land();
+    } finally {
+      office.claim = claim;
+    }
+    const page = await (await member()).claim({ limit: 10 });
+    expect(page.messages.map((m) => m.subject)).toEqual(['late']);
+  }, 20_000);
 });

@@ -260,6 +260,46 @@ describe('push delivery [ext]: the first page', () => {
       await server.close();
     }
   }, 20_000);
+
+  // A client that leaves while the first page is read closes the response before the stream
+  // listens for its close: the stream must still end (it re-read every heartbeat until shutdown).
+  it('ends the stream of a client that left while its first page was read', async () => {
+    const server = await startServer({ streamHeartbeatMs: 50 });
+    const office = server.postOffice;
+    const read = office.inbox.bind(office);
+    const sockets: Socket[] = [];
+    server.app.server.on('connection', (socket: Socket) => sockets.push(socket));
+    let reading!: () => void;
+    const firstRead = new Promise<void>((r) => (reading = r));
+    let letGo!: () => void;
+    const gone = new Promise<void>((r) => (letGo = r));
+    try {
+      const a = await server.register('leaver');
+      office.inbox = async (address, query) => {
+        office.inbox = read;
+        reading();
+        await gone; // the client has left and the server has seen its socket close
+        return read(address, query);
+      };
+      const client = new AbortController();
+      const asked = server
+        .request('/email/inbox/stream', { key: a.api_key, signal: client.signal })
+        .catch(() => 'left');
+      await firstRead;
+      // The stream's connection is the one that closes (the others are kept alive).
+      const closed = Promise.race(sockets.map((s) => new Promise((r) => (s.destroyed ? r(null) : s.once('close', r)))));
+      client.abort();
+      await asked;
+      await closed;
+      letGo();
+      while (!server.logLines.some((l) => l.includes('inbox stream closed'))) {
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      office.inbox = read;
+      await server.close();
+    }
+  }, 20_000);
 });
 
 describe('push delivery [ext]: the stream ends, the fallbacks', () => {

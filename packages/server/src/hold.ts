@@ -38,14 +38,16 @@ export async function longPoll<P extends { messages: readonly unknown[] }>(o: Lo
   reply.raw.once('close', end);
   try {
     const deadline = Date.now() + o.waitMs;
+    // Nobody would get what a read finds once the client left (a claim would lease it for nobody).
+    const gone = () => {
+      if (!clientGone(reply)) return false;
+      o.req.log.debug({ heldMs: o.waitMs - (deadline - Date.now()) }, 'long poll given up by the client');
+      return true;
+    };
     let page = await o.read();
     while (page.messages.length === 0) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || closing.aborted) break;
-      if (clientGone(reply)) {
-        o.req.log.debug({ heldMs: o.waitMs - remaining }, 'long poll given up by the client');
-        break;
-      }
+      if (remaining <= 0 || closing.aborted || gone()) break;
       if (!woken) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(remaining, o.recheckMs ?? remaining));
@@ -55,6 +57,7 @@ export async function longPoll<P extends { messages: readonly unknown[] }>(o: Lo
           };
         });
         release = undefined;
+        if (gone()) break;
       }
       woken = false;
       page = await o.read();

@@ -143,6 +143,8 @@ function streamInbox(
   const end = () => stop.abort();
   s.closing.addEventListener('abort', end);
   res.once('close', end);
+  // A client that left while the first page was read closed the response before `end` listened.
+  if (res.destroyed || req.raw.destroyed) stop.abort();
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',

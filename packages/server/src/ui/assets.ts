@@ -76,12 +76,16 @@ export const JS = `'use strict';
     }
     return false;
   }
+  // Refreshes can overlap (a stream opening, then mail): an answer older than one shown is dropped.
+  var asked = 0, shown = 0;
   function refresh(then) {
     pending = false;
+    var mine = ++asked;
     fetch(location.href, { credentials: 'same-origin', headers: { 'x-mailroom-live': '1' } })
       .then(function (res) { return res.ok && !res.redirected ? res.text() : null; })
       .then(function (text) {
-        if (text === null) return;
+        if (text === null || mine < shown) return;
+        shown = mine;
         var next = new DOMParser().parseFromString(text, 'text/html').querySelectorAll('[data-live]');
         var now = document.querySelectorAll('[data-live]');
         if (next.length !== now.length) return;

@@ -59,7 +59,14 @@ export class LeaseTable {
     } catch (err) {
       // Nobody got what was picked: it is claimable again at once.
       const mine = this.held.get(address);
-      for (const m of picked) if (mine?.get(m.message_id)?.leaseId === leaseId) mine.delete(m.message_id);
+      let released = 0;
+      for (const m of picked) {
+        if (mine?.get(m.message_id)?.leaseId !== leaseId) continue;
+        mine.delete(m.message_id);
+        released += 1;
+      }
+      // A claim that skipped them while they were held is waiting: wake it.
+      if (released > 0) this.onReleased(address);
       throw err;
     }
   }
