@@ -38,8 +38,9 @@ export type AnsweredTask = (message: Message) => string | undefined;
 type TaskMailKind = keyof typeof BODY;
 /** A protocol prefix however it is written: `RESULT: Market analysis complete`, `Re: error:x`. */
 const LOOSE_PREFIX = /^(?:\s*re\s*:\s*)*(TASK|ACK|STATUS|RESULT|ERROR|CANCEL)\s*:/i;
-/** `a c e r s t` (either case): the ASCII letters `LOOSE_PREFIX` can start with. */
-const LOOSE_LETTERS = new Set([...'acerstACERST'].map((c) => c.charCodeAt(0)));
+/** By ASCII code, 1: `a c e r s t` (either case), the letters `LOOSE_PREFIX` can start with. */
+const LOOSE_LETTERS = new Uint8Array(128);
+for (const c of 'acerstACERST') LOOSE_LETTERS[c.charCodeAt(0)] = 1;
 
 /**
  * `LOOSE_PREFIX` run only where it can match: a subject starting with any other ASCII character
@@ -50,7 +51,7 @@ const LOOSE_LETTERS = new Set([...'acerstACERST'].map((c) => c.charCodeAt(0)));
 export function loosePrefix(subject: unknown): RegExpExecArray | null {
   if (typeof subject !== 'string') return null;
   const c = subject.charCodeAt(0);
-  if (c > 32 && c < 128 && !LOOSE_LETTERS.has(c)) return null;
+  if (c > 32 && c < 128 && LOOSE_LETTERS[c] === 0) return null;
   return LOOSE_PREFIX.exec(subject);
 }
 

@@ -31,6 +31,7 @@ import {
   ALL,
   accountOf,
   addressedTo,
+  type Box,
   type Copy,
   DELETED,
   GONE,
@@ -47,6 +48,7 @@ import {
   UNREAD,
   viewIn,
   viewOut,
+  viewSent,
 } from './memory-store.js';
 import { MessageTable } from './message-table.js';
 import { Retention, type RetentionOptions } from './retention.js';
@@ -124,7 +126,8 @@ export class MemoryPostOffice implements PostOffice {
       const first = sender.idempotency.get(req.idempotency_key);
       if (first) return first;
     }
-    const recipients = addresses.map((address) => this.accounts.recipient(address));
+    const recipients: Box[] = [];
+    for (const address of addresses) recipients.push(this.accounts.recipient(address));
     let parent: Stored | undefined;
     if (req.in_reply_to != null) {
       parent = this.visible(from, req.in_reply_to);
@@ -151,12 +154,14 @@ export class MemoryPostOffice implements PostOffice {
     this.kept += 1;
     if (parent) joinThread(rootOf(parent), stored);
     deliver(stored, recipients);
+    // The thread id made once for both (a message alone in its thread keeps none).
+    const threadId = threadIdOf(stored);
     const result: SendResult = {
       message_id: stored.id,
-      thread_id: threadIdOf(stored),
+      thread_id: threadId,
       status: 'delivered',
       delivery_type: 'internal',
-      message: viewOut(stored),
+      message: viewSent(stored, threadId),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);

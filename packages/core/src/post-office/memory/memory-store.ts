@@ -237,10 +237,16 @@ export function threadOf(root: Stored): ThreadState {
 }
 
 /** A message as one account sees it: received (`direction` inbound) or sent, with its read state and star. */
-function view(m: Stored, direction: Message['direction'], readAt: string | null, starred: boolean): Message {
+function view(
+  m: Stored,
+  direction: Message['direction'],
+  readAt: string | null,
+  starred: boolean,
+  threadId: string,
+): Message {
   return messageView({
     id: m.id,
-    threadId: threadIdOf(m),
+    threadId,
     from: m.sender.address,
     fromAgentId: m.sender.agentId,
     to: m.to,
@@ -257,10 +263,15 @@ function view(m: Stored, direction: Message['direction'], readAt: string | null,
 }
 
 /** A received message as the owner of `copy` sees it. */
-export const viewIn = (copy: Copy): Message => view(copy.stored, 'inbound', copy.readAt, (copy.flags & STARRED) !== 0);
+export const viewIn = (copy: Copy): Message =>
+  view(copy.stored, 'inbound', copy.readAt, (copy.flags & STARRED) !== 0, threadIdOf(copy.stored));
 
 /** A sent message as its sender sees it. */
-export const viewOut = (m: Stored): Message => view(m, 'outbound', null, (m.flags & SENT_STARRED) !== 0);
+export const viewOut = (m: Stored): Message => viewSent(m, threadIdOf(m));
+
+/** A sent message as its sender sees it, its thread id made already. */
+export const viewSent = (m: Stored, threadId: string): Message =>
+  view(m, 'outbound', null, (m.flags & SENT_STARRED) !== 0, threadId);
 
 /** The account of `box` as the API shows it. */
 export function accountOf(box: Box, now: number): Account {
