@@ -80,7 +80,8 @@ export function checkSendFast(request: unknown): CheckedSend | undefined {
   if (in_reply_to !== undefined && in_reply_to !== null && !text(in_reply_to, 128)) return undefined;
   if (attachments !== undefined && !(Array.isArray(attachments) && attachments.length === 0)) return undefined;
   if (idempotency_key !== undefined && !text(idempotency_key, 128)) return undefined;
-  const out: CheckedSend = { to: to.slice(), subject };
+  // One address (most mail): copied as a literal, not through the generic slice.
+  const out: CheckedSend = { to: to.length === 1 ? [to[0] as string] : to.slice(), subject };
   if (cc !== undefined) out.cc = cc.slice();
   if (bcc !== undefined) out.bcc = bcc.slice();
   if (body_text !== undefined) out.body_text = body_text;
