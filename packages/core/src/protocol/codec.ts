@@ -183,7 +183,8 @@ const JSON_START = /^\s*(?:[[{"\d-]|true\b|false\b|null\b)/;
  * @internal exported for its test
  */
 export function mayBeJson(text: string): boolean {
-  const c = text.charCodeAt(0); // NaN for ''
+  if (text.length === 0) return false; // plain mail often has no body (and reading past it deoptimizes)
+  const c = text.charCodeAt(0);
   // { [ " - and digits start JSON; t f n (true, false, null), spaces, control characters and
   // anything past ASCII (`\s` takes Unicode spaces) are for the expression; anything else is text.
   if (c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57)) return true;
