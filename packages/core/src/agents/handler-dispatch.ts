@@ -60,10 +60,16 @@ export function receive(env: DispatchEnv, messages: Message[], answered: Answere
   return items;
 }
 
-/** Kinds of mail that pass the work waiting in the lanes (and are still handled after a stop). */
-const URGENT: ReadonlySet<string> = new Set(['ack', 'status', 'result', 'error', 'cancel']);
-/** Whether a message is an answer to this agent's own task, or a CANCEL. */
-export const isUrgent = (item: Incoming): boolean => !isDecodeFailure(item.decoded) && URGENT.has(item.decoded.kind);
+/**
+ * Whether a message is an answer to this agent's own task, or a CANCEL: the kinds of mail that pass
+ * the work waiting in the lanes (and are still handled after a stop).
+ */
+export function isUrgent(item: Incoming): boolean {
+  const d = item.decoded;
+  if (isDecodeFailure(d)) return false;
+  const kind = d.kind;
+  return kind === 'ack' || kind === 'status' || kind === 'result' || kind === 'error' || kind === 'cancel';
+}
 
 /** What `runHandler` gives back: the answer at once when the handler returned synchronously. */
 export type HandlerOutcome = OutgoingMail | undefined | Promise<OutgoingMail | undefined>;

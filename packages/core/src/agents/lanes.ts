@@ -13,12 +13,19 @@ class KeySet {
   private many: Set<string> | undefined;
 
   has(key: string): boolean {
-    return this.many ? this.many.has(key) : this.few.includes(key);
+    return this.many ? this.many.has(key) : this.indexOf(key) >= 0;
+  }
+
+  /** A plain loop (no builtin call per message; most of the time the array is empty). */
+  private indexOf(key: string): number {
+    const few = this.few;
+    for (let i = 0; i < few.length; i++) if (few[i] === key) return i;
+    return -1;
   }
 
   add(key: string): void {
     if (this.many) this.many.add(key);
-    else if (!this.few.includes(key)) {
+    else if (this.indexOf(key) < 0) {
       this.few.push(key);
       if (this.few.length > FEW) {
         this.many = new Set(this.few);
@@ -34,7 +41,7 @@ class KeySet {
       return;
     }
     const few = this.few;
-    const i = few.indexOf(key);
+    const i = this.indexOf(key);
     if (i < 0) return;
     few[i] = few[few.length - 1] as string;
     few.pop();

@@ -38,6 +38,22 @@ export type AnsweredTask = (message: Message) => string | undefined;
 type TaskMailKind = keyof typeof BODY;
 /** A protocol prefix however it is written: `RESULT: Market analysis complete`, `Re: error:x`. */
 const LOOSE_PREFIX = /^(?:\s*re\s*:\s*)*(TASK|ACK|STATUS|RESULT|ERROR|CANCEL)\s*:/i;
+/** By ASCII code, 1: `a c e r s t` (either case), the letters `LOOSE_PREFIX` can start with. */
+const LOOSE_LETTERS = new Uint8Array(128);
+for (const c of 'acerstACERST') LOOSE_LETTERS[c.charCodeAt(0)] = 1;
+
+/**
+ * `LOOSE_PREFIX` run only where it can match: a subject starting with any other ASCII character
+ * cannot (plain mail, the common case, skips the expression). Control characters, spaces and
+ * anything past ASCII (`\s` takes Unicode spaces) go to the expression.
+ * @internal exported for its test
+ */
+export function loosePrefix(subject: unknown): RegExpExecArray | null {
+  if (typeof subject !== 'string') return null;
+  const c = subject.charCodeAt(0);
+  if (c > 32 && c < 128 && LOOSE_LETTERS[c] === 0) return null;
+  return LOOSE_PREFIX.exec(subject);
+}
 
 /**
  * Decodes a message: subject, then the JSON body against its schema. Never throws on foreign
@@ -96,7 +112,7 @@ function decodeLoose(
   subject: ParsedSubject | ProtocolError,
   answered: AnsweredTask | undefined,
 ): ProtocolMessage | DecodeFailure {
-  const prefix = LOOSE_PREFIX.exec(typeof message.subject === 'string' ? message.subject : '');
+  const prefix = loosePrefix(message.subject);
   const named = prefix ? ((prefix[1] as string).toLowerCase() as TaskMailKind) : undefined;
   const json = parseJson(message.body_text);
   const record = isRecord(json) ? json : undefined;
@@ -162,9 +178,23 @@ function decodeBody(
 /** What a JSON text can start with: anything else (plain mail, an empty body) is not parsed at all. */
 const JSON_START = /^\s*(?:[[{"\d-]|true\b|false\b|null\b)/;
 
+/**
+ * Whether `text` may be JSON, as `JSON_START` says: the first character decides, but for spaces and the words.
+ * @internal exported for its test
+ */
+export function mayBeJson(text: string): boolean {
+  if (text.length === 0) return false; // plain mail often has no body (and reading past it deoptimizes)
+  const c = text.charCodeAt(0);
+  // { [ " - and digits start JSON; t f n (true, false, null), spaces, control characters and
+  // anything past ASCII (`\s` takes Unicode spaces) are for the expression; anything else is text.
+  if (c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57)) return true;
+  if (c === 116 || c === 102 || c === 110 || c <= 32 || c >= 128) return JSON_START.test(text);
+  return false;
+}
+
 function parseJson(text: string | null | undefined): unknown {
   // Plain mail is the common case here: a thrown SyntaxError per message cost P1 more than half its time.
-  if (typeof text !== 'string' || !JSON_START.test(text)) return undefined;
+  if (typeof text !== 'string' || !mayBeJson(text)) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -31,7 +31,9 @@ const KIND_OF: Record<string, TaskMailKind> = {
 };
 
 const RE = /^\s*re\s*:\s*/i;
-const PROTOCOL_START = new Set([...'TASRECr[ \t\n\r'].map((c) => c.charCodeAt(0)));
+/** By ASCII code, 1: the characters a protocol subject can start with. */
+const PROTOCOL_START = new Uint8Array(128);
+for (const c of 'TASRECr[ \t\n\r') PROTOCOL_START[c.charCodeAt(0)] = 1;
 const TASK_MAIL = /^(TASK|ACK|STATUS|RESULT|ERROR|CANCEL):(\S*)(.*)$/s;
 const ESCALATION = /^\[ESCALATION L(\d{1,3})\]\s*(.*)$/s;
 const COLLAB = /^\[COLLAB\]\s*(.*)$/s;
@@ -77,7 +79,8 @@ export function formatReplySubject(subject: string): string {
 export function parseSubject(subject: unknown): ParsedSubject | ProtocolError {
   if (typeof subject !== 'string') return new ProtocolError('subject is not a string');
   // Fast path: every protocol subject starts with one of these letters (or `[`, or `Re:`).
-  if (!PROTOCOL_START.has(subject.charCodeAt(0))) return { kind: 'other', subject, reply: false };
+  const first = subject.charCodeAt(0); // NaN for ''
+  if (!(first < 128 && PROTOCOL_START[first] === 1)) return { kind: 'other', subject, reply: false };
   let rest = subject;
   let reply = false;
   for (let m = RE.exec(rest); m; m = RE.exec(rest)) {

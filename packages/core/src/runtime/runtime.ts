@@ -148,12 +148,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (options.mailboxFactory) return options.mailboxFactory(id);
     const po = options.postOffice;
     if (!po) throw ValidationError.single(['postOffice'], 'the runtime has neither a postOffice nor a mailboxFactory');
+    const address = `${id}@${po.domain}`;
+    let registered: string | undefined;
     try {
-      await po.register({ agent_id: id });
+      registered = (await po.register({ agent_id: id })).email_address;
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
     }
-    return new LocalMailbox(po, `${id}@${po.domain}`);
+    // The office's own string when it is the same address: its lookups by address then find their
+    // key by identity, not by comparing characters (every send looks up its sender and recipients).
+    return new LocalMailbox(po, registered === address ? registered : address);
   };
 
   const runtime: Runtime = {

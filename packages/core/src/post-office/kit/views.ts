@@ -57,7 +57,7 @@ export function messageView(m: MessageFacts): Message {
     from_address: m.from,
     from_agent_id: m.fromAgentId,
     // Copies (a caller may change its view), made the cheapest way: most mail has no cc.
-    to_addresses: m.to.slice(),
+    to_addresses: m.to.length === 1 ? [m.to[0] as string] : m.to.slice(),
     cc_addresses: m.cc.length === 0 ? [] : m.cc.slice(),
     subject: m.subject,
     body_text: m.bodyText,

@@ -1,22 +1,34 @@
-import { type Observable, Subject } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 
-/** Wake-up signals per address: a post office notifies, inbox streams listen. */
+/**
+ * Wake-up signals per address: a post office notifies, inbox streams listen. Every send notifies
+ * its recipients, so `notify` is a plain loop over the address's subscribers (a `Subject` per
+ * address cost a closure, an iterator and its error-context wrapper per send). The list of an
+ * address is replaced, never changed in place, so a subscriber that comes or goes while one is
+ * woken does not change who that notification reaches (a closed subscriber ignores it).
+ */
 export class WakeUps {
-  private readonly subjects = new Map<string, Subject<void>>();
+  private readonly listeners = new Map<string, Subscriber<void>[]>();
 
   /** Emits whenever new mail lands for `address`. */
   for(address: string): Observable<void> {
-    let subject = this.subjects.get(address);
-    if (!subject) {
-      subject = new Subject<void>();
-      this.subjects.set(address, subject);
-    }
-    return subject.asObservable();
+    return new Observable<void>((subscriber) => {
+      this.listeners.set(address, [...(this.listeners.get(address) ?? []), subscriber]);
+      return () => {
+        const list = this.listeners.get(address);
+        if (!list?.includes(subscriber)) return;
+        const rest = list.filter((s) => s !== subscriber);
+        if (rest.length > 0) this.listeners.set(address, rest);
+        else this.listeners.delete(address);
+      };
+    });
   }
 
   /** Wakes whoever listens for `address` (nothing happens when nobody does). */
   notify(address: string): void {
-    this.subjects.get(address)?.next();
+    const list = this.listeners.get(address);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) (list[i] as Subscriber<void>).next();
   }
 
   /** Wakes whoever listens for any address (wake-ups may have been missed: everyone looks again). */
@@ -26,7 +38,8 @@ export class WakeUps {
 
   /** Ends every stream of wake-ups. */
   complete(): void {
-    for (const s of this.subjects.values()) s.complete();
-    this.subjects.clear();
+    const lists = [...this.listeners.values()];
+    this.listeners.clear();
+    for (const list of lists) for (const s of list) s.complete();
   }
 }

@@ -1,26 +1,39 @@
 import type { Message } from '../../wire/model.js';
 import { HideableList } from './hideable-list.js';
-import { type Box, type Copy, rootOf, type Stored, UNREAD, viewIn, viewOut } from './memory-store.js';
+import {
+  type Box,
+  type Copy,
+  DELETED,
+  extraOf,
+  fromOf,
+  GONE,
+  moreOf,
+  rootOf,
+  SENT_DELETED,
+  type Stored,
+  threadStateOf,
+  UNREAD,
+  viewIn,
+  viewOut,
+} from './memory-store.js';
 
 // The copies of a message and the lists that hold them: delivery, reading, starring, deletion and
 // forgetting. A recipient's copy is the stored message itself for its first recipient and a `Copy`
-// of its own for each later one; the sender's copy is the stored message's `sent*` fields.
+// of its own for each later one; the sender's copy is the stored message's `SENT_*` flags and `sentPos`.
 
 /** Shown in an inbox list: not deleted (and, in an unread list, not read). */
-export const shown = (c: Copy) => !c.deleted;
-export const unreadShown = (c: Copy) => !c.deleted && c.readAt === null;
+export const shown = (c: Copy) => (c.flags & DELETED) === 0;
+export const unreadShown = (c: Copy) => (c.flags & DELETED) === 0 && c.readAt === null;
 /** Shown in a sent list. */
-export const sentShown = (m: Stored) => !m.sentDeleted;
+export const sentShown = (m: Stored) => (m.flags & SENT_DELETED) === 0;
 
 /** The copy `box` received of this message, if it received one. */
 export function received(m: Stored, box: Box): Copy | undefined {
   if (m.owner === box) return m;
-  if (m.more) for (const c of m.more) if (c.owner === box) return c;
+  const more = moreOf(m);
+  if (more) for (const c of more) if (c.owner === box) return c;
   return undefined;
 }
-
-/** Every recipient's copy. */
-export const copiesOf = (m: Stored): Copy[] => (m.more ? [m, ...m.more] : [m]);
 
 /**
  * Puts a message in its recipients' lists and its sender's sent list. The first recipient's copy is
@@ -29,16 +42,18 @@ export const copiesOf = (m: Stored): Copy[] => (m.more ? [m, ...m.more] : [m]);
 export function deliver(m: Stored, recipients: readonly Box[]): void {
   m.sentPos = m.sender.sent.push(m);
   m.sender.totalSent += 1;
+  const from = fromOf(m);
   for (let i = 0; i < recipients.length; i++) {
     const box = recipients[i] as Box;
     let copy: Copy = m;
     if (i > 0) {
-      copy = { stored: m, owner: box, readAt: null, starred: false, deleted: false, pos: -1, senderPos: -1 };
-      m.more ??= [];
-      m.more.push(copy);
+      copy = { stored: m, owner: box, readAt: null, flags: 0, pos: -1, senderPos: -1 };
+      const x = extraOf(m);
+      x.more ??= [];
+      x.more.push(copy);
     }
     copy.pos = box.inbox.push(copy);
-    const bySender = box.bySender.get(m.from);
+    const bySender = box.bySender.size === 0 ? undefined : box.bySender.get(from);
     if (bySender) copy.senderPos = bySender.push(copy);
     box.unread += 1;
     box.totalReceived += 1;
@@ -50,14 +65,14 @@ export function senderList(box: Box, from: string): HideableList<Copy> {
   let list = box.bySender.get(from);
   if (!list) {
     list = new HideableList(shown, unreadShown);
-    for (const copy of box.inbox.values()) if (copy.stored.from === from) copy.senderPos = list.push(copy);
+    for (const copy of box.inbox.values()) if (fromOf(copy.stored) === from) copy.senderPos = list.push(copy);
     box.bySender.set(from, list);
   }
   return list;
 }
 
 export function setRead(box: Box, copy: Copy, read: boolean, at: string): void {
-  const bySender = box.bySender.get(copy.stored.from);
+  const bySender = box.bySender.size === 0 ? undefined : box.bySender.get(fromOf(copy.stored));
   if (read) {
     copy.readAt = at;
     box.unread -= 1;
@@ -73,33 +88,33 @@ export function setRead(box: Box, copy: Copy, read: boolean, at: string): void {
 
 /** Every recipient read or deleted its copy: nobody still needs the message. */
 export function finished(m: Stored): boolean {
-  const unread = (c: Copy) => !c.deleted && c.readAt === null;
-  if (unread(m)) return false;
-  if (m.more) for (const c of m.more) if (unread(c)) return false;
+  if (unreadShown(m)) return false;
+  const more = moreOf(m);
+  if (more) for (const c of more) if (unreadShown(c)) return false;
   return true;
 }
 
 /** Deletes a received copy for its owner: it leaves every list (the message stays for the others). */
 export function hideReceived(copy: Copy): void {
   const box = copy.owner;
-  copy.deleted = true;
+  copy.flags |= DELETED;
   if (copy.readAt === null) box.unread -= 1;
   box.inbox.hide(copy.pos);
-  box.bySender.get(copy.stored.from)?.hide(copy.senderPos);
+  box.bySender.get(fromOf(copy.stored))?.hide(copy.senderPos);
 }
 
 /** Deletes the sender's copy: it leaves the sent list. */
 export function hideSent(m: Stored): void {
-  m.sentDeleted = true;
+  m.flags |= SENT_DELETED;
   m.sender.sent.hide(m.sentPos);
 }
 
 /** Takes a received copy out of every list of its owner, for good. */
 function dropReceived(copy: Copy): void {
   const box = copy.owner;
-  if (!copy.deleted) hideReceived(copy);
+  if ((copy.flags & DELETED) === 0) hideReceived(copy);
   box.inbox.drop(copy.pos);
-  const bySender = box.bySender.get(copy.stored.from);
+  const bySender = box.bySender.get(fromOf(copy.stored));
   if (bySender && copy.senderPos >= 0) bySender.drop(copy.senderPos);
 }
 
@@ -108,15 +123,17 @@ function dropReceived(copy: Copy): void {
  * thread's first message stays findable (not visible) while the thread has other messages.
  */
 export function forget(m: Stored, messages: { delete(id: string): void }): void {
-  m.gone = true;
-  if (!m.sentDeleted) hideSent(m);
+  m.flags |= GONE;
+  if ((m.flags & SENT_DELETED) === 0) hideSent(m);
   m.sender.sent.drop(m.sentPos);
   dropReceived(m);
-  if (m.more) for (const c of m.more) dropReceived(c);
+  const more = moreOf(m);
+  if (more) for (const c of more) dropReceived(c);
   const idempotency = m.sender.idempotency;
-  if (m.idemKey !== undefined && idempotency.get(m.idemKey)?.message_id === m.id) idempotency.delete(m.idemKey);
+  const idemKey = m.x?.idemKey;
+  if (idemKey !== undefined && idempotency.get(idemKey)?.message_id === m.id) idempotency.delete(idemKey);
   const root = rootOf(m);
-  const thread = root.thread;
+  const thread = threadStateOf(root);
   if (!thread) {
     messages.delete(m.id);
     return;
@@ -126,7 +143,7 @@ export function forget(m: Stored, messages: { delete(id: string): void }): void 
   if (m !== root) messages.delete(m.id);
   if (live === 0) messages.delete(root.id);
   if (thread.gone * 2 > thread.messages.length) {
-    thread.messages = thread.messages.filter((t) => !t.gone);
+    thread.messages = thread.messages.filter((t) => (t.flags & GONE) === 0);
     thread.gone = 0;
   }
 }
@@ -136,5 +153,5 @@ export function viewFor(m: Stored, viewer: Box): Message {
   const copy = received(m, viewer);
   if (copy) return viewIn(copy);
   if (m.sender === viewer) return viewOut(m);
-  return viewIn({ stored: m, owner: viewer, readAt: null, starred: false, deleted: false, pos: -1, senderPos: -1 });
+  return viewIn({ stored: m, owner: viewer, readAt: null, flags: 0, pos: -1, senderPos: -1 });
 }

@@ -31,16 +31,24 @@ import {
   ALL,
   accountOf,
   addressedTo,
+  type Box,
   type Copy,
+  DELETED,
+  GONE,
+  has,
   joinThread,
   newStored,
   rootOf,
+  SENT_DELETED,
+  SENT_STARRED,
+  STARRED,
   type Stored,
   threadIdOf,
   threadOf,
   UNREAD,
   viewIn,
   viewOut,
+  viewSent,
 } from './memory-store.js';
 import { MessageTable } from './message-table.js';
 import { Retention, type RetentionOptions } from './retention.js';
@@ -118,7 +126,8 @@ export class MemoryPostOffice implements PostOffice {
       const first = sender.idempotency.get(req.idempotency_key);
       if (first) return first;
     }
-    const recipients = addresses.map((address) => this.accounts.recipient(address));
+    const recipients: Box[] = [];
+    for (const address of addresses) recipients.push(this.accounts.recipient(address));
     let parent: Stored | undefined;
     if (req.in_reply_to != null) {
       parent = this.visible(from, req.in_reply_to);
@@ -145,12 +154,14 @@ export class MemoryPostOffice implements PostOffice {
     this.kept += 1;
     if (parent) joinThread(rootOf(parent), stored);
     deliver(stored, recipients);
+    // The thread id made once for both (a message alone in its thread keeps none).
+    const threadId = threadIdOf(stored);
     const result: SendResult = {
       message_id: stored.id,
-      thread_id: threadIdOf(stored),
+      thread_id: threadId,
       status: 'delivered',
       delivery_type: 'internal',
-      message: viewOut(stored),
+      message: viewSent(stored, threadId),
     };
     if (req.idempotency_key !== undefined) sender.idempotency.set(req.idempotency_key, result);
     for (const box of recipients) this.wake.notify(box.address);
@@ -182,7 +193,7 @@ export class MemoryPostOffice implements PostOffice {
     const stored = this.live(messageId);
     // The caller's own copy: received (preferred) or sent; a deleted one is not found.
     const copy = stored && received(stored, box);
-    if (copy && !copy.deleted) {
+    if (copy && !has(copy, DELETED)) {
       if (copy.readAt === null) {
         setRead(box, copy, true, this.isoNow());
         this.leases.end(address, [messageId]);
@@ -193,7 +204,7 @@ export class MemoryPostOffice implements PostOffice {
       return view;
     }
     const sent = !copy && stored?.sender === box;
-    if (sent && !stored.sentDeleted) return viewOut(stored);
+    if (sent && !has(stored, SENT_DELETED)) return viewOut(stored);
     const visible = this.visible(address, messageId);
     if (!visible || copy || sent) throw new NotFoundError(`message ${messageId} not found`);
     return viewFor(visible, box);
@@ -209,8 +220,8 @@ export class MemoryPostOffice implements PostOffice {
     for (const id of messageIds) {
       const stored = typeof id === 'string' ? this.live(id) : undefined;
       const copy = stored && received(stored, box);
-      if (copy && !copy.deleted) copies.push(copy);
-      else if (copy || stored?.sender !== box || stored.sentDeleted) {
+      if (copy && !has(copy, DELETED)) copies.push(copy);
+      else if (copy || stored?.sender !== box || has(stored, SENT_DELETED)) {
         throw new NotFoundError(`message ${String(id)} not found`);
       }
     }
@@ -232,13 +243,15 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.accounts.box(address);
     const stored = this.live(messageId);
     const copy = stored && received(stored, box);
-    if (copy && !copy.deleted) {
-      copy.starred = !copy.starred;
-      return { starred: copy.starred };
+    if (copy && !has(copy, DELETED)) {
+      copy.flags ^= STARRED;
+      return { starred: has(copy, STARRED) };
     }
-    if (copy || stored?.sender !== box || stored.sentDeleted) throw new NotFoundError(`message ${messageId} not found`);
-    stored.sentStarred = !stored.sentStarred;
-    return { starred: stored.sentStarred };
+    if (copy || stored?.sender !== box || has(stored, SENT_DELETED)) {
+      throw new NotFoundError(`message ${messageId} not found`);
+    }
+    stored.flags ^= SENT_STARRED;
+    return { starred: has(stored, SENT_STARRED) };
   }
 
   async delete(address: string, messageId: string): Promise<void> {
@@ -246,8 +259,8 @@ export class MemoryPostOffice implements PostOffice {
     const stored = this.messages.get(messageId);
     // Every copy the caller holds goes: the received one, and the sent one (mail to oneself).
     const copy = stored && received(stored, box);
-    const inbound = copy !== undefined && !copy.deleted;
-    const outbound = stored?.sender === box && !stored.sentDeleted;
+    const inbound = copy !== undefined && !has(copy, DELETED);
+    const outbound = stored?.sender === box && !has(stored, SENT_DELETED);
     if (!stored || (!inbound && !outbound)) throw new NotFoundError(`message ${messageId} not found`);
     if (inbound) hideReceived(copy);
     if (outbound) hideSent(stored);
@@ -262,7 +275,7 @@ export class MemoryPostOffice implements PostOffice {
     const box = this.accounts.box(address);
     const root = typeof threadId === 'string' ? this.root(threadId) : undefined;
     const thread = root && threadOf(root);
-    const live = thread ? (thread.gone > 0 ? thread.messages.filter((m) => !m.gone) : thread.messages) : [];
+    const live = thread ? (thread.gone > 0 ? thread.messages.filter((m) => !has(m, GONE)) : thread.messages) : [];
     if (
       !root ||
       !thread ||
@@ -318,13 +331,13 @@ export class MemoryPostOffice implements PostOffice {
   /** A message not forgotten. */
   private live(messageId: string): Stored | undefined {
     const stored = this.messages.get(messageId);
-    return stored && !stored.gone ? stored : undefined;
+    return stored && !has(stored, GONE) ? stored : undefined;
   }
 
   /** The first message of a thread. */
   private root(threadId: string): Stored | undefined {
     const m = threadId.startsWith('thr_') ? this.messages.get(`msg_${threadId.slice(4)}`) : undefined;
-    return m && !m.root ? m : undefined;
+    return m && m.x?.root === undefined ? m : undefined;
   }
 
   /** A message that `address` may see: one of a thread it takes part in. */

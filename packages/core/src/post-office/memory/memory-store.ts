@@ -5,52 +5,87 @@ import type { HideableList } from './hideable-list.js';
 
 // The records of the embedded post office: one stored message, one copy per account that received
 // it, per-account lists, and threads kept on their first message. The collector traces every one
-// of them for as long as the mail is kept, so a message is as few objects as it can be: the stored
-// message is its sender's copy (the `sent*` fields) and its first recipient's copy (the `Copy`
-// fields) as well; only the second and later recipients of a message get a `Copy` object of their
-// own (in `more`). An inbox list holds copies, a sent list stored messages: each list knows how to
-// read what it holds. Copies live in `memory-copies.ts`.
+// of them for as long as the mail is kept, so a message is as few objects and fields as it can be:
+// the stored message is its sender's copy (the `SENT_*` flags, `sentPos`) and its first recipient's
+// copy (the `Copy` fields) as well; only the second and later recipients of a message get a `Copy`
+// object of their own (in `more`). Its yes/no states are bits of one number, and the fields most
+// mail leaves empty (cc, bcc, html, a reply's parent, an idempotency key, later recipients, a
+// thread) sit on an `Extra` made only for the mail that has one. An inbox list holds copies, a sent
+// list stored messages: each list knows how to read what it holds. Copies live in `memory-copies.ts`.
+
+/** `Copy.flags`: this copy is starred / deleted by its owner. */
+export const STARRED = 1;
+export const DELETED = 2;
+/** A stored message's own `flags` only: its sender's copy is starred / deleted; forgotten by retention. */
+export const SENT_STARRED = 4;
+export const SENT_DELETED = 8;
+export const GONE = 16;
 
 /** A recipient's copy of a message: its own read state, star and place in its lists. */
 export type Copy = {
   stored: Stored;
   owner: Box;
   readAt: string | null;
-  starred: boolean;
-  deleted: boolean;
+  /** `STARRED`, `DELETED` (and on a stored message `SENT_STARRED`, `SENT_DELETED`, `GONE`). */
+  flags: number;
   /** Positions in the lists that hold this copy (the inbox lists; its sender's lists), to hide it there. */
   pos: number;
   senderPos: number;
 };
 
-/** A message, read as its first recipient's copy (`Copy`'s fields) and as its sender's (`sent*`). */
+/** A message, read as its first recipient's copy (`Copy`'s fields) and as its sender's (`SENT_*`, `sentPos`). */
 export type Stored = Copy & {
   id: string;
-  /** The thread's first message (itself for a root): the thread id is derived from its id. */
-  root: Stored | undefined;
   sender: Box;
-  from: string;
   to: readonly string[];
-  cc: readonly string[];
-  bcc: readonly string[];
   subject: string;
   bodyText: string | null;
-  bodyHtml: string | null;
-  inReplyTo: string | null;
   createdAt: string;
-  /** The copies of the second and later recipients (most mail has one recipient). */
+  /** The sender's copy's place in the sender's sent list. */
+  sentPos: number;
+  /** What most mail leaves empty; `undefined` while all of it is. */
+  x: Extra | undefined;
+};
+
+/** The fields of a stored message that most mail leaves empty (made when one is not). */
+export type Extra = {
+  /** The thread's first message (a reply's); `undefined`: the message is its thread's first. */
+  root: Stored | undefined;
+  inReplyTo: string | null;
+  cc: readonly string[];
+  bcc: readonly string[];
+  bodyHtml: string | null;
+  /** The sender's idempotency key, so that forgetting the message forgets the key too. */
+  idemKey: string | undefined;
+  /** The copies of the second and later recipients. */
   more: Copy[] | undefined;
   /** On a thread's first message, once the thread has more than one message. */
   thread: ThreadState | undefined;
-  /** Forgotten by the retention policy: no longer in any list, view or thread. */
-  gone: boolean;
-  /** The sender's idempotency key, so that forgetting the message forgets the key too. */
-  idemKey: string | undefined;
-  /** The sender's copy: its star, its deletion, its place in the sender's sent list. */
-  sentStarred: boolean;
-  sentDeleted: boolean;
-  sentPos: number;
 };
+
+const NONE: readonly string[] = Object.freeze([]);
+
+export const has = (c: Copy, flag: number): boolean => (c.flags & flag) !== 0;
+export const ccOf = (m: Stored): readonly string[] => m.x?.cc ?? NONE;
+export const bccOf = (m: Stored): readonly string[] => m.x?.bcc ?? NONE;
+export const moreOf = (m: Stored): Copy[] | undefined => m.x?.more;
+export const threadStateOf = (m: Stored): ThreadState | undefined => m.x?.thread;
+export const fromOf = (m: Stored): string => m.sender.address;
+
+/** The message's `Extra`, made now if it has none. */
+export function extraOf(m: Stored): Extra {
+  m.x ??= {
+    root: undefined,
+    inReplyTo: null,
+    cc: NONE,
+    bcc: NONE,
+    bodyHtml: null,
+    idemKey: undefined,
+    more: undefined,
+    thread: undefined,
+  };
+  return m.x;
+}
 
 /** The views of an inbox list (`HideableList`): every copy not deleted, and the unread ones. */
 export const ALL = 0;
@@ -111,32 +146,31 @@ export function newStored(m: NewMessage): Stored {
     stored: undefined as unknown as Stored,
     owner: first,
     readAt: null,
-    starred: false,
-    deleted: false,
+    flags: 0,
     pos: -1,
     senderPos: -1,
     id: m.id,
-    root: m.parent ? rootOf(m.parent) : undefined,
     sender: m.sender,
-    from: m.sender.address,
     // One recipient: its account's one-address list, shared (the views copy it).
     to: m.to.length === 1 && m.recipients.length === 1 ? first.self : m.to,
-    cc: m.cc,
-    bcc: m.bcc,
     subject: m.subject,
     bodyText: m.bodyText,
-    bodyHtml: m.bodyHtml,
-    inReplyTo: m.parent ? m.parent.id : null,
     createdAt: m.createdAt,
-    more: undefined,
-    thread: undefined,
-    gone: false,
-    idemKey: m.idemKey,
-    sentStarred: false,
-    sentDeleted: false,
     sentPos: -1,
+    x: undefined,
   };
   stored.stored = stored;
+  if (m.parent || m.cc.length > 0 || m.bcc.length > 0 || m.bodyHtml !== null || m.idemKey !== undefined) {
+    const x = extraOf(stored);
+    if (m.parent) {
+      x.root = rootOf(m.parent);
+      x.inReplyTo = m.parent.id;
+    }
+    if (m.cc.length > 0) x.cc = m.cc;
+    if (m.bcc.length > 0) x.bcc = m.bcc;
+    x.bodyHtml = m.bodyHtml;
+    x.idemKey = m.idemKey;
+  }
   return stored;
 }
 
@@ -144,18 +178,21 @@ export const addOnce = (list: string[], items: readonly string[]) => {
   for (const a of items) if (!list.includes(a)) list.push(a);
 };
 
-export const rootOf = (m: Stored): Stored => m.root ?? m;
+export const rootOf = (m: Stored): Stored => m.x?.root ?? m;
 /**
- * The thread id: made once per thread and kept on it once the thread has a reply; a message alone
- * in its thread (most mail) keeps none, its id is made for each view (a string less for the
- * collector to keep per message). Made flat (not a concatenation: that keeps its parts alive beside
- * the copy a lookup makes).
+ * The thread id: made once per thread and kept on it once the thread has a reply, made flat (a
+ * concatenation kept would keep its parts alive beside the copy a lookup makes). A message alone in
+ * its thread (most mail) keeps none (a string less for the collector to keep per message): its
+ * views get `thr_` joined to the id's tail, half the cost of a flat one, and nothing more unless a
+ * reader hashes or compares it (the view holds the id anyway, and the send result's view is mostly
+ * dropped unread).
  */
 export const threadIdOf = (m: Stored): string => {
   const root = rootOf(m);
-  if (!root.thread) return threadIdFor(root.id);
-  root.thread.id ??= threadIdFor(root.id);
-  return root.thread.id;
+  const thread = threadStateOf(root);
+  if (!thread) return `thr_${root.id.slice(4)}`;
+  thread.id ??= threadIdFor(root.id);
+  return thread.id;
 };
 
 /** `thr_` and the id past its `msg_`: from character codes for the common 18-character id (a join costs twice that). */
@@ -168,50 +205,58 @@ function threadIdFor(id: string): string {
 
 /** Whether `address` sent or received this message (bcc included). */
 export const addressedTo = (m: Stored, address: string): boolean =>
-  m.from === address || m.to.includes(address) || m.cc.includes(address) || m.bcc.includes(address);
+  fromOf(m) === address || m.to.includes(address) || ccOf(m).includes(address) || bccOf(m).includes(address);
 
 /** A reply joins its root's thread: the thread is made on the first reply; senders, to and cc are seen, bcc hidden. */
 export function joinThread(root: Stored, reply: Stored): void {
-  root.thread ??= {
+  const x = extraOf(root);
+  x.thread ??= {
     id: undefined,
     messages: [root],
-    participants: [root.from, ...root.to, ...root.cc],
-    hidden: [...root.bcc],
+    participants: [fromOf(root), ...root.to, ...x.cc],
+    hidden: [...x.bcc],
     gone: 0,
   };
-  root.thread.messages.push(reply);
-  addOnce(root.thread.participants, [reply.from]);
-  addOnce(root.thread.participants, reply.to);
-  addOnce(root.thread.participants, reply.cc);
-  addOnce(root.thread.hidden, reply.bcc);
+  const thread = x.thread;
+  thread.messages.push(reply);
+  addOnce(thread.participants, [fromOf(reply)]);
+  addOnce(thread.participants, reply.to);
+  addOnce(thread.participants, ccOf(reply));
+  addOnce(thread.hidden, bccOf(reply));
 }
 
 /** A thread as stored on its first message (derived while it has only that one). */
 export function threadOf(root: Stored): ThreadState {
   return (
-    root.thread ?? {
+    threadStateOf(root) ?? {
       id: undefined,
       messages: [root],
-      participants: [root.from, ...root.to, ...root.cc],
-      hidden: root.bcc as string[],
+      participants: [fromOf(root), ...root.to, ...ccOf(root)],
+      hidden: bccOf(root) as string[],
       gone: 0,
     }
   );
 }
 
 /** A message as one account sees it: received (`direction` inbound) or sent, with its read state and star. */
-function view(m: Stored, direction: Message['direction'], readAt: string | null, starred: boolean): Message {
+function view(
+  m: Stored,
+  direction: Message['direction'],
+  readAt: string | null,
+  starred: boolean,
+  threadId: string,
+): Message {
   return messageView({
     id: m.id,
-    threadId: threadIdOf(m),
-    from: m.from,
+    threadId,
+    from: m.sender.address,
     fromAgentId: m.sender.agentId,
     to: m.to,
-    cc: m.cc,
+    cc: m.x?.cc ?? NONE,
     subject: m.subject,
     bodyText: m.bodyText,
-    bodyHtml: m.bodyHtml,
-    inReplyTo: m.inReplyTo,
+    bodyHtml: m.x?.bodyHtml ?? null,
+    inReplyTo: m.x?.inReplyTo ?? null,
     createdAt: m.createdAt,
     direction,
     readAt,
@@ -220,10 +265,15 @@ function view(m: Stored, direction: Message['direction'], readAt: string | null,
 }
 
 /** A received message as the owner of `copy` sees it. */
-export const viewIn = (copy: Copy): Message => view(copy.stored, 'inbound', copy.readAt, copy.starred);
+export const viewIn = (copy: Copy): Message =>
+  view(copy.stored, 'inbound', copy.readAt, (copy.flags & STARRED) !== 0, threadIdOf(copy.stored));
 
 /** A sent message as its sender sees it. */
-export const viewOut = (m: Stored): Message => view(m, 'outbound', null, m.sentStarred);
+export const viewOut = (m: Stored): Message => viewSent(m, threadIdOf(m));
+
+/** A sent message as its sender sees it, its thread id made already. */
+export const viewSent = (m: Stored, threadId: string): Message =>
+  view(m, 'outbound', null, (m.flags & SENT_STARRED) !== 0, threadId);
 
 /** The account of `box` as the API shows it. */
 export function accountOf(box: Box, now: number): Account {

@@ -33,6 +33,26 @@ describe('MemoryPostOffice message ids', () => {
     await expect(po.markRead(b, [`${last}0`])).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('finds nothing, and deletes nothing, under the number of a kept message with another head (another office)', async () => {
+    const po = new MemoryPostOffice({ limits: LIMITS, retention: { maxMessages: 10 } });
+    const [a, b] = (await Promise.all(['alice', 'bob'].map((id) => po.register({ agent_id: id })))).map(
+      (r) => r.email_address,
+    ) as [string, string];
+    const early = (await po.send(a, { to: [b], subject: 'early' })).message_id;
+    for (let i = 0; i < 3000; i++) await po.markRead(b, [(await po.send(a, { to: [b], subject: `m${i}` })).message_id]);
+    const recent = (await po.send(a, { to: [b], subject: 'recent' })).message_id;
+    // `early` now lives in the table's map of kept messages from a cut front, `recent` in its slots.
+    for (const id of [early, recent]) {
+      const flipped = id[5] === 'f' ? 'e' : 'f';
+      for (const other of [`${id.slice(0, 5)}${flipped}${id.slice(6)}`, `XYZ_${id.slice(4)}`]) {
+        await expect(po.message(b, other)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(po.markRead(b, [other])).rejects.toBeInstanceOf(NotFoundError);
+        await expect(po.delete(b, other)).rejects.toBeInstanceOf(NotFoundError);
+      }
+      expect((await po.message(b, id)).message_id).toBe(id);
+    }
+  });
+
   it('makes ids and thread ids of the one format, whichever way it builds them', async () => {
     const table = new MessageTable<{ id: string }>('msg_0123abcd');
     const long = new MessageTable<{ id: string }>('msg_0123abcd_x');

@@ -67,7 +67,9 @@ export class MessageTable<T extends { id: string }> {
     const n = this.indexOf(id);
     if (n === undefined) return undefined;
     if (n < this.base) return this.early.get(id);
-    const item = this.slots[n - this.base];
+    const i = n - this.base;
+    if (i >= this.slots.length) return undefined;
+    const item = this.slots[i];
     return item !== undefined && item.id === id ? item : undefined;
   }
 
@@ -79,6 +81,7 @@ export class MessageTable<T extends { id: string }> {
       return;
     }
     const i = n - this.base;
+    if (i >= this.slots.length) return;
     const item = this.slots[i];
     if (item === undefined || item.id !== id) return;
     this.slots[i] = undefined;
@@ -86,9 +89,13 @@ export class MessageTable<T extends { id: string }> {
     if (this.holes >= 1024 && this.holes * 2 >= this.slots.length) this.compact();
   }
 
-  /** The sequence number an id names (base 36 after the head), read in place; `undefined`: none. */
+  /**
+   * The sequence number an id names (base 36 after the head), read in place; `undefined`: none. The
+   * head is not compared here: `get` and `delete` compare the whole id with the one they find (a
+   * pointer comparison for the id a view gave out), which a wrong head fails.
+   */
   private indexOf(id: string): number | undefined {
-    if (typeof id !== 'string' || id.length <= this.head.length || !id.startsWith(this.head)) return undefined;
+    if (typeof id !== 'string' || id.length <= this.head.length) return undefined;
     let n = 0;
     for (let i = this.head.length; i < id.length; i++) {
       const c = id.charCodeAt(i);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Fifo } from '../../time/fifo.js';
 import { parseOrThrow } from '../../wire/parse.js';
 import { finished } from './memory-copies.js';
-import type { Stored } from './memory-store.js';
+import { GONE, type Stored } from './memory-store.js';
 
 const RetentionOptions = z.object({ maxMessages: z.number().int().min(1) });
 
@@ -34,7 +34,7 @@ export class Retention {
 
   /** A copy of `stored` was read or deleted: queue the message if that finished it. */
   touched(stored: Stored): void {
-    if (!stored.gone && finished(stored)) this.done.push(stored);
+    if ((stored.flags & GONE) === 0 && finished(stored)) this.done.push(stored);
   }
 
   /** Forgets finished mail, first finished first, while more than `maxMessages` are kept. */
@@ -43,7 +43,7 @@ export class Retention {
       const stored = this.done.shift();
       if (stored === undefined) return;
       // Queued twice (read, unread, read again) or unread again since: skip it.
-      if (!stored.gone && finished(stored)) this.forget(stored);
+      if ((stored.flags & GONE) === 0 && finished(stored)) this.forget(stored);
     }
   }
 }
