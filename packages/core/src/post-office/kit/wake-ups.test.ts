@@ -21,6 +21,17 @@ describe('WakeUps', () => {
     expect(seen).toEqual(['a1', 'a2', 'a2', 'b']);
   });
 
+  it('wakes every listener of every address with notifyAll (after wake-ups may have been missed)', () => {
+    const wake = new WakeUps();
+    const seen: string[] = [];
+    wake.for('a@x').subscribe(() => seen.push('a'));
+    wake.for('b@x').subscribe(() => seen.push('b1'));
+    const b2 = wake.for('b@x').subscribe(() => seen.push('b2'));
+    b2.unsubscribe();
+    wake.notifyAll();
+    expect(seen.sort()).toEqual(['a', 'b1']);
+  });
+
   it('reaches, within one notify, those listening when it began: one leaving or joining then changes the next', () => {
     const wake = new WakeUps();
     const seen: string[] = [];

@@ -33,7 +33,7 @@ export class WakeUps {
 
   /** Wakes whoever listens for any address (wake-ups may have been missed: everyone looks again). */
   notifyAll(): void {
-    for (const s of this.subjects.values()) s.next();
+    for (const list of [...this.listeners.values()]) for (const s of list) s.next();
   }
 
   /** Ends every stream of wake-ups. */
