@@ -6,6 +6,7 @@ import { HttpMailbox } from '@mailroom/http';
 import { buildServer, PostgresPostOffice, pgDatabase } from '@mailroom/server';
 import { filter, firstValueFrom, scan } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { landDuringNextRead } from './support/land-during-read.js';
 import { freshDatabase, postgresReachable } from './support/postgres.js';
 import { startServer } from './support/server.js';
 
@@ -227,24 +228,17 @@ describe('push delivery [ext]: the first page', () => {
   // (its next re-read) is an hour away: only the wake-up that came during the read can bring it.
   it('pushes at once the mail that lands while the first page is read', async () => {
     const server = await startServer({ streamHeartbeatMs: 3_600_000 });
-    const office = server.postOffice;
-    const read = office.inbox.bind(office);
+    let restore = () => {};
     try {
       const a = await server.register('first-a');
       const b = await server.register('first-b');
-      let during: (() => Promise<unknown>) | undefined = () =>
+      restore = landDuringNextRead(server.postOffice, () =>
         server.request('/email/send', {
           method: 'POST',
           key: a.api_key,
           body: JSON.stringify({ to: [b.email_address], subject: 'raced' }),
-        });
-      office.inbox = async (address, query) => {
-        const page = await read(address, query);
-        const land = during;
-        during = undefined;
-        await land?.();
-        return page;
-      };
+        }),
+      );
       const res = await server.request('/email/inbox/stream?unread_only=true', { key: b.api_key });
       const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
       let text = '';
@@ -256,7 +250,7 @@ describe('push delivery [ext]: the first page', () => {
       await reader.cancel();
       expect(text).toContain('"subject":"raced"');
     } finally {
-      office.inbox = read;
+      restore();
       await server.close();
     }
   }, 20_000);

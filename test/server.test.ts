@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunningClock } from '@mailroom/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { landDuringNextRead } from './support/land-during-read.js';
 import { startServer } from './support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -163,29 +164,20 @@ describe('mailroom server', () => {
   // the wake-up for it can come before the poll is held. Here the mail lands right after the read.
   it('answers a long poll at once when the mail lands while its first read is under way', async () => {
     const fay = await s.register('fay');
-    const office = s.postOffice;
-    const read = office.inbox.bind(office);
-    let during: (() => Promise<unknown>) | undefined;
-    office.inbox = async (address, query) => {
-      const page = await read(address, query);
-      const land = during;
-      during = undefined;
-      await land?.();
-      return page;
-    };
+    const restore = landDuringNextRead(s.postOffice, () =>
+      s.request('/email/send', {
+        method: 'POST',
+        key: alice.api_key,
+        body: JSON.stringify({ to: [fay.email_address], subject: 'raced' }),
+      }),
+    );
     try {
-      during = () =>
-        s.request('/email/send', {
-          method: 'POST',
-          key: alice.api_key,
-          body: JSON.stringify({ to: [fay.email_address], subject: 'raced' }),
-        });
       // Held for 30 s: only the wake-up that came during the read can end it in time.
       const res = await s.request('/email/inbox?unread_only=true&wait=30', { key: fay.api_key });
       const page = (await res.json()) as { messages: { subject: string }[] };
       expect(page.messages.map((m) => m.subject)).toEqual(['raced']);
     } finally {
-      office.inbox = read;
+      restore();
     }
   }, 20_000);
 

@@ -37,6 +37,11 @@ export class TaskRegistry {
   private readonly maxRecords: number;
   /** Per assignee: sent tasks still open (submitted, accepted, working) plus TASKs queued to go out. */
   private loadMap: Map<string, number> | undefined;
+  /**
+   * Open sent tasks by what answers them without naming them: `r:` + their TASK's message id,
+   * `c:` + their callback subject (task ids, oldest first). What `answeredBy` reads: O(1).
+   */
+  private answerIndex: Map<string, Set<string>> | undefined;
 
   /** Emits a record after each change. */
   get changes$(): Observable<TaskRecord> {
@@ -102,13 +107,32 @@ export class TaskRegistry {
    * its TASK, or carries its `callback_subject`. Scans the records: only for mail nothing else decodes.
    */
   answeredBy(message: { in_reply_to?: string | null; subject?: string | null }): string | undefined {
-    if (!this.recordsMap) return undefined;
-    for (const r of this.recordsMap.values()) {
-      if (r.role !== 'sent' || !OPEN.has(r.state)) continue;
-      if (r.messageId === message.in_reply_to) return r.taskId;
-      if (r.callbackSubject !== undefined && r.callbackSubject === message.subject) return r.taskId;
+    const index = this.answerIndex;
+    if (index === undefined) return undefined;
+    const { in_reply_to: parent, subject } = message;
+    const byParent = parent ? index.get(`r:${parent}`) : undefined;
+    if (byParent) return byParent.values().next().value;
+    const bySubject = subject ? index.get(`c:${subject}`) : undefined;
+    return bySubject?.values().next().value;
+  }
+
+  /** Adds (or with `add` false removes) an open sent task to what `answeredBy` reads. */
+  private indexAnswers(r: TaskRecord, add: boolean): void {
+    if (r.role !== 'sent') return;
+    this.answerIndex ??= new Map();
+    for (const key of [r.messageId && `r:${r.messageId}`, r.callbackSubject && `c:${r.callbackSubject}`]) {
+      if (!key) continue;
+      let ids = this.answerIndex.get(key);
+      if (add) {
+        if (!ids) {
+          ids = new Set();
+          this.answerIndex.set(key, ids);
+        }
+        ids.add(r.taskId);
+      } else if (ids?.delete(r.taskId) && ids.size === 0) {
+        this.answerIndex.delete(key);
+      }
     }
-    return undefined;
   }
 
   /** Records a task when first seen; returns the existing record otherwise. */
@@ -118,7 +142,10 @@ export class TaskRegistry {
     if (existing) return existing;
     const full: TaskRecord = { ...record, state: 'submitted', history: [{ state: 'submitted', at: this.clock.now() }] };
     this.records.set(key, full);
-    if (full.role === 'sent') this.addLoad(full.peer, 1);
+    if (full.role === 'sent') {
+      this.addLoad(full.peer, 1);
+      this.indexAnswers(full, true);
+    }
     this.evict();
     this.emit(full);
     const early = record.role === 'sent' ? this.earlyMap?.get(record.taskId) : undefined;
@@ -152,10 +179,14 @@ export class TaskRegistry {
     const record = this.records.get(`${role}:${taskId}`);
     if (!record || isFinal(record.state)) return false;
     if (ORDER.indexOf(state) >= 0 && ORDER.indexOf(state) < ORDER.indexOf(record.state)) return false;
+    const wasOpen = role === 'sent' && OPEN.has(record.state);
+    // Kept in the index (and in its order) while it stays open under the same keys.
+    const rekeyed = patch.messageId !== undefined || patch.callbackSubject !== undefined;
+    if (wasOpen && (rekeyed || !OPEN.has(state))) this.indexAnswers(record, false);
     Object.assign(record, patch);
     if (record.state !== state || patch.note !== undefined || patch.progress !== undefined) {
       if (record.state !== state) record.history.push({ state, at: this.clock.now() });
-      if (role === 'sent' && OPEN.has(record.state) && !OPEN.has(state)) this.addLoad(record.peer, -1);
+      if (wasOpen && !OPEN.has(state)) this.addLoad(record.peer, -1);
       record.state = state;
       if (isFinal(state) || state === 'timed_out') {
         this.ended.push(`${role}:${taskId}`);
@@ -163,6 +194,7 @@ export class TaskRegistry {
       }
       this.emit(record);
     }
+    if (role === 'sent' && OPEN.has(record.state) && (rekeyed || !wasOpen)) this.indexAnswers(record, true);
     return true;
   }
 
