@@ -167,6 +167,22 @@ describe('mailroom server: input it cannot keep exactly, and its surface', () =>
     expect(reg.status).toBe(422);
   });
 
+  // JSON may carry a lone surrogate (`\ud800`), which no message id is: a 404 like any unknown id,
+  // for one id and among others (a batch read mark once crashed the server's process on it).
+  it('answers 404 to a read mark naming an id that is not well-formed text, and goes on serving', async () => {
+    const sent = (await (await send(s, alice, bob)).json()) as { message_id: string };
+    for (const ids of ['["\\ud800"]', `["${sent.message_id}", "\\udfff"]`]) {
+      const res = await s.request('/email/read', { method: 'POST', key: bob.api_key, body: `{"message_ids": ${ids}}` });
+      expect(res.status).toBe(404);
+    }
+    const read = await s.request('/email/read', {
+      method: 'POST',
+      key: bob.api_key,
+      body: JSON.stringify({ message_ids: [sent.message_id] }),
+    });
+    expect(read.status).toBe(200);
+  });
+
   it('answers 422, not 500, to a registration profile nested deep or over 4 KiB', async () => {
     // Built as text: the test itself could not serialize an object this deep.
     const deep = `${'{"a":'.repeat(5000)}{}${'}'.repeat(5000)}`;

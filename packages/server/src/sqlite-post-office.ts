@@ -280,10 +280,11 @@ export class SqlitePostOffice implements PostOffice, AccountAdmin {
       const named = messageIds.filter((id) => typeof id === 'string');
       if (named.length > 0) {
         const rows = this.q.ownByIds.all(JSON.stringify(named), address) as (OwnEntry & {
-          id: string;
+          i: number;
           seq: number | null;
         })[];
-        for (const { id, ...entry } of rows) {
+        for (const { i, ...entry } of rows) {
+          const id = named[i] as string;
           // The received copy first (a message sent to oneself has both).
           if (entry.seq !== null && found.get(id)?.direction !== 'inbound')
             found.set(id, entry as OwnEntry & { seq: number });

@@ -46,7 +46,9 @@ export const SQL = {
   insertEntry: 'INSERT INTO entries (owner, seq, direction, read_at, starred, deleted) VALUES (?, ?, ?, NULL, 0, 0)',
   // The caller's copies of the messages of a JSON array of ids, one statement for a read mark of many
   // (a row per copy; an id with no message or no copy of the caller's comes back with seq NULL).
-  ownByIds: `SELECT j.value AS id, e.seq, e.direction, e.read_at, e.deleted FROM json_each(?) j
+  // Each row names its id by its place in the array: an id that is not well-formed UTF-16 (a lone
+  // surrogate) comes out of json_each as bytes that are not UTF-8, which libsql cannot hand back.
+  ownByIds: `SELECT j.key AS i, e.seq, e.direction, e.read_at, e.deleted FROM json_each(?) j
       LEFT JOIN messages m ON m.id = j.value LEFT JOIN entries e ON e.seq = m.seq AND e.owner = ?`,
   // Read marks of many received copies (a JSON array of seqs) in one statement.
   setReadMany:
