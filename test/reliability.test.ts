@@ -203,6 +203,9 @@ describe('R4: fuzzing every server endpoint', () => {
       { limit: value, unread_only: value, cursor: value, from_address: value, wait, unread: value },
       { requiredKeys: [] },
     );
+    // Any UTF-16 text, lone surrogates included (JSON carries them as `\ud800`): ids and text a
+    // store cannot hold as they are must be refused or not found, never crash the server.
+    const anyText = fc.string({ unit: 'binary', maxLength: 8 });
     const body = fc.oneof(
       fc.json(),
       fc.string({ maxLength: 200 }),
@@ -212,10 +215,10 @@ describe('R4: fuzzing every server endpoint', () => {
             fc.array(fc.oneof(fc.string(), fc.constant('fuzz-peer@agents.localhost')), { maxLength: 12 }),
             fc.string(),
           ),
-          subject: fc.oneof(fc.string({ maxLength: 300 }), fc.integer()),
-          body_text: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
-          in_reply_to: fc.oneof(fc.string(), fc.constant(null)),
-          message_ids: fc.array(fc.string(), { maxLength: 3 }),
+          subject: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), anyText),
+          body_text: fc.oneof(fc.string(), fc.constant(null), fc.integer(), anyText),
+          in_reply_to: fc.oneof(fc.string(), fc.constant(null), anyText),
+          message_ids: fc.array(fc.oneof(fc.string(), anyText), { maxLength: 3 }),
           agent_id: fc.string({ maxLength: 60 }),
         })
         .map((r) => JSON.stringify(r)),
