@@ -75,8 +75,9 @@ describe('HttpMailbox timeouts', () => {
     expect(inbox.messages.filter((m) => m.subject === 'once, despite the timeout')).toHaveLength(1);
   });
 
-  it('gives up at the total deadline, with MailboxError, however many retries are left', async () => {
-    const a = await server.register('to-total');
+  /** A mailbox behind a proxy that answers nothing: 100 ms a try, 50 retries, 2 s in all. */
+  const neverAnswered = async (id: string, options: { sendBatching?: number } = {}) => {
+    const a = await server.register(id);
     const p = await proxy(() => 'hold');
     const box = new HttpMailbox({
       baseUrl: p.url,
@@ -87,7 +88,13 @@ describe('HttpMailbox timeouts', () => {
       // Room for a second attempt however late a loaded machine runs the first one's timeout: ky
       // starts no attempt whose backoff (~300 ms, then ~600) would end past the deadline.
       totalTimeoutMs: 2_000,
+      ...options,
     });
+    return { a, p, box };
+  };
+
+  it('gives up at the total deadline, with MailboxError, however many retries are left', async () => {
+    const { p, box } = await neverAnswered('to-total');
     const error = await box.account().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MailboxError);
     // It gave up with retries left: without the total deadline the 51 attempts and their backoffs
@@ -97,17 +104,7 @@ describe('HttpMailbox timeouts', () => {
   });
 
   it('gives up a send at the total deadline too: its first attempt (node:http) times out, then the usual ones', async () => {
-    const a = await server.register('to-total-send');
-    const p = await proxy(() => 'hold');
-    const box = new HttpMailbox({
-      baseUrl: p.url,
-      apiKey: a.api_key,
-      address: a.email_address,
-      timeoutMs: 100,
-      retries: 50,
-      totalTimeoutMs: 2_000, // room for a second attempt on a loaded machine (see above)
-      sendBatching: 0,
-    });
+    const { a, p, box } = await neverAnswered('to-total-send', { sendBatching: 0 });
     const error = await box.send({ to: [a.email_address], subject: 'never answered' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MailboxError);
     // The first attempt, then ky's attempts within what is left of the deadline.

@@ -119,8 +119,12 @@ async function connectOnce(
     }
     c.onHeaders(response.headers);
     if (response.status !== 200) {
-      // An error answer without a JSON body is still an error of its status (errorOfAnswer reads the status).
-      const data: unknown = await response.json().catch(() => undefined);
+      // An error answer without a JSON body is still an error of its status (errorOfAnswer reads the
+      // status); the body that was not JSON is said at debug, and the error is thrown below either way.
+      const data: unknown = await response.json().catch((err: unknown) => {
+        c.logger?.debug({ err, status: response.status }, 'inbox stream: an error answer without a JSON body');
+        return undefined;
+      });
       throw errorOfAnswer(response.status, data, response.headers, new Error(`HTTP ${response.status}`));
     }
     if (!response.body || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {

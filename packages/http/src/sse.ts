@@ -47,6 +47,6 @@ export async function* readEvents(
   } finally {
     // Stopped early (unsubscribed, or a bad event): the connection is let go. return() rejects only
     // when the stream had already failed, and that failure is what the caller has already seen.
-    await reader.return?.()?.catch(() => undefined);
+    await reader.return?.()?.catch(() => undefined); // not swallowed: see above
   }
 }

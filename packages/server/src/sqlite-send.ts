@@ -218,7 +218,7 @@ export class WriteGroups {
     const q = this.store.q;
     const from = row.from_address;
     const only = plan.to.length === 1 && plan.cc.length === 0 && plan.bcc.length === 0 ? plan.to[0] : undefined;
-    if (only !== undefined && only !== from && plan.recipients.length === 1) {
+    if (only !== undefined && only !== from) {
       q.sendUsual.run(
         row.id,
         row.thread_id,

@@ -206,8 +206,9 @@ export function createRouter(options: RouterOptions): Router {
     const failed = new Promise<never>((_, reject) => {
       fail = reject;
     });
-    // Marks the promise handled: its rejection reaches the caller through the race below, not here.
-    failed.catch(() => {});
+    // Nothing is lost here: `failed` rejects only into the race below, whose result the caller gets;
+    // this handler only keeps Node from calling that rejection unhandled before the race awaits it.
+    failed.catch(() => undefined); // not swallowed: see above
     /** Sends to routee i; never rejects: a real failure fails the route, a withdrawal is the race ending. */
     const delegate = async (i: number): Promise<void> => {
       const taskId = taskIds[i] as string;

@@ -104,7 +104,7 @@ export class TaskRegistry {
 
   /**
    * The open task this agent sent that `message` answers without naming it: the message replies to
-   * its TASK, or carries its `callback_subject`. Scans the records: only for mail nothing else decodes.
+   * its TASK, or carries its `callback_subject` (an index kept as tasks open and end: O(1)).
    */
   answeredBy(message: { in_reply_to?: string | null; subject?: string | null }): string | undefined {
     const index = this.answerIndex;
@@ -118,7 +118,6 @@ export class TaskRegistry {
 
   /** Adds (or with `add` false removes) an open sent task to what `answeredBy` reads. */
   private indexAnswers(r: TaskRecord, add: boolean): void {
-    if (r.role !== 'sent') return;
     this.answerIndex ??= new Map();
     for (const key of [r.messageId && `r:${r.messageId}`, r.callbackSubject && `c:${r.callbackSubject}`]) {
       if (!key) continue;

@@ -45,8 +45,9 @@ export class VirtualTime {
     const watched = work.finally(() => {
       settled = true;
     });
-    // Marks it handled: `until` returns `work` itself, whose rejection reaches the caller.
-    watched.catch(() => {});
+    // Nothing is lost here: `until` returns `work` itself, whose rejection reaches the caller; this
+    // copy's rejection (the same error) is only kept from being reported as unhandled.
+    watched.catch(() => undefined); // not swallowed: see above
     const limit = this.scheduler.frame + (options.maxMs ?? 86_400_000);
     await drain();
     while (!settled) {

@@ -77,7 +77,7 @@ export function pgDatabase(given: PgDatabaseOptions): SqlDatabase {
       return client;
     })();
     // Only clears the slot: the failure itself reaches (and is logged by) whoever awaits `connecting`.
-    connecting.catch(() => undefined).finally(() => (connecting = undefined));
+    connecting.catch(() => undefined).finally(() => (connecting = undefined)); // not swallowed: see above
     return connecting;
   };
   const lostListener = (client: pg.Client) => {
